@@ -1,0 +1,42 @@
+package dev.comfyless;
+
+import java.nio.file.Path;
+
+import dev.comfyless.config.DotEnv;
+import dev.comfyless.config.DotEnvPropertiesFunction;
+import org.apache.camel.main.BaseMainSupport;
+import org.apache.camel.main.Main;
+import org.apache.camel.main.MainListenerSupport;
+
+/**
+ * Starts ComfyLess as a standalone camel-main application. Everything the service needs is bound by
+ * {@link ComfyLessConfiguration}; this class only adds what belongs to a standalone process: the configuration file
+ * location and the {@code .env} file of the working directory.
+ */
+public final class Application {
+
+    /** Relative to the working directory, like the routes folder (run from the repository root or the image's /app). */
+    public static final String CONFIG_LOCATION = "file:config/application.properties";
+
+    private Application() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int exit = newMain(DotEnv.load(Path.of(".env"))).run(args);
+        System.exit(exit);
+    }
+
+    /** A camel-main configured like the shipped service; tests build theirs the same way. */
+    public static Main newMain(DotEnv dotEnv) {
+        Main main = new Main(Application.class);
+        main.setDefaultPropertyPlaceholderLocation(CONFIG_LOCATION);
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void beforeConfigure(BaseMainSupport m) {
+                // before any {{env:...}} placeholder is resolved, so .env values reach camel.* settings too
+                m.getCamelContext().getPropertiesComponent().addPropertiesFunction(new DotEnvPropertiesFunction(dotEnv));
+            }
+        });
+        return main;
+    }
+}

@@ -1,0 +1,270 @@
+package dev.comfyless.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Every ComfyLess setting, read once at start and validated: a value that cannot be used stops startup with a
+ * message naming the environment variable, never a silent fallback to the default.
+ */
+public final class Settings {
+
+    public static final Setting PORT = Setting.of("comfyless.http.port", "PORT", "8080",
+            "HTTP port of the API, /health, /ready and /observe/metrics");
+    public static final Setting MAX_BODY_BYTES = Setting.of("comfyless.http.max-body-bytes",
+            "COMFYLESS_MAX_BODY_BYTES", "10485760", "largest request body accepted; larger bodies get 413");
+    public static final Setting ROUTES_DIR = Setting.of("comfyless.routes-dir", "COMFYLESS_ROUTES_DIR", "routes",
+            "folder of the editable YAML routes (*.camel.yaml), relative to the working directory");
+    public static final Setting DATA_DIR = Setting.of("comfyless.data-dir", "COMFYLESS_DATA_DIR", "./data",
+            "folder for local state: the embedded Redis append-only file lives in <dir>/redis");
+    public static final Setting REDIS_HOST = Setting.of("comfyless.redis.host", "REDIS_HOST", "",
+            "Redis host; unset = start an embedded Redis (persistent, under COMFYLESS_DATA_DIR)");
+    public static final Setting REDIS_PORT = Setting.of("comfyless.redis.port", "REDIS_PORT", "6379",
+            "Redis port (with REDIS_HOST)");
+    public static final Setting REDIS_PASSWORD = Setting.secret("comfyless.redis.password", "REDIS_PASSWORD",
+            "Redis AUTH password (with REDIS_HOST); never logged");
+    public static final Setting REDIS_DB = Setting.of("comfyless.redis.db", "REDIS_DB", "0", "Redis database index");
+    public static final Setting REDIS_PREFIX = Setting.of("comfyless.redis.prefix", "COMFYLESS_REDIS_PREFIX",
+            "comfyless:", "prefix of every Redis key ComfyLess writes");
+    public static final Setting REDIS_TIMEOUT = Setting.of("comfyless.redis.timeout", "COMFYLESS_REDIS_TIMEOUT",
+            "3s", "how long one Redis command may take before the request gets 503");
+    public static final Setting EMBEDDED_REDIS_PORT = Setting.of("comfyless.redis.embedded-port",
+            "COMFYLESS_EMBEDDED_REDIS_PORT", "16379",
+            "loopback port of the embedded Redis (chosen not to collide with a Redis of your own on 6379)");
+    public static final Setting TASK_RETENTION = Setting.of("comfyless.task.retention", "COMFYLESS_TASK_RETENTION",
+            "7d", "how long completed, failed and cancelled tasks stay readable");
+    public static final Setting TASK_TIMEOUT = Setting.of("comfyless.task.default-timeout", "COMFYLESS_TASK_TIMEOUT",
+            "30m", "default timeout_seconds of a task (how long it may run on a worker)");
+    public static final Setting MAX_ATTEMPTS = Setting.of("comfyless.task.default-max-attempts",
+            "COMFYLESS_DEFAULT_MAX_ATTEMPTS", "3", "default max_attempts of a task (1-10)");
+    public static final Setting SWEEP_INTERVAL = Setting.of("comfyless.queue.sweep-interval",
+            "COMFYLESS_SWEEP_INTERVAL", "5s",
+            "how often expired leases are requeued and queue gauges refreshed (a safety net, not the hot path)");
+
+    public static final Setting NOVITA_API_KEY = Setting.secret("comfyless.novita.api-key", "NOVITA_API_KEY",
+            "Novita API key; never logged");
+    public static final Setting NOVITA_PRODUCT_ID = Setting.of("comfyless.novita.product-id", "NOVITA_PRODUCT_ID", "",
+            "Novita GPU product id of new instances");
+    public static final Setting NOVITA_IMAGE_URL = Setting.of("comfyless.novita.image-url", "NOVITA_IMAGE_URL", "",
+            "ComfyUI container image of new instances");
+    public static final Setting NOVITA_BASE_URL = Setting.of("comfyless.novita.base-url", "NOVITA_BASE_URL",
+            "https://api.novita.ai", "Novita API base URL");
+    public static final Setting NOVITA_GPU_NUM = Setting.of("comfyless.novita.gpu-num", "NOVITA_GPU_NUM", "1",
+            "GPUs per instance");
+    public static final Setting NOVITA_ROOTFS_SIZE = Setting.of("comfyless.novita.rootfs-size", "NOVITA_ROOTFS_SIZE",
+            "50", "root filesystem size of an instance, GB");
+    public static final Setting NOVITA_MIN_WORKERS = Setting.of("comfyless.novita.min-workers", "NOVITA_MIN_WORKERS",
+            "1", "instances kept even when idle");
+    public static final Setting NOVITA_MAX_WORKERS = Setting.of("comfyless.novita.max-workers", "NOVITA_MAX_WORKERS",
+            "10", "most instances at once");
+    public static final Setting NOVITA_IDLE_TIMEOUT = Setting.of("comfyless.novita.idle-timeout",
+            "NOVITA_IDLE_TIMEOUT", "600", "idle time before an instance above the minimum is deleted (seconds)");
+
+    /** In the order of the README's configuration table. */
+    public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR,
+            REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
+            TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL,
+            NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
+            NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT);
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
+    private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9:._{}-]{1,64}");
+
+    public final int httpPort;
+    public final long maxBodyBytes;
+    public final Path routesDir;
+    public final Path dataDir;
+    public final Optional<String> redisHost;
+    public final int redisPort;
+    public final Optional<String> redisPassword;
+    public final int redisDb;
+    public final String redisPrefix;
+    public final Duration redisTimeout;
+    public final int embeddedRedisPort;
+    public final Duration taskRetention;
+    public final Duration taskTimeout;
+    public final int defaultMaxAttempts;
+    public final Duration sweepInterval;
+    public final Novita novita;
+
+    /** Novita settings of the seed document; read and validated now, used by the Novita provider. */
+    public record Novita(Optional<String> apiKey, String productId, String imageUrl, String baseUrl, int gpuNum,
+                         int rootfsSize, int minWorkers, int maxWorkers, Duration idleTimeout) {
+        @Override
+        public String toString() {
+            return "Novita[apiKey=" + (apiKey.isPresent() ? "***" : "unset") + ", productId=" + productId
+                    + ", baseUrl=" + baseUrl + ", minWorkers=" + minWorkers + ", maxWorkers=" + maxWorkers + "]";
+        }
+    }
+
+    private Settings(Reader r) {
+        httpPort = r.integer(PORT, 0, 65535);
+        maxBodyBytes = r.integer(MAX_BODY_BYTES, 1024, Integer.MAX_VALUE);
+        routesDir = Path.of(r.text(ROUTES_DIR));
+        dataDir = Path.of(r.text(DATA_DIR));
+        redisHost = r.optional(REDIS_HOST);
+        redisPort = r.integer(REDIS_PORT, 1, 65535);
+        redisPassword = r.optional(REDIS_PASSWORD);
+        redisDb = r.integer(REDIS_DB, 0, 1023);
+        redisPrefix = r.matching(REDIS_PREFIX, PREFIX, "1-64 characters of letters, digits and :._{}-");
+        redisTimeout = r.duration(REDIS_TIMEOUT, Duration.ofMillis(100), Duration.ofMinutes(5));
+        embeddedRedisPort = r.integer(EMBEDDED_REDIS_PORT, 1, 65535);
+        taskRetention = r.duration(TASK_RETENTION, Duration.ofSeconds(1), Duration.ofDays(3650));
+        taskTimeout = r.duration(TASK_TIMEOUT, Duration.ofSeconds(1), Duration.ofDays(7));
+        defaultMaxAttempts = r.integer(MAX_ATTEMPTS, 1, 10);
+        sweepInterval = r.duration(SWEEP_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
+        int minWorkers = r.integer(NOVITA_MIN_WORKERS, 0, 1000);
+        int maxWorkers = r.integer(NOVITA_MAX_WORKERS, 1, 1000);
+        if (minWorkers > maxWorkers) {
+            r.problems.add(NOVITA_MIN_WORKERS.label() + " is " + minWorkers + " but " + NOVITA_MAX_WORKERS.label()
+                    + " is " + maxWorkers + ": the minimum cannot exceed the maximum");
+        }
+        novita = new Novita(r.optional(NOVITA_API_KEY), r.text(NOVITA_PRODUCT_ID), r.text(NOVITA_IMAGE_URL),
+                r.url(NOVITA_BASE_URL), r.integer(NOVITA_GPU_NUM, 1, 16), r.integer(NOVITA_ROOTFS_SIZE, 1, 10_000),
+                minWorkers, maxWorkers, r.duration(NOVITA_IDLE_TIMEOUT, Duration.ofSeconds(1), Duration.ofDays(30)));
+        if (!r.problems.isEmpty()) {
+            throw new SettingsException("Invalid configuration:\n  - " + String.join("\n  - ", r.problems));
+        }
+    }
+
+    /**
+     * Reads and validates every setting.
+     *
+     * @param lookup the resolved value of a property key (Camel's properties component in the service, a map in
+     *               tests); an absent or empty value means the setting's default
+     * @throws SettingsException listing every unusable value
+     */
+    public static Settings load(Function<String, Optional<String>> lookup) {
+        return new Settings(new Reader(lookup));
+    }
+
+    /** Parses a duration the way every duration setting is written: {@code 600} (seconds), {@code 500ms},
+     * {@code 30s}, {@code 10m}, {@code 24h}, {@code 7d}. */
+    public static Optional<Duration> parseDuration(String text) {
+        Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        long n;
+        try {
+            n = Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+        String unit = m.group(2) == null ? "s" : m.group(2);
+        try {
+            return Optional.of(switch (unit) {
+                case "ms" -> Duration.ofMillis(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                case "d" -> Duration.ofDays(n);
+                default -> Duration.ofSeconds(n);
+            });
+        } catch (ArithmeticException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Collects every problem so that one start tells the operator about all of them. */
+    private static final class Reader {
+        final Function<String, Optional<String>> lookup;
+        final List<String> problems = new ArrayList<>();
+
+        Reader(Function<String, Optional<String>> lookup) {
+            this.lookup = lookup;
+        }
+
+        String text(Setting s) {
+            return lookup.apply(s.key()).map(String::strip).filter(v -> !v.isEmpty()).orElse(s.defaultValue());
+        }
+
+        Optional<String> optional(Setting s) {
+            String v = text(s);
+            return v.isEmpty() ? Optional.empty() : Optional.of(v);
+        }
+
+        private String shown(Setting s, String value) {
+            return s.secret() ? "(hidden)" : "\"" + value + "\"";
+        }
+
+        int integer(Setting s, long min, long max) {
+            String v = text(s);
+            try {
+                long n = Long.parseLong(v);
+                if (n < min || n > max) {
+                    problems.add(s.label() + " must be between " + min + " and " + max + ", got " + shown(s, v));
+                    return Integer.parseInt(s.defaultValue());
+                }
+                return (int) n;
+            } catch (NumberFormatException e) {
+                problems.add(s.label() + " must be a whole number between " + min + " and " + max + ", got "
+                        + shown(s, v));
+                return Integer.parseInt(s.defaultValue());
+            }
+        }
+
+        Duration duration(Setting s, Duration min, Duration max) {
+            String v = text(s);
+            Optional<Duration> d = parseDuration(v);
+            if (d.isEmpty()) {
+                problems.add(s.label() + " must be a duration such as 600 (seconds), 30s, 10m, 24h or 7d, got "
+                        + shown(s, v));
+                return parseDuration(s.defaultValue()).orElseThrow();
+            }
+            if (d.get().compareTo(min) < 0 || d.get().compareTo(max) > 0) {
+                problems.add(s.label() + " must be between " + human(min) + " and " + human(max) + ", got "
+                        + shown(s, v));
+                return parseDuration(s.defaultValue()).orElseThrow();
+            }
+            return d.get();
+        }
+
+        String matching(Setting s, Pattern pattern, String rule) {
+            String v = text(s);
+            if (!pattern.matcher(v).matches()) {
+                problems.add(s.label() + " must be " + rule + ", got " + shown(s, v));
+                return s.defaultValue();
+            }
+            return v;
+        }
+
+        String url(Setting s) {
+            String v = text(s);
+            // an endpoint given without a scheme is taken as https://
+            String withScheme = v.contains("://") ? v : "https://" + v;
+            try {
+                java.net.URI uri = java.net.URI.create(withScheme);
+                if (uri.getHost() == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
+                    throw new IllegalArgumentException();
+                }
+            } catch (IllegalArgumentException e) {
+                problems.add(s.label() + " must be an http(s) URL such as https://api.novita.ai, got " + shown(s, v));
+                return s.defaultValue();
+            }
+            return withScheme.endsWith("/") ? withScheme.substring(0, withScheme.length() - 1) : withScheme;
+        }
+
+        private static String human(Duration d) {
+            if (d.toMillis() < 1000) {
+                return d.toMillis() + "ms";
+            }
+            if (d.toSeconds() < 60 || d.toSeconds() % 60 != 0) {
+                return d.toSeconds() + "s";
+            }
+            if (d.toMinutes() < 60 || d.toMinutes() % 60 != 0) {
+                return d.toMinutes() + "m";
+            }
+            if (d.toHours() < 24 || d.toHours() % 24 != 0) {
+                return d.toHours() + "h";
+            }
+            return d.toDays() + "d";
+        }
+    }
+}

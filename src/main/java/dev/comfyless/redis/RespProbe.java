@@ -1,0 +1,52 @@
+package dev.comfyless.redis;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/** Minimal RESP client for one question before any Redis client exists: which data folder does that Redis use? */
+final class RespProbe {
+
+    private RespProbe() {
+    }
+
+    /** The {@code dir} of the Redis on host:port, or empty when nothing (or no Redis) answers there. */
+    static Optional<String> configDir(String host, int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(host, port), 300);
+            socket.setSoTimeout(1000);
+            OutputStream out = socket.getOutputStream();
+            out.write("*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            // expected: *2 $3 dir $<n> <path>
+            String header = readLine(in);
+            if (!header.startsWith("*2")) {
+                return header.startsWith("-") ? Optional.of("(a Redis that refused CONFIG GET)") : Optional.empty();
+            }
+            readLine(in);
+            readLine(in);
+            readLine(in);
+            return Optional.of(readLine(in));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) != -1) {
+            if (c == '\r') {
+                in.read();
+                break;
+            }
+            sb.append((char) c);
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,28 @@
+-- ARGV: prefix, id, idempotency key ('' = none), idempotency ttl ms, priority, then field/value pairs.
+-- Returns {'created'|'existing', task without payload}.
+local id, idem = ARGV[2], ARGV[3]
+local SKIP = { payload = true }
+if idem ~= '' then
+  local existing = redis.call('GET', P .. 'idem:' .. idem)
+  if existing then
+    local t = read_task(existing, SKIP)
+    if t then
+      return { 'existing', t }
+    end
+  end
+end
+local seq = redis.call('INCR', P .. 'seq')
+local now = num(now_ms())
+local fields = { 'id', id, 'status', 'pending', 'seq', seq, 'attempts', 0, 'created_at', now, 'updated_at', now }
+for i = 6, #ARGV, 2 do
+  fields[#fields + 1] = ARGV[i]
+  fields[#fields + 1] = ARGV[i + 1]
+end
+redis.call('HSET', task_key(id), unpack(fields))
+redis.call('ZADD', P .. 'queue', queue_score(ARGV[5], seq), id)
+redis.call('ZADD', P .. 'idx:all', seq, id)
+reindex(id, seq, nil, 'pending')
+if idem ~= '' then
+  redis.call('SET', P .. 'idem:' .. idem, id, 'PX', ARGV[4])
+end
+return { 'created', read_task(id, SKIP) }
