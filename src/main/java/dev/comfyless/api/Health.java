@@ -1,0 +1,74 @@
+package dev.comfyless.api;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import dev.comfyless.redis.RedisConnector;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.Route;
+import org.apache.camel.ServiceStatus;
+
+/** {@code /health}: the process is up. {@code /ready}: Redis answers and the API routes are started. */
+public final class Health {
+
+    private static final Duration PING_TIMEOUT = Duration.ofSeconds(1);
+
+    private final CamelContext context;
+    private final RedisConnector redis;
+
+    public Health(CamelContext context, RedisConnector redis) {
+        this.context = context;
+        this.redis = redis;
+    }
+
+    public void health(Exchange exchange) {
+        Http.respond(exchange, 200, "{\"status\":\"healthy\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    public void ready(Exchange exchange) {
+        Map<String, Object> checks = new LinkedHashMap<>();
+        List<String> problems = new ArrayList<>();
+        Optional<String> redisProblem = redis.problem(PING_TIMEOUT);
+        checks.put("redis", redisProblem.isEmpty() ? "up" : "down");
+        redisProblem.ifPresent(p -> problems.add(p + "; ComfyLess keeps reconnecting by itself"));
+        List<String> stopped = stoppedApiRoutes();
+        checks.put("routes", stopped.isEmpty() ? "started" : "stopped: " + String.join(", ", stopped));
+        if (!stopped.isEmpty()) {
+            problems.add("API routes not started: " + String.join(", ", stopped));
+        }
+        if (problems.isEmpty()) {
+            Http.respond(exchange, 200, Json.write(g -> {
+                g.writeStartObject();
+                g.writeStringField("status", "ready");
+                g.writeObjectField("checks", checks);
+                g.writeEndObject();
+            }));
+        } else {
+            Http.respond(exchange, 503, ErrorResponses.body(503, "not_ready", String.join("; ", problems),
+                    Map.of("checks", checks)));
+        }
+    }
+
+    /** Routes fed by the HTTP server that are not started (the context shutting down counts). */
+    private List<String> stoppedApiRoutes() {
+        List<String> stopped = new ArrayList<>();
+        if (!context.isStarted()) {
+            stopped.add("camel context " + context.getStatus().name().toLowerCase(java.util.Locale.ROOT));
+            return stopped;
+        }
+        for (Route route : context.getRoutes()) {
+            if (route.getEndpoint().getEndpointUri().startsWith("platform-http")) {
+                ServiceStatus status = context.getRouteController().getRouteStatus(route.getRouteId());
+                if (status != ServiceStatus.Started) {
+                    stopped.add(route.getRouteId());
+                }
+            }
+        }
+        return stopped;
+    }
+}

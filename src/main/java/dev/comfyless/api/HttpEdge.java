@@ -1,0 +1,114 @@
+package dev.comfyless.api;
+
+import java.lang.reflect.Field;
+import java.util.Map;
+
+import dev.comfyless.metrics.ComfyLessMetrics;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import org.apache.camel.CamelContext;
+import org.apache.camel.StartupListener;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What happens on the HTTP server before a Camel route is reached: unknown paths (404), wrong methods (405) and
+ * oversized bodies (413, from the body limit {@code camel.server.max-body-size}) get the JSON error body instead of
+ * Vert.x's HTML, and every request is timed for {@code comfyless_http_server_requests_seconds}.
+ */
+public final class HttpEdge implements StartupListener {
+
+    private static final Logger LOG = LoggerFactory.getLogger(HttpEdge.class);
+
+    private final ComfyLessMetrics metrics;
+    private final long maxBodyBytes;
+    private volatile boolean installed;
+
+    public HttpEdge(ComfyLessMetrics metrics, long maxBodyBytes) {
+        this.metrics = metrics;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    @Override
+    public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+        install(context);
+    }
+
+    @Override
+    public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
+        install(context);
+    }
+
+    private synchronized void install(CamelContext context) {
+        if (installed) {
+            return;
+        }
+        var routers = context.getRegistry().findByType(VertxPlatformHttpRouter.class);
+        if (routers.isEmpty()) {
+            return;
+        }
+        for (VertxPlatformHttpRouter camelRouter : routers) {
+            camelRouter.route().order(Integer.MIN_VALUE).handler(this::time);
+            Router router = topRouter(camelRouter);
+            router.errorHandler(404, ctx -> error(ctx, 404, "not_found", "No endpoint at " + ctx.request().method()
+                    + " " + clip(ctx.request().path()) + ". The task API is under /api/v1 (OpenAPI document: "
+                    + "/api/v1/openapi.json); health at /health and /ready."));
+            router.errorHandler(405, ctx -> error(ctx, 405, "method_not_allowed", ctx.request().method()
+                    + " is not supported on " + clip(ctx.request().path()) + "; see /api/v1/openapi.json for the "
+                    + "methods each path accepts."));
+            router.errorHandler(413, ctx -> error(ctx, 413, "payload_too_large", "The request body is larger than "
+                    + maxBodyBytes + " bytes (COMFYLESS_MAX_BODY_BYTES). Send a smaller workflow, or pass large "
+                    + "inputs by URL."));
+        }
+        installed = true;
+    }
+
+    /**
+     * Unmatched requests and body-limit failures are answered by the server's top router, in which Camel mounts
+     * the router it exposes; Camel 4.17 has no accessor for it, hence the field read. Without it the API still
+     * works, with Vert.x's HTML for those errors (and the edge test fails).
+     */
+    private static Router topRouter(VertxPlatformHttpRouter camelRouter) {
+        try {
+            Field field = VertxPlatformHttpServer.class.getDeclaredField("router");
+            field.setAccessible(true);
+            return (Router) field.get(camelRouter.getServer());
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOG.warn("Cannot reach the HTTP server's top router ({}); 404/405/413 answers will not be JSON", e.toString());
+            return camelRouter;
+        }
+    }
+
+    private void time(RoutingContext ctx) {
+        long start = System.nanoTime();
+        ctx.addEndHandler(done -> {
+            Route route = ctx.currentRoute();
+            String template = route == null || route.getPath() == null ? "unmatched" : route.getPath();
+            metrics.httpRequest(ctx.request().method().name(), template, ctx.response().getStatusCode(),
+                    System.nanoTime() - start);
+        });
+        ctx.next();
+    }
+
+    private void error(RoutingContext ctx, int status, String type, String message) {
+        if ("payload_too_large".equals(type) && ctx.request().path().startsWith("/api/v1/tasks")) {
+            metrics.rejected(type);
+        }
+        if (ctx.response().ended()) {
+            return;
+        }
+        ctx.response().setStatusCode(status).putHeader("Content-Type", Http.JSON);
+        if (status == 413) {
+            // the rest of the body is not read; close rather than leave the client sending into a dead request
+            ctx.response().putHeader("Connection", "close");
+        }
+        ctx.response().end(io.vertx.core.buffer.Buffer.buffer(ErrorResponses.body(status, type, message, Map.of())));
+    }
+
+    private static String clip(String s) {
+        return s.length() > 100 ? s.substring(0, 100) + "…" : s;
+    }
+}

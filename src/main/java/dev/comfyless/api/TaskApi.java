@@ -1,0 +1,176 @@
+package dev.comfyless.api;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import dev.comfyless.metrics.ComfyLessMetrics;
+import dev.comfyless.task.Task;
+import dev.comfyless.task.TaskRequestParser;
+import dev.comfyless.task.TaskStatus;
+import dev.comfyless.task.TaskStore;
+import dev.comfyless.task.TaskSubmission;
+import org.apache.camel.Exchange;
+
+/**
+ * The task endpoints of {@code routes/api.camel.yaml}: HTTP in, {@link TaskStore} call, JSON out. Refusals are
+ * thrown as {@link ApiException} and rendered by the {@code api-errors} route configuration.
+ */
+public final class TaskApi {
+
+    static final int DEFAULT_LIMIT = 50;
+    static final int MAX_LIMIT = 500;
+    private static final Pattern TASK_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,255}");
+    private static final Pattern CURSOR = Pattern.compile("seq:(\\d{1,18})");
+
+    private final TaskStore store;
+    private final TaskRequestParser parser;
+    private final ComfyLessMetrics metrics;
+
+    public TaskApi(TaskStore store, TaskRequestParser parser, ComfyLessMetrics metrics) {
+        this.store = store;
+        this.parser = parser;
+        this.metrics = metrics;
+    }
+
+    public void submit(Exchange exchange) {
+        requireJson(Http.header(exchange, Exchange.CONTENT_TYPE));
+        String idempotencyKey = Http.header(exchange, "Idempotency-Key");
+        if (idempotencyKey != null && !IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {
+            throw ApiException.badRequest("validation", "Idempotency-Key must be 1-255 visible ASCII characters "
+                    + "without spaces (a UUID works well)", Map.of("field", "Idempotency-Key"));
+        }
+        byte[] body = exchange.getIn().getBody(byte[].class);
+        TaskSubmission submission = parser.parse(body == null ? new byte[0] : body);
+        TaskStore.Submitted result = store.submit(submission, idempotencyKey);
+        if (result.created()) {
+            metrics.submitted();
+        }
+        Http.respond(exchange, result.created() ? 201 : 200, TaskJson.task(result.task()));
+        exchange.getMessage().setHeader("Location", "/api/v1/tasks/" + result.task().id());
+    }
+
+    public void get(Exchange exchange) {
+        Task task = store.get(taskId(exchange), true).orElseThrow(() -> notFound(exchange));
+        Http.respond(exchange, 200, TaskJson.task(task));
+    }
+
+    public void list(Exchange exchange) {
+        String statusText = Http.header(exchange, "status");
+        TaskStatus status = null;
+        if (statusText != null && !statusText.isEmpty()) {
+            status = TaskStatus.parse(statusText.toLowerCase(Locale.ROOT)).orElseThrow(() -> ApiException.badRequest(
+                    "validation", "status must be one of " + TaskStatus.allWire() + ", got '" + clip(statusText) + "'",
+                    Map.of("field", "status")));
+        }
+        int limit = limit(Http.header(exchange, "limit"));
+        Long before = cursor(Http.header(exchange, "cursor"));
+        TaskStore.Page page = store.list(status, limit, before);
+        String next = page.nextCursor() == null ? null : Base64.getUrlEncoder().withoutPadding()
+                .encodeToString(("seq:" + page.nextCursor()).getBytes(StandardCharsets.US_ASCII));
+        Http.respond(exchange, 200, TaskJson.page(page.tasks(), next));
+    }
+
+    public void cancel(Exchange exchange) {
+        String id = taskId(exchange);
+        TaskStore.Cancellation result = store.cancel(id);
+        if (result instanceof TaskStore.Cancellation.Cancelled c) {
+            Http.respond(exchange, 200, TaskJson.task(c.task()));
+        } else if (result instanceof TaskStore.Cancellation.AlreadyFinished f) {
+            throw new ApiException(409, "conflict", "Task " + id + " is already " + f.status().wire()
+                    + "; only pending or running tasks can be cancelled",
+                    Map.of("status", f.status().wire()));
+        } else {
+            throw notFound(exchange);
+        }
+    }
+
+    public void queueMetrics(Exchange exchange) {
+        TaskStore.QueueMetrics m = store.metrics();
+        metrics.queueSnapshot(m);
+        Http.respond(exchange, 200, TaskJson.queueMetrics(m));
+    }
+
+    static void requireJson(String contentType) {
+        if (contentType == null || contentType.isBlank()) {
+            throw unsupported("The request has no Content-Type; send the body as JSON with "
+                    + "'Content-Type: application/json'", null);
+        }
+        String[] parts = contentType.split(";");
+        String media = parts[0].strip().toLowerCase(Locale.ROOT);
+        if (!media.equals("application/json")) {
+            throw unsupported("Content-Type '" + clip(media) + "' is not supported; send the body as JSON with "
+                    + "'Content-Type: application/json'", media);
+        }
+        for (int i = 1; i < parts.length; i++) {
+            String[] kv = parts[i].strip().split("=", 2);
+            if (kv.length == 2 && kv[0].strip().equalsIgnoreCase("charset")) {
+                String charset = kv[1].strip().replace("\"", "").toLowerCase(Locale.ROOT);
+                if (!charset.equals("utf-8") && !charset.equals("utf8")) {
+                    throw unsupported("charset '" + clip(charset) + "' is not supported; send the JSON as UTF-8",
+                            media);
+                }
+            }
+        }
+    }
+
+    private static ApiException unsupported(String message, String received) {
+        return new ApiException(415, "unsupported_media_type", message,
+                received == null ? Map.of() : Map.of("content_type", received));
+    }
+
+    static int limit(String text) {
+        if (text == null || text.isEmpty()) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int limit = Integer.parseInt(text.strip());
+            if (limit >= 1 && limit <= MAX_LIMIT) {
+                return limit;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw ApiException.badRequest("validation", "limit must be a whole number from 1 to " + MAX_LIMIT
+                + ", got '" + clip(text) + "'", Map.of("field", "limit"));
+    }
+
+    static Long cursor(String text) {
+        if (text == null || text.isEmpty()) {
+            return null;
+        }
+        try {
+            var m = CURSOR.matcher(new String(Base64.getUrlDecoder().decode(text.strip()), StandardCharsets.US_ASCII));
+            if (m.matches()) {
+                return Long.valueOf(m.group(1));
+            }
+        } catch (IllegalArgumentException ignored) {
+            // reported below
+        }
+        throw ApiException.badRequest("validation", "cursor is not one this API returned; pass the next_cursor "
+                + "of the previous page unchanged, or leave it out for the first page", Map.of("field", "cursor"));
+    }
+
+    private static String taskId(Exchange exchange) {
+        String id = Http.header(exchange, "id");
+        if (id == null || !TASK_ID.matcher(id).matches()) {
+            throw notFound(exchange);
+        }
+        return id;
+    }
+
+    private static ApiException notFound(Exchange exchange) {
+        return ApiException.notFound("Task not found: no task has id '" + clip(Http.header(exchange, "id"))
+                + "' (ids come from POST /api/v1/tasks; finished tasks are kept for the retention period)");
+    }
+
+    private static String clip(String s) {
+        if (s == null) {
+            return "";
+        }
+        return s.length() > 64 ? s.substring(0, 64) + "…" : s;
+    }
+}

@@ -1,0 +1,91 @@
+package dev.comfyless.api;
+
+import java.io.IOException;
+import java.util.List;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.comfyless.task.Task;
+import dev.comfyless.task.TaskStatus;
+import dev.comfyless.task.TaskStore.QueueMetrics;
+
+/** The task resource as clients see it. Keys are always present (null when unknown); lists are never null. */
+public final class TaskJson {
+
+    private TaskJson() {
+    }
+
+    /** One task; metadata and payload are included when they were read. */
+    public static byte[] task(Task t) {
+        return Json.write(g -> writeTask(g, t, true));
+    }
+
+    /** A page of tasks without payload and metadata (GET the task for those). */
+    public static byte[] page(List<Task> tasks, String nextCursor) {
+        return Json.write(g -> {
+            g.writeStartObject();
+            g.writeNumberField("count", tasks.size());
+            g.writeArrayFieldStart("tasks");
+            for (Task t : tasks) {
+                writeTask(g, t, false);
+            }
+            g.writeEndArray();
+            g.writeStringField("next_cursor", nextCursor);
+            g.writeEndObject();
+        });
+    }
+
+    static void writeTask(JsonGenerator g, Task t, boolean full) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("id", t.id());
+        g.writeStringField("workflow_id", t.workflowId());
+        g.writeStringField("status", t.status().wire());
+        g.writeNumberField("priority", t.priority());
+        if (t.queuePosition() != null && t.status() == TaskStatus.PENDING) {
+            g.writeNumberField("queue_position", t.queuePosition());
+        } else {
+            g.writeNullField("queue_position");
+        }
+        g.writeNumberField("attempts", t.attempts());
+        g.writeNumberField("max_attempts", t.maxAttempts());
+        g.writeNumberField("timeout_seconds", t.timeoutSeconds());
+        Json.time(g, "created_at", t.createdAt());
+        Json.time(g, "started_at", t.startedAt());
+        Json.time(g, "completed_at", t.completedAt());
+        Json.time(g, "updated_at", t.updatedAt());
+        g.writeStringField("worker_id", t.workerId());
+        Json.raw(g, "progress", t.progressJson(), "null");
+        Json.raw(g, "outputs", t.outputsJson(), "[]");
+        Json.raw(g, "error", t.errorJson(), "null");
+        if (full) {
+            Json.raw(g, "metadata", t.metadataJson(), "null");
+            if (t.payloadJson() != null) {
+                Json.raw(g, "payload", t.payloadJson(), "null");
+            }
+        }
+        g.writeEndObject();
+    }
+
+    public static byte[] queueMetrics(QueueMetrics m) {
+        return Json.write(g -> {
+            g.writeStartObject();
+            g.writeNumberField("total_tasks", m.total());
+            g.writeNumberField("pending_tasks", m.pending());
+            g.writeNumberField("running_tasks", m.running());
+            g.writeNumberField("completed_tasks", m.completed());
+            g.writeNumberField("failed_tasks", m.failed());
+            g.writeNumberField("cancelled_tasks", m.cancelled());
+            g.writeObjectFieldStart("depth_by_priority");
+            for (int p = 0; p < m.depthByPriority().length; p++) {
+                g.writeNumberField(Integer.toString(p), m.depthByPriority()[p]);
+            }
+            g.writeEndObject();
+            if (m.oldestPendingAge().isPresent()) {
+                g.writeNumberField("oldest_pending_age_seconds", m.oldestPendingAge().get().toMillis() / 1000.0);
+            } else {
+                g.writeNullField("oldest_pending_age_seconds");
+            }
+            g.writeStringField("oldest_pending_task_id", m.oldestPendingId());
+            g.writeEndObject();
+        });
+    }
+}

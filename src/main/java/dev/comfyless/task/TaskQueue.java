@@ -1,0 +1,81 @@
+package dev.comfyless.task;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import dev.comfyless.redis.RedisScripts;
+
+/**
+ * The dispatch side of the queue. A task is never taken out of the queue without being recorded in flight, with
+ * its claimer and a lease deadline, in the same Lua script; a task whose lease runs out goes back to the queue (or
+ * fails after max_attempts) exactly once.
+ */
+public final class TaskQueue {
+
+    private final RedisScripts scripts;
+    private final Duration retention;
+
+    public TaskQueue(RedisScripts scripts, Duration retention) {
+        this.scripts = scripts;
+        this.retention = retention;
+    }
+
+    /** What happened to a running task that was released. */
+    public enum Release { REQUEUED, FAILED, IGNORED }
+
+    /** The result of a lease sweep. */
+    public record Requeued(int requeued, int failed) {
+    }
+
+    /**
+     * Takes the highest-priority, oldest pending task: it becomes {@code running}, held by {@code claimer} until
+     * {@code lease} passes, and its {@code attempts} grows by one.
+     */
+    public Optional<Task> claim(String claimer, Duration lease) {
+        List<?> fields = (List<?>) scripts.run("claim", claimer, lease.toMillis());
+        return fields.isEmpty() ? Optional.empty() : Optional.of(Task.fromFields(fields));
+    }
+
+    /**
+     * Marks a running task completed with its outputs (a JSON array). A task that is no longer running (already
+     * completed, cancelled, requeued) or is held by another claimer is left alone.
+     *
+     * @param claimer the claimer that must hold the task, or null for any
+     * @return whether this call completed it
+     */
+    public boolean complete(String id, String claimer, String outputsJson) {
+        return finish(id, claimer, TaskStatus.COMPLETED, "outputs", outputsJson);
+    }
+
+    /** Marks a running task failed with an error object {@code {type, message, details}}; see {@link #complete}. */
+    public boolean fail(String id, String claimer, String errorJson) {
+        return finish(id, claimer, TaskStatus.FAILED, "error", errorJson);
+    }
+
+    private boolean finish(String id, String claimer, TaskStatus to, String field, String json) {
+        List<?> reply = (List<?>) scripts.run("finish", id, claimer == null ? "" : claimer, retention.toMillis(),
+                to.wire(), field, json);
+        return to.wire().equals(reply.get(0));
+    }
+
+    /**
+     * Ends the current attempt of a running task without a result: it goes back to its place in the queue, or
+     * fails with {@code errorJson} when it has been started max_attempts times.
+     */
+    public Release release(String id, String claimer, String errorJson) {
+        List<?> reply = (List<?>) scripts.run("release", id, claimer == null ? "" : claimer, retention.toMillis(),
+                errorJson);
+        return switch (String.valueOf(reply.get(0))) {
+            case "requeued" -> Release.REQUEUED;
+            case "failed" -> Release.FAILED;
+            default -> Release.IGNORED;
+        };
+    }
+
+    /** Releases up to {@code batch} tasks whose lease deadline has passed. */
+    public Requeued requeueExpired(int batch, String errorJson) {
+        List<?> reply = (List<?>) scripts.run("requeue-expired", retention.toMillis(), batch, errorJson);
+        return new Requeued(((Number) reply.get(0)).intValue(), ((Number) reply.get(1)).intValue());
+    }
+}

@@ -1,0 +1,143 @@
+package dev.comfyless.task;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+import dev.comfyless.redis.RedisScripts;
+
+/**
+ * The task side of Redis: submit, read, list, cancel and queue metrics. Each operation is one Lua script, hence
+ * one round trip and atomic.
+ */
+public final class TaskStore {
+
+    static final Duration IDEMPOTENCY_TTL = Duration.ofHours(24);
+    static final int PRIORITY_LEVELS = 11;
+
+    private final RedisScripts scripts;
+    private final Duration retention;
+    private final Duration defaultTimeout;
+    private final int defaultMaxAttempts;
+
+    public TaskStore(RedisScripts scripts, Duration retention, Duration defaultTimeout, int defaultMaxAttempts) {
+        this.scripts = scripts;
+        this.retention = retention;
+        this.defaultTimeout = defaultTimeout;
+        this.defaultMaxAttempts = defaultMaxAttempts;
+    }
+
+    /** {@code created} is false when the Idempotency-Key named a task submitted earlier, which is returned. */
+    public record Submitted(boolean created, Task task) {
+    }
+
+    public record Page(List<Task> tasks, Long nextCursor) {
+    }
+
+    public sealed interface Cancellation {
+        record Cancelled(Task task) implements Cancellation {
+        }
+
+        record AlreadyFinished(TaskStatus status) implements Cancellation {
+        }
+
+        record NotFound() implements Cancellation {
+        }
+    }
+
+    /** Counts by status, depth by priority (index = priority) and the oldest pending task. */
+    public record QueueMetrics(long pending, long running, long completed, long failed, long cancelled,
+                               long[] depthByPriority, String oldestPendingId, Instant oldestPendingCreatedAt,
+                               Instant observedAt) {
+        public long total() {
+            return pending + running + completed + failed + cancelled;
+        }
+
+        public Optional<Duration> oldestPendingAge() {
+            return oldestPendingCreatedAt == null ? Optional.empty()
+                    : Optional.of(Duration.between(oldestPendingCreatedAt, observedAt));
+        }
+    }
+
+    /** Stores the task and queues it, in one step; the 201 goes out only after this returns. */
+    public Submitted submit(TaskSubmission s, String idempotencyKey) {
+        String id = UUID.randomUUID().toString();
+        List<Object> args = new ArrayList<>(List.of(id, idempotencyKey == null ? "" : idempotencyKey,
+                IDEMPOTENCY_TTL.toMillis(), s.priority(),
+                "workflow_id", s.workflowId(),
+                "priority", s.priority(),
+                "payload", s.payloadJson(),
+                "timeout_seconds", s.timeoutSeconds() != null ? s.timeoutSeconds() : defaultTimeout.toSeconds(),
+                "max_attempts", s.maxAttempts() != null ? s.maxAttempts() : defaultMaxAttempts));
+        if (s.metadataJson() != null) {
+            args.add("metadata");
+            args.add(s.metadataJson());
+        }
+        if (idempotencyKey != null) {
+            args.add("idempotency_key");
+            args.add(idempotencyKey);
+        }
+        List<?> reply = (List<?>) scripts.run("submit", args.toArray());
+        return new Submitted("created".equals(reply.get(0)), Task.fromFields((List<?>) reply.get(1)));
+    }
+
+    public Optional<Task> get(String id, boolean withPayload) {
+        List<?> fields = (List<?>) scripts.run("get", id, withPayload ? "1" : "0");
+        return fields.isEmpty() ? Optional.empty() : Optional.of(Task.fromFields(fields));
+    }
+
+    /**
+     * Newest first. {@code beforeSeq} is the cursor of the previous page (exclusive); entries that are newer than
+     * the first page's do not shift later pages, so paging is stable while tasks arrive.
+     */
+    public Page list(TaskStatus status, int limit, Long beforeSeq) {
+        List<?> reply = (List<?>) scripts.run("list", status == null ? "all" : status.wire(),
+                beforeSeq == null ? "+inf" : "(" + beforeSeq, limit);
+        List<Task> tasks = new ArrayList<>();
+        for (Object item : (List<?>) reply.get(1)) {
+            tasks.add(Task.fromFields((List<?>) item));
+        }
+        String next = String.valueOf(reply.get(0));
+        return new Page(tasks, next.isEmpty() ? null : Long.valueOf(next));
+    }
+
+    /** A pending task leaves the queue and a running one stops counting as in flight, atomically. */
+    public Cancellation cancel(String id) {
+        List<?> reply = (List<?>) scripts.run("cancel", id, retention.toMillis());
+        return switch (String.valueOf(reply.get(0))) {
+            case "cancelled" -> new Cancellation.Cancelled(Task.fromFields((List<?>) reply.get(1)));
+            case "terminal" -> new Cancellation.AlreadyFinished(TaskStatus.parse(String.valueOf(reply.get(1)))
+                    .orElseThrow());
+            default -> new Cancellation.NotFound();
+        };
+    }
+
+    public QueueMetrics metrics() {
+        List<?> reply = (List<?>) scripts.run("metrics");
+        List<?> counts = (List<?>) reply.get(0);
+        List<?> depth = (List<?>) reply.get(1);
+        long[] byPriority = new long[PRIORITY_LEVELS];
+        for (int p = 0; p < PRIORITY_LEVELS; p++) {
+            byPriority[p] = ((Number) depth.get(p)).longValue();
+        }
+        String oldestId = String.valueOf(reply.get(2));
+        String oldestCreated = String.valueOf(reply.get(3));
+        return new QueueMetrics(n(counts, 0), n(counts, 1), n(counts, 2), n(counts, 3), n(counts, 4), byPriority,
+                oldestId.isEmpty() ? null : oldestId,
+                oldestCreated.isEmpty() ? null : Instant.ofEpochMilli(Long.parseLong(oldestCreated)),
+                Instant.ofEpochMilli(Long.parseLong(String.valueOf(reply.get(4)))));
+    }
+
+    /** Drops index entries of tasks whose retention ended; run by the retention-sweep route. */
+    public int sweepExpired(int batch) {
+        List<?> reply = (List<?>) scripts.run("sweep-expired", batch);
+        return ((Number) reply.get(0)).intValue();
+    }
+
+    private static long n(List<?> values, int i) {
+        return ((Number) values.get(i)).longValue();
+    }
+}
