@@ -1,0 +1,22 @@
+package dev.comfyless.task;
+
+/**
+ * A validated {@code POST /api/v1/tasks} body. {@code payloadJson} and {@code metadataJson} are the exact bytes the
+ * client sent for those values (UTF-8 text), not re-serialised, so that integers such as sampler seeds above 2^53
+ * reach ComfyUI unchanged.
+ *
+ * @param workflowId     the client's name for the workflow, 1-128 characters of {@code [A-Za-z0-9._:-]}
+ * @param priority       0-10, 0 when the client sent none
+ * @param payloadJson    the ComfyUI API-format graph, a JSON object
+ * @param metadataJson   a JSON object of at most 16 KiB, or null when absent
+ * @param timeoutSeconds 1-86400, or null when absent
+ * @param maxAttempts    1-10, or null when absent
+ */
+public record TaskSubmission(
+        String workflowId,
+        int priority,
+        String payloadJson,
+        String metadataJson,
+        Integer timeoutSeconds,
+        Integer maxAttempts) {
+}
