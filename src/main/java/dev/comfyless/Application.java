@@ -4,6 +4,7 @@ import java.nio.file.Path;
 
 import dev.comfyless.config.DotEnv;
 import dev.comfyless.config.DotEnvPropertiesFunction;
+import dev.comfyless.config.SettingsException;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
@@ -22,7 +23,14 @@ public final class Application {
     }
 
     public static void main(String[] args) throws Exception {
-        int exit = newMain(DotEnv.load(Path.of(".env"))).run(args);
+        int exit;
+        try {
+            exit = newMain(DotEnv.load(Path.of(".env"))).run(args);
+        } catch (SettingsException e) {
+            // the message names every bad variable; a stack trace would only bury it
+            System.err.println("ComfyLess cannot start. " + e.getMessage());
+            exit = 2;
+        }
         System.exit(exit);
     }
 
