@@ -62,7 +62,8 @@ public final class Health {
             return stopped;
         }
         for (Route route : context.getRoutes()) {
-            if (route.getEndpoint().getEndpointUri().startsWith("platform-http")) {
+            String uri = route.getEndpoint().getEndpointUri();
+            if (uri.startsWith("rest:") || uri.startsWith("platform-http:")) {
                 ServiceStatus status = context.getRouteController().getRouteStatus(route.getRouteId());
                 if (status != ServiceStatus.Started) {
                     stopped.add(route.getRouteId());

@@ -49,6 +49,14 @@ class JmxRouteManagementTest {
             assertThat(jmx.getAttribute(sweep, "State")).isEqualTo("Started");
             await().atMost(Duration.ofSeconds(10))
                     .until(() -> (Long) jmx.getAttribute(sweep, "ExchangesTotal") > stoppedAt);
+
+            // an API route stopped by an operator makes the service not ready until it is started again
+            ObjectName getTask = new ObjectName("org.apache.camel:context=" + context + ",type=routes,name=\"get-task\"");
+            jmx.invoke(getTask, "stop", null, null);
+            assertThat(service.get("/ready").status()).isEqualTo(503);
+            assertThat(service.get("/ready").json().get("message").asText()).contains("get-task");
+            jmx.invoke(getTask, "start", null, null);
+            assertThat(service.get("/ready").status()).isEqualTo(200);
         } finally {
             TestRedis.get().deleteKeys(props.get("comfyless.redis.prefix"));
         }
