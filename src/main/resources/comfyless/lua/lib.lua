@@ -93,3 +93,15 @@ local function release(id, now, retention_ms, error_json)
   reindex(id, t[4], 'running', 'pending')
   return 'requeued'
 end
+
+-- Why `claimer` may not end the current attempt of task `id` ('' claimer = anyone may), or nil when it may.
+local function not_held(id, claimer)
+  local t = redis.call('HMGET', task_key(id), 'status', 'worker_id')
+  if t[1] ~= 'running' then
+    return t[1] or 'missing'
+  end
+  if claimer ~= '' and t[2] ~= claimer then
+    return 'held by another claimer'
+  end
+  return nil
+end

@@ -8,20 +8,26 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
-/** Minimal RESP client for one question before any Redis client exists: which data folder does that Redis use? */
-final class RespProbe {
+/** Minimal RESP client for questions asked before any Redis client exists. */
+public final class RespProbe {
 
     private RespProbe() {
     }
 
+    /** Whether a Redis answers PING on host:port. */
+    public static boolean answersPing(String host, int port) {
+        try (Socket socket = connect(host, port)) {
+            send(socket, "*1\r\n$4\r\nPING\r\n");
+            return readLine(socket.getInputStream()).equals("+PONG");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** The {@code dir} of the Redis on host:port, or empty when nothing (or no Redis) answers there. */
     static Optional<String> configDir(String host, int port) {
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(host, port), 300);
-            socket.setSoTimeout(1000);
-            OutputStream out = socket.getOutputStream();
-            out.write("*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
+        try (Socket socket = connect(host, port)) {
+            send(socket, "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n");
             InputStream in = socket.getInputStream();
             // expected: *2 $3 dir $<n> <path>
             String header = readLine(in);
@@ -35,6 +41,24 @@ final class RespProbe {
         } catch (IOException e) {
             return Optional.empty();
         }
+    }
+
+    private static Socket connect(String host, int port) throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.connect(new InetSocketAddress(host, port), 300);
+            socket.setSoTimeout(1000);
+            return socket;
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    private static void send(Socket socket, String command) throws IOException {
+        OutputStream out = socket.getOutputStream();
+        out.write(command.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
     }
 
     private static String readLine(InputStream in) throws IOException {
