@@ -1,0 +1,178 @@
+package dev.comfyless.bench;
+
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.comfyless.Application;
+import dev.comfyless.config.DotEnv;
+import dev.comfyless.redis.RedisConnector;
+import dev.comfyless.task.Task;
+import dev.comfyless.task.TaskQueue;
+import org.apache.camel.main.Main;
+
+/**
+ * Measures the task API and the queue on this machine: submit latency and throughput over HTTP, GET latency, and
+ * claim throughput of the Lua queue. Run from the repository root after {@code mvn -B -DskipTests package}:
+ * {@code java -cp target/comfyless.jar dev.comfyless.bench.QueueBenchmark [tasks] [clients]}. It starts ComfyLess
+ * in-process on a free port with an embedded Redis in a temporary folder (or on REDIS_HOST when that is set, under a
+ * throw-away key prefix), and prints a report.
+ */
+public final class QueueBenchmark {
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    private QueueBenchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int tasks = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
+        int clients = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+        int port = freePort();
+        Path data = Files.createTempDirectory("comfyless-bench");
+        Main main = Application.newMain(DotEnv.systemOnly());
+        main.addOverrideProperty("comfyless.http.port", Integer.toString(port));
+        main.addOverrideProperty("comfyless.data-dir", data.toString());
+        main.addOverrideProperty("comfyless.redis.embedded-port", Integer.toString(freePort()));
+        String prefix = "comfyless-bench-" + System.nanoTime() + ":";
+        main.addOverrideProperty("comfyless.redis.prefix", prefix);
+        main.addOverrideProperty("camel.main.startup-summary-level", "off");
+        main.init();
+        main.start();
+        try {
+            String base = "http://127.0.0.1:" + port;
+            String body = Files.readString(Path.of("examples/text-to-image.json"));
+            TaskQueue queue = main.getCamelContext().getRegistry().lookupByNameAndType("taskQueue", TaskQueue.class);
+
+            run(base, body, Math.min(2_000, tasks), clients);            // warm-up: JIT, connections
+            drain(queue, 1);
+            long[] submit = run(base, body, tasks, clients);
+            double submitSeconds = submit[submit.length - 1] / 1e9;
+            long[] submitLatency = Arrays.copyOf(submit, submit.length - 1);
+
+            List<String> ids = new ArrayList<>();
+            long[] getLatency = new long[2_000];
+            String id = post(base, body).substring(7, 43);
+            for (int i = 0; i < getLatency.length; i++) {
+                long t0 = System.nanoTime();
+                get(base + "/api/v1/tasks/" + id);
+                getLatency[i] = System.nanoTime() - t0;
+            }
+            ids.add(id);
+
+            long t0 = System.nanoTime();
+            int claimed = drain(queue, 1);
+            double claimSeconds = (System.nanoTime() - t0) / 1e9;
+
+            run(base, body, tasks, clients);
+            t0 = System.nanoTime();
+            int claimed2 = drain(queue, 2);
+            double claim2Seconds = (System.nanoTime() - t0) / 1e9;
+
+            Arrays.sort(submitLatency);
+            Arrays.sort(getLatency);
+            System.out.printf("%nComfyLess queue benchmark (%d cores, %s)%n", Runtime.getRuntime().availableProcessors(),
+                    System.getenv("REDIS_HOST") == null ? "embedded Redis" : "Redis at " + System.getenv("REDIS_HOST"));
+            System.out.printf("  POST /api/v1/tasks  %,d tasks, %d clients: %,.0f tasks/s; latency p50 %.2f ms, p99 %.2f ms%n",
+                    tasks, clients, tasks / submitSeconds, ms(submitLatency, 0.50), ms(submitLatency, 0.99));
+            System.out.printf("  GET /api/v1/tasks/{id}  1 client: p50 %.2f ms, p99 %.2f ms%n", ms(getLatency, 0.50),
+                    ms(getLatency, 0.99));
+            System.out.printf("  claim (Lua)  1 claimer: %,.0f tasks/s (%,d tasks); 2 claimers: %,.0f tasks/s%n",
+                    claimed / claimSeconds, claimed, claimed2 / claim2Seconds);
+        } finally {
+            // only this run's keys: a Redis of your own is left as it was
+            main.getCamelContext().getRegistry().lookupByNameAndType("redisConnector", RedisConnector.class).client()
+                    .getKeys().deleteByPattern(prefix + "*");
+            main.stop();
+        }
+    }
+
+    /** Submits {@code n} tasks from {@code clients} threads; returns each latency in ns, then the total in ns. */
+    private static long[] run(String base, String body, int n, int clients) throws Exception {
+        long[] latency = new long[n + 1];
+        AtomicInteger next = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        long start = System.nanoTime();
+        List<Future<?>> done = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            done.add(pool.submit(() -> {
+                int i;
+                while ((i = next.getAndIncrement()) < n) {
+                    long t0 = System.nanoTime();
+                    post(base, body);
+                    latency[i] = System.nanoTime() - t0;
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : done) {
+            f.get();
+        }
+        latency[n] = System.nanoTime() - start;
+        pool.shutdown();
+        return latency;
+    }
+
+    private static int drain(TaskQueue queue, int claimers) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(claimers);
+        List<Future<Integer>> counts = new ArrayList<>();
+        for (int c = 0; c < claimers; c++) {
+            String claimer = "bench-" + c;
+            counts.add(pool.submit(() -> {
+                int n = 0;
+                Optional<Task> t;
+                while ((t = queue.claim(claimer, Duration.ofMinutes(5))).isPresent()) {
+                    n++;
+                }
+                return n;
+            }));
+        }
+        int total = 0;
+        for (Future<Integer> f : counts) {
+            total += f.get();
+        }
+        pool.shutdown();
+        return total;
+    }
+
+    private static String post(String url, String body) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/api/v1/tasks"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 201) {
+            throw new IllegalStateException("submit answered " + r.statusCode() + ": " + r.body());
+        }
+        return r.body();
+    }
+
+    private static void get(String url) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("GET answered " + r.statusCode());
+        }
+    }
+
+    private static double ms(long[] sorted, double q) {
+        return sorted[Math.min(sorted.length - 1, (int) (q * sorted.length))] / 1e6;
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
