@@ -6,6 +6,7 @@ import dev.comfyless.api.HttpEdge;
 import dev.comfyless.api.TaskApi;
 import dev.comfyless.config.Settings;
 import dev.comfyless.metrics.ComfyLessMetrics;
+import dev.comfyless.output.FileOutputStore;
 import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.redis.RedisScripts;
 import dev.comfyless.task.QueueMaintenance;
@@ -56,7 +57,9 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics));
         registry.bind("errorResponses", new ErrorResponses(metrics));
         registry.bind("health", new Health(context, redis));
-        registry.bind("queueMaintenance", new QueueMaintenance(queue, store, metrics));
+        FileOutputStore outputs = new FileOutputStore(settings.outputDir);
+        registry.bind("outputStore", outputs);
+        registry.bind("queueMaintenance", new QueueMaintenance(queue, store, metrics, outputs));
         context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes));
         LOG.info("ComfyLess configured: HTTP port {}, Redis key prefix '{}'", settings.httpPort, settings.redisPrefix);
     }

@@ -1,11 +1,17 @@
--- ARGV: prefix, id, retention ms. Returns {'cancelled', task} | {'terminal', status} | {'missing'}.
+-- ARGV: prefix, id, retention ms. A running task's worker is freed in the same step; the caller interrupts the
+-- prompt on it. Returns {'cancelled', task, worker endpoint or ''} | {'terminal', status} | {'missing'}.
 local id = ARGV[2]
-local status = redis.call('HGET', task_key(id), 'status')
+local t = redis.call('HMGET', task_key(id), 'status', 'worker_id')
+local status = t[1]
 if not status then
   return { 'missing' }
 end
 if status ~= 'pending' and status ~= 'running' then
   return { 'terminal', status }
 end
+local endpoint = ''
+if status == 'running' and t[2] then
+  endpoint = redis.call('HGET', P .. 'worker:' .. t[2], 'endpoint') or ''
+end
 finish(id, status, 'cancelled', now_ms(), tonumber(ARGV[3]))
-return { 'cancelled', read_task(id, { payload = true }) }
+return { 'cancelled', read_task(id, { payload = true }), endpoint }

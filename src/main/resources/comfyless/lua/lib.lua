@@ -7,6 +7,9 @@
 --   idx:all, idx:<status>  zsets of ids by seq, for newest-first listing and counts
 --   expiry        zset of terminal ids by the time their retention ends
 --   idem:<key>    Idempotency-Key -> task id, 24 h
+--   worker:<id>   hash, a worker (a ComfyUI server) and its state
+--   workers       zset of all worker ids by creation time
+--   workers:idle  zset of idle, healthy workers by last activity: the only workers dispatch may pick
 -- Time comes from Redis (TIME) so that every replica uses one clock.
 local P = ARGV[1]
 local BAND = 17592186044416 -- 2^44 sequence numbers per priority level; 11 levels stay below 2^53
@@ -63,15 +66,33 @@ local function read_task(id, skip)
   return out
 end
 
--- A terminal state: out of the queue and the in-flight set, readable until its retention ends.
+-- A worker whose task ended goes back to the idle set, unless something else (a failure, a deletion) has
+-- claimed it meanwhile.
+local function free_worker(worker_id, task_id, now)
+  if not worker_id or worker_id == '' then
+    return
+  end
+  local wk = P .. 'worker:' .. worker_id
+  local w = redis.call('HMGET', wk, 'status', 'current_task')
+  if w[1] == 'running' and w[2] == task_id then
+    redis.call('HSET', wk, 'status', 'idle', 'current_task', '', 'last_active_at', num(now))
+    redis.call('ZADD', P .. 'workers:idle', num(now), worker_id)
+  end
+end
+
+-- A terminal state: out of the queue and the in-flight set, its worker free again, readable until its
+-- retention ends.
 local function finish(id, from, to, now, retention_ms)
   local key = task_key(id)
-  local seq = redis.call('HGET', key, 'seq')
+  local t = redis.call('HMGET', key, 'seq', 'worker_id')
   redis.call('HSET', key, 'status', to, 'completed_at', num(now), 'updated_at', num(now))
   redis.call('HDEL', key, 'lease_until')
   redis.call('ZREM', P .. 'queue', id)
   redis.call('ZREM', P .. 'inflight', id)
-  reindex(id, seq, from, to)
+  reindex(id, t[1], from, to)
+  if from == 'running' then
+    free_worker(t[2], id, now)
+  end
   redis.call('PEXPIRE', key, retention_ms)
   redis.call('ZADD', P .. 'expiry', num(now + retention_ms), id)
 end
@@ -80,15 +101,16 @@ end
 -- `error_json` when it has been started max_attempts times.
 local function release(id, now, retention_ms, error_json)
   local key = task_key(id)
-  local t = redis.call('HMGET', key, 'attempts', 'max_attempts', 'priority', 'seq')
+  local t = redis.call('HMGET', key, 'attempts', 'max_attempts', 'priority', 'seq', 'worker_id')
   redis.call('ZREM', P .. 'inflight', id)
   if tonumber(t[1]) >= tonumber(t[2]) then
     redis.call('HSET', key, 'error', error_json)
     finish(id, 'running', 'failed', now, retention_ms)
     return 'failed'
   end
+  free_worker(t[5], id, now)
   redis.call('HSET', key, 'status', 'pending', 'updated_at', num(now), 'last_error', error_json)
-  redis.call('HDEL', key, 'worker_id', 'lease_until')
+  redis.call('HDEL', key, 'worker_id', 'lease_until', 'prompt_id', 'progress')
   redis.call('ZADD', P .. 'queue', queue_score(t[3], t[4]), id)
   reindex(id, t[4], 'running', 'pending')
   return 'requeued'
@@ -104,4 +126,55 @@ local function not_held(id, claimer)
     return 'held by another claimer'
   end
   return nil
+end
+
+-- Takes the best pending task for `claimer` (a worker id, or any claimer's id) and records it in flight with a
+-- lease in the same step. Returns its id, or nil when the queue is empty.
+local function claim_next(claimer, lease_ms, now, prompt_id)
+  for _ = 1, 100 do
+    local popped = redis.call('ZPOPMIN', P .. 'queue', 1)
+    if #popped == 0 then
+      return nil
+    end
+    local id = popped[1]
+    local key = task_key(id)
+    local t = redis.call('HMGET', key, 'status', 'seq')
+    if t[1] == 'pending' then
+      local deadline = num(now + lease_ms)
+      redis.call('HINCRBY', key, 'attempts', 1)
+      redis.call('HSET', key, 'status', 'running', 'worker_id', claimer, 'started_at', num(now),
+        'updated_at', num(now), 'lease_until', deadline)
+      if prompt_id and prompt_id ~= '' then
+        redis.call('HSET', key, 'prompt_id', prompt_id)
+      end
+      redis.call('ZADD', P .. 'inflight', deadline, id)
+      reindex(id, t[2], 'pending', 'running')
+      return id
+    end
+    -- a queue entry without a pending task behind it cannot exist by construction; if one ever does, it is
+    -- dropped here so that it can never wedge the queue
+  end
+  return nil
+end
+
+-- A worker that cannot be used any more (dead, unreachable): failed, out of the idle set, and the task it was
+-- running goes back to the queue (or fails with task_error_json after max_attempts). Returns
+-- {task id, 'requeued'|'failed'} when it had a task, else {}.
+local function lose_worker(worker_id, now, retention_ms, task_error_json, reason)
+  local wk = P .. 'worker:' .. worker_id
+  local w = redis.call('HMGET', wk, 'status', 'current_task')
+  if not w[1] then
+    return {}
+  end
+  redis.call('HSET', wk, 'status', 'failed', 'health', 'false', 'last_error', reason, 'current_task', '',
+    'updated_at', num(now))
+  redis.call('ZREM', P .. 'workers:idle', worker_id)
+  local task = w[2]
+  if task and task ~= '' then
+    local t = redis.call('HMGET', task_key(task), 'status', 'worker_id')
+    if t[1] == 'running' and t[2] == worker_id then
+      return { task, release(task, now, retention_ms, task_error_json) }
+    end
+  end
+  return {}
 end

@@ -1,5 +1,5 @@
 -- ARGV: prefix, batch size. Drops the index entries of terminal tasks whose retention has ended (the task hash
--- itself expires by PEXPIRE). Returns {how many were dropped}.
+-- itself expires by PEXPIRE). Returns the ids dropped (their outputs are deleted by the caller).
 local ids = redis.call('ZRANGEBYSCORE', P .. 'expiry', '-inf', num(now_ms()), 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(ids) do
   redis.call('DEL', task_key(id))
@@ -9,4 +9,4 @@ for _, id in ipairs(ids) do
   redis.call('ZREM', P .. 'idx:cancelled', id)
   redis.call('ZREM', P .. 'expiry', id)
 end
-return { #ids }
+return ids

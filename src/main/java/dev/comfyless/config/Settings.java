@@ -24,6 +24,8 @@ public final class Settings {
             "folder of the editable YAML routes (*.camel.yaml), relative to the working directory");
     public static final Setting DATA_DIR = Setting.of("comfyless.data-dir", "COMFYLESS_DATA_DIR", "./data",
             "folder for local state: the embedded Redis append-only file lives in <dir>/redis");
+    public static final Setting OUTPUT_DIR = Setting.of("comfyless.output-dir", "COMFYLESS_OUTPUT_DIR",
+            "./data/outputs", "folder where task outputs are kept after they are copied off the worker");
     public static final Setting REDIS_HOST = Setting.of("comfyless.redis.host", "REDIS_HOST", "",
             "Redis host; unset = start an embedded Redis (persistent, under COMFYLESS_DATA_DIR)");
     public static final Setting REDIS_PORT = Setting.of("comfyless.redis.port", "REDIS_PORT", "6379",
@@ -68,7 +70,7 @@ public final class Settings {
             "NOVITA_IDLE_TIMEOUT", "600", "idle time before an instance above the minimum is deleted (seconds)");
 
     /** In the order of the README's configuration table. */
-    public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR,
+    public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
             TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL,
             NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
@@ -81,6 +83,7 @@ public final class Settings {
     public final long maxBodyBytes;
     public final Path routesDir;
     public final Path dataDir;
+    public final Path outputDir;
     public final Optional<String> redisHost;
     public final int redisPort;
     public final Optional<String> redisPassword;
@@ -109,6 +112,7 @@ public final class Settings {
         maxBodyBytes = r.integer(MAX_BODY_BYTES, 1024, Integer.MAX_VALUE);
         routesDir = Path.of(r.text(ROUTES_DIR));
         dataDir = Path.of(r.text(DATA_DIR));
+        outputDir = Path.of(r.text(OUTPUT_DIR));
         redisHost = r.optional(REDIS_HOST);
         redisPort = r.integer(REDIS_PORT, 1, 65535);
         redisPassword = r.optional(REDIS_PASSWORD);

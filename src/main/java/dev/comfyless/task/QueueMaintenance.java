@@ -1,6 +1,10 @@
 package dev.comfyless.task;
 
+import java.io.IOException;
+import java.util.List;
+
 import dev.comfyless.metrics.ComfyLessMetrics;
+import dev.comfyless.output.OutputStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,11 +24,13 @@ public final class QueueMaintenance {
     private final TaskQueue queue;
     private final TaskStore store;
     private final ComfyLessMetrics metrics;
+    private final OutputStore outputs;
 
-    public QueueMaintenance(TaskQueue queue, TaskStore store, ComfyLessMetrics metrics) {
+    public QueueMaintenance(TaskQueue queue, TaskStore store, ComfyLessMetrics metrics, OutputStore outputs) {
         this.queue = queue;
         this.store = store;
         this.metrics = metrics;
+        this.outputs = outputs;
     }
 
     /** Tasks whose claimer stopped renewing its lease go back to the queue (or fail after max_attempts). */
@@ -42,14 +48,20 @@ public final class QueueMaintenance {
         return total;
     }
 
-    /** Index entries of tasks whose retention ended are dropped (the task hashes expire by themselves). */
-    public int sweepRetention() {
+    /**
+     * Tasks whose retention ended leave the lists (their hashes expire by themselves) and their outputs are
+     * deleted.
+     */
+    public int sweepRetention() throws IOException {
         int total = 0;
-        int step;
+        List<String> step;
         do {
             step = store.sweepExpired(BATCH);
-            total += step;
-        } while (step == BATCH);
+            for (String id : step) {
+                outputs.delete(id);
+            }
+            total += step.size();
+        } while (step.size() == BATCH);
         return total;
     }
 

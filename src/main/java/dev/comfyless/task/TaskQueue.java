@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Optional;
 
 import dev.comfyless.redis.RedisScripts;
+import dev.comfyless.worker.Worker;
 
 /**
  * The dispatch side of the queue. A task is never taken out of the queue without being recorded in flight, with
@@ -24,6 +25,10 @@ public final class TaskQueue {
     /** What happened to a running task that was released. */
     public enum Release { REQUEUED, FAILED, IGNORED }
 
+    /** A task paired with the worker that will run it. */
+    public record Assignment(Task task, Worker worker) {
+    }
+
     /** The result of a lease sweep. */
     public record Requeued(int requeued, int failed) {
     }
@@ -35,6 +40,27 @@ public final class TaskQueue {
     public Optional<Task> claim(String claimer, Duration lease) {
         List<?> fields = (List<?>) scripts.run("claim", claimer, lease.toMillis());
         return fields.isEmpty() ? Optional.empty() : Optional.of(Task.fromFields(fields));
+    }
+
+    /**
+     * Pairs the best pending task with the most recently active idle worker in one atomic step: the task becomes
+     * running on that worker with a lease and {@code promptId} recorded, the worker running with that task.
+     *
+     * @return empty when there is no pending task or no idle worker (then nothing changed)
+     */
+    public Optional<Assignment> dispatch(Duration lease, String promptId) {
+        List<?> reply = (List<?>) scripts.run("dispatch", lease.toMillis(), promptId);
+        if (reply.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Assignment(Task.fromFields((List<?>) reply.get(0)),
+                Worker.fromFields((List<?>) reply.get(1))));
+    }
+
+    /** Records {@code progress} on the task while {@code promptId} is its running attempt; false otherwise. */
+    public boolean progress(String id, String promptId, String progressJson) {
+        List<?> reply = (List<?>) scripts.run("progress", id, promptId, progressJson);
+        return ((Number) reply.get(0)).intValue() == 1;
     }
 
     /**

@@ -38,7 +38,8 @@ public final class TaskStore {
     }
 
     public sealed interface Cancellation {
-        record Cancelled(Task task) implements Cancellation {
+        /** {@code workerEndpoint} is set when the task was running there: its prompt must be interrupted. */
+        record Cancelled(Task task, String workerEndpoint) implements Cancellation {
         }
 
         record AlreadyFinished(TaskStatus status) implements Cancellation {
@@ -108,7 +109,8 @@ public final class TaskStore {
     public Cancellation cancel(String id) {
         List<?> reply = (List<?>) scripts.run("cancel", id, retention.toMillis());
         return switch (String.valueOf(reply.get(0))) {
-            case "cancelled" -> new Cancellation.Cancelled(Task.fromFields((List<?>) reply.get(1)));
+            case "cancelled" -> new Cancellation.Cancelled(Task.fromFields((List<?>) reply.get(1)),
+                    String.valueOf(reply.get(2)).isEmpty() ? null : String.valueOf(reply.get(2)));
             case "terminal" -> new Cancellation.AlreadyFinished(TaskStatus.parse(String.valueOf(reply.get(1)))
                     .orElseThrow());
             default -> new Cancellation.NotFound();
@@ -131,10 +133,10 @@ public final class TaskStore {
                 Instant.ofEpochMilli(Long.parseLong(String.valueOf(reply.get(4)))));
     }
 
-    /** Drops index entries of tasks whose retention ended; run by the retention-sweep route. */
-    public int sweepExpired(int batch) {
+    /** Drops index entries of tasks whose retention ended; returns their ids (their outputs go too). */
+    public List<String> sweepExpired(int batch) {
         List<?> reply = (List<?>) scripts.run("sweep-expired", batch);
-        return ((Number) reply.get(0)).intValue();
+        return reply.stream().map(String::valueOf).toList();
     }
 
     private static long n(List<?> values, int i) {

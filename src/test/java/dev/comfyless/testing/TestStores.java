@@ -10,6 +10,7 @@ import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.redis.RedisScripts;
 import dev.comfyless.task.TaskQueue;
 import dev.comfyless.task.TaskStore;
+import dev.comfyless.worker.WorkerRegistry;
 
 /** TaskStore and TaskQueue on the test Redis without Camel or HTTP: one connection pool per instance. */
 public final class TestStores implements AutoCloseable {
@@ -18,6 +19,7 @@ public final class TestStores implements AutoCloseable {
     public final RedisConnector redis;
     public final TaskStore store;
     public final TaskQueue queue;
+    public final WorkerRegistry workers;
 
     public TestStores(String prefix, Duration retention) {
         this.prefix = prefix;
@@ -32,6 +34,7 @@ public final class TestStores implements AutoCloseable {
         RedisScripts scripts = new RedisScripts(redis, prefix);
         store = new TaskStore(scripts, retention, Duration.ofMinutes(30), 3);
         queue = new TaskQueue(scripts, retention);
+        workers = new WorkerRegistry(scripts, retention);
     }
 
     @Override

@@ -1,0 +1,33 @@
+package dev.comfyless.output;
+
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * Names outputs within one task: ComfyUI's file name made safe for paths and URLs, unique in the task (two
+ * outputs of the same name, from different subfolders or nodes, get the node id in front).
+ */
+public final class OutputNames {
+
+    private final Set<String> used = new HashSet<>();
+
+    public String name(String nodeId, String filename) {
+        String base = clean(filename);
+        String name = base;
+        if (!used.add(name)) {
+            name = clean(nodeId) + "-" + base;
+            for (int i = 2; !used.add(name); i++) {
+                name = clean(nodeId) + "-" + i + "-" + base;
+            }
+        }
+        return name;
+    }
+
+    static String clean(String s) {
+        String c = s == null ? "" : s.replaceAll("[^A-Za-z0-9._ -]", "_").replace("..", "_").replaceAll("^[._ -]+", "");
+        if (c.length() > 150) {
+            c = c.substring(c.length() - 150);
+        }
+        return c.isEmpty() ? "output" : c;
+    }
+}

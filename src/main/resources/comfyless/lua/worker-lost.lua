@@ -1,0 +1,4 @@
+-- ARGV: prefix, worker id, retention ms, task error JSON (used if the task's attempts are used up), reason.
+-- The worker failed while it was being used (refused the prompt's connection, died mid-task).
+-- Returns {task id, 'requeued'|'failed'} when it had a task, else {}.
+return lose_worker(ARGV[2], now_ms(), tonumber(ARGV[3]), ARGV[4], ARGV[5])

@@ -1,0 +1,201 @@
+package dev.comfyless.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+
+import dev.comfyless.task.Task;
+import dev.comfyless.task.TaskQueue;
+import dev.comfyless.task.TaskStatus;
+import dev.comfyless.task.TaskStore;
+import dev.comfyless.task.TaskSubmission;
+import dev.comfyless.testing.TestRedis;
+import dev.comfyless.testing.TestStores;
+import dev.comfyless.testing.Workflows;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The worker registry and the atomic task-worker pairing, against a real Redis. */
+class DispatchPairingTest {
+
+    private static final Duration LEASE = Duration.ofMinutes(5);
+    private TestStores redis;
+
+    @BeforeEach
+    void open() {
+        redis = new TestStores(TestRedis.newPrefix(), Duration.ofDays(1));
+    }
+
+    @AfterEach
+    void close() {
+        redis.close();
+        TestRedis.get().deleteKeys(redis.prefix);
+    }
+
+    private Task submit(int priority) {
+        return redis.store.submit(new TaskSubmission("wf", priority, Workflows.TINY_PAYLOAD, null, null, 2), null)
+                .task();
+    }
+
+    private String idleWorker(String id) {
+        assertThat(redis.workers.register(id, "static", "http://" + id + ":8188", Map.of())).isTrue();
+        assertThat(redis.workers.health(id, true, 3, true, null).status()).isEqualTo(WorkerStatus.IDLE);
+        return id;
+    }
+
+    private TaskQueue.Assignment dispatch() {
+        return redis.queue.dispatch(LEASE, UUID.randomUUID().toString()).orElseThrow();
+    }
+
+    @Test
+    void aNewWorkerIsStartingUntilItsFirstHealthyCheck() {
+        assertThat(redis.workers.register("w1", "static", "http://w1:8188", Map.of())).isTrue();
+        assertThat(redis.workers.register("w1", "static", "http://w1:8188", Map.of())).isFalse();
+        Worker w = redis.workers.get("w1").orElseThrow();
+        assertThat(w.status()).isEqualTo(WorkerStatus.STARTING);
+        assertThat(w.healthy()).isFalse();
+        submit(1);
+        assertThat(redis.queue.dispatch(LEASE, "p")).as("nothing to pair with a starting worker").isEmpty();
+        assertThat(redis.store.metrics().pending()).as("nothing was popped").isEqualTo(1);
+
+        redis.workers.health("w1", true, 3, false, null);
+        Worker ready = redis.workers.get("w1").orElseThrow();
+        assertThat(ready.status()).isEqualTo(WorkerStatus.IDLE);
+        assertThat(ready.startedAt()).isNotNull();
+        assertThat(ready.lastHealthCheck()).isNotNull();
+    }
+
+    @Test
+    void pairingTakesTheBestTaskAndMovesBothInOneStep() {
+        submit(1);
+        Task best = submit(9);
+        idleWorker("w1");
+        String promptId = UUID.randomUUID().toString();
+        TaskQueue.Assignment a = redis.queue.dispatch(LEASE, promptId).orElseThrow();
+        assertThat(a.task().id()).isEqualTo(best.id());
+        assertThat(a.task().status()).isEqualTo(TaskStatus.RUNNING);
+        assertThat(a.task().workerId()).isEqualTo("w1");
+        assertThat(a.task().attempts()).isEqualTo(1);
+        assertThat(a.task().payloadJson()).isEqualTo(Workflows.TINY_PAYLOAD);
+        assertThat(a.worker().status()).isEqualTo(WorkerStatus.RUNNING);
+        assertThat(a.worker().currentTask()).isEqualTo(best.id());
+        assertThat(a.worker().endpoint()).isEqualTo("http://w1:8188");
+        assertThat(TestRedis.get().client().getMap(redis.prefix + "task:" + best.id()).get("prompt_id"))
+                .isEqualTo(promptId);
+        // one worker, busy now: the other task stays queued
+        assertThat(redis.queue.dispatch(LEASE, "p2")).isEmpty();
+        assertThat(redis.store.metrics().pending()).isEqualTo(1);
+    }
+
+    @Test
+    void aFinishedTaskFreesItsWorkerForTheNextOne() {
+        Task first = submit(5);
+        Task second = submit(5);
+        idleWorker("w1");
+        assertThat(dispatch().task().id()).isEqualTo(first.id());
+        assertThat(redis.queue.complete(first.id(), "w1", "[]")).isTrue();
+        Worker w = redis.workers.get("w1").orElseThrow();
+        assertThat(w.status()).isEqualTo(WorkerStatus.IDLE);
+        assertThat(w.currentTask()).isNull();
+        assertThat(dispatch().task().id()).isEqualTo(second.id());
+        assertThat(redis.queue.fail(second.id(), "w1", "{\"type\":\"execution\"}")).isTrue();
+        assertThat(redis.workers.get("w1").orElseThrow().status()).isEqualTo(WorkerStatus.IDLE);
+    }
+
+    @Test
+    void theMostRecentlyActiveIdleWorkerIsPickedFirst() {
+        idleWorker("old");
+        idleWorker("new");
+        submit(0);
+        assertThat(dispatch().worker().id()).isEqualTo("new");
+    }
+
+    @Test
+    void cancellingARunningTaskFreesTheWorkerAndNamesItsEndpoint() {
+        Task task = submit(3);
+        idleWorker("w1");
+        dispatch();
+        TaskStore.Cancellation c = redis.store.cancel(task.id());
+        assertThat(c).isInstanceOf(TaskStore.Cancellation.Cancelled.class);
+        assertThat(((TaskStore.Cancellation.Cancelled) c).workerEndpoint()).isEqualTo("http://w1:8188");
+        assertThat(redis.workers.get("w1").orElseThrow().status()).isEqualTo(WorkerStatus.IDLE);
+        Task pending = submit(3);
+        assertThat(redis.store.cancel(pending.id())).isEqualTo(new TaskStore.Cancellation.Cancelled(
+                redis.store.get(pending.id(), false).orElseThrow(), null));
+    }
+
+    @Test
+    void aLostWorkerFailsAndItsTaskGoesBackWithAttemptsPlusOne() {
+        Task task = submit(3);
+        idleWorker("w1");
+        idleWorker("w2");
+        assertThat(dispatch().worker().id()).isEqualTo("w2");
+        assertThat(redis.workers.lost("w2", "connection refused"))
+                .contains(new WorkerRegistry.LostTask(task.id(), "requeued"));
+        Worker lost = redis.workers.get("w2").orElseThrow();
+        assertThat(lost.status()).isEqualTo(WorkerStatus.FAILED);
+        assertThat(lost.lastError()).isEqualTo("connection refused");
+        Task requeued = redis.store.get(task.id(), false).orElseThrow();
+        assertThat(requeued.status()).isEqualTo(TaskStatus.PENDING);
+        assertThat(requeued.attempts()).isEqualTo(1);
+
+        TaskQueue.Assignment again = dispatch();
+        assertThat(again.worker().id()).isEqualTo("w1");
+        assertThat(again.task().attempts()).isEqualTo(2);
+        // max_attempts is 2: losing this worker too ends the task as worker_lost
+        assertThat(redis.workers.lost("w1", "died")).contains(new WorkerRegistry.LostTask(task.id(), "failed"));
+        Task failed = redis.store.get(task.id(), false).orElseThrow();
+        assertThat(failed.status()).isEqualTo(TaskStatus.FAILED);
+        assertThat(failed.errorJson()).contains("\"type\":\"worker_lost\"");
+    }
+
+    @Test
+    void failedChecksTakeAWorkerOutAtOnceAndFailItAfterTheThreshold() {
+        Task task = submit(3);
+        idleWorker("w1");
+        redis.workers.health("w1", false, 3, true, "502");
+        assertThat(redis.queue.dispatch(LEASE, "p")).as("an unhealthy worker is not dispatched to").isEmpty();
+        redis.workers.health("w1", true, 3, true, null);
+        dispatch();
+        redis.workers.health("w1", false, 3, true, "timeout");
+        redis.workers.health("w1", false, 3, true, "timeout");
+        WorkerRegistry.HealthOutcome third = redis.workers.health("w1", false, 3, true, "refused");
+        assertThat(third).isEqualTo(new WorkerRegistry.HealthOutcome(WorkerStatus.FAILED, task.id(), "requeued"));
+        assertThat(redis.store.get(task.id(), false).orElseThrow().status()).isEqualTo(TaskStatus.PENDING);
+        // a static server that answers again comes back; a cloud instance would not
+        assertThat(redis.workers.health("w1", true, 3, false, null).status()).isEqualTo(WorkerStatus.FAILED);
+        assertThat(redis.workers.health("w1", true, 3, true, null).status()).isEqualTo(WorkerStatus.IDLE);
+        assertThat(dispatch().task().id()).isEqualTo(task.id());
+    }
+
+    @Test
+    void progressIsRecordedOnlyForTheRunningAttempt() {
+        Task task = submit(3);
+        idleWorker("w1");
+        redis.queue.dispatch(LEASE, "prompt-1").orElseThrow();
+        assertThat(redis.queue.progress(task.id(), "prompt-1", "{\"node\":\"3\",\"value\":5,\"max\":20}")).isTrue();
+        assertThat(redis.queue.progress(task.id(), "stale-prompt", "{}")).isFalse();
+        assertThat(redis.store.get(task.id(), false).orElseThrow().progressJson()).contains("\"value\":5");
+        redis.queue.complete(task.id(), "w1", "[]");
+        assertThat(redis.queue.progress(task.id(), "prompt-1", "{}")).isFalse();
+        assertThat(redis.queue.progress("expired-task", "prompt-1", "{}")).isFalse();
+        assertThat(TestRedis.get().client().getKeys().countExists(redis.prefix + "task:expired-task")).isZero();
+    }
+
+    @Test
+    void aBusyWorkerCannotBeRemoved() {
+        submit(1);
+        idleWorker("w1");
+        dispatch();
+        assertThat(redis.workers.remove("w1")).isFalse();
+        assertThat(redis.workers.list()).hasSize(1);
+        idleWorker("w2");
+        assertThat(redis.workers.remove("w2")).isTrue();
+        assertThat(redis.workers.list()).extracting(Worker::id).containsExactly("w1");
+        assertThat(WorkerRegistry.countByStatus(redis.workers.list())).containsEntry(WorkerStatus.RUNNING, 1)
+                .containsEntry(WorkerStatus.IDLE, 0);
+    }
+}
