@@ -1,18 +1,33 @@
 package dev.comfyless;
 
+import java.util.UUID;
+
 import dev.comfyless.api.ErrorResponses;
 import dev.comfyless.api.Health;
 import dev.comfyless.api.HttpEdge;
 import dev.comfyless.api.TaskApi;
+import dev.comfyless.api.WorkerApi;
+import dev.comfyless.comfyui.ComfyUiClient;
 import dev.comfyless.config.Settings;
+import dev.comfyless.config.SettingsException;
+import dev.comfyless.dispatch.DispatchSignal;
+import dev.comfyless.dispatch.Dispatcher;
+import dev.comfyless.dispatch.OutputCollector;
+import dev.comfyless.dispatch.PromptPreparer;
+import dev.comfyless.dispatch.RunningTasks;
 import dev.comfyless.metrics.ComfyLessMetrics;
 import dev.comfyless.output.FileOutputStore;
+import dev.comfyless.provider.FleetBootstrap;
+import dev.comfyless.provider.GpuProvider;
+import dev.comfyless.provider.StaticProvider;
 import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.redis.RedisScripts;
 import dev.comfyless.task.QueueMaintenance;
 import dev.comfyless.task.TaskQueue;
 import dev.comfyless.task.TaskRequestParser;
 import dev.comfyless.task.TaskStore;
+import dev.comfyless.worker.WorkerHealth;
+import dev.comfyless.worker.WorkerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -20,7 +35,9 @@ import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.apache.camel.component.micrometer.MicrometerUtils;
+import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.spi.Registry;
+import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,8 +54,12 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         Settings settings = Settings.load(key -> context.getPropertiesComponent().resolveProperty(key));
         Registry registry = context.getRegistry();
         // values the routes need in another unit than the operator wrote them (Quartz wants milliseconds)
-        context.getPropertiesComponent().addOverrideProperty("comfyless.queue.sweep-interval-ms",
-                Long.toString(settings.sweepInterval.toMillis()));
+        PropertiesComponent pc = context.getPropertiesComponent();
+        pc.addOverrideProperty("comfyless.queue.sweep-interval-ms", Long.toString(settings.sweepInterval.toMillis()));
+        pc.addOverrideProperty("comfyless.worker.health-interval-ms",
+                Long.toString(settings.healthInterval.toMillis()));
+        pc.addOverrideProperty("comfyless.worker.readiness-interval-ms",
+                Long.toString(settings.readinessInterval.toMillis()));
 
         RedisConnector redis = new RedisConnector(settings);
         // started with the context, before the routes; stopped after them
@@ -47,21 +68,62 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         TaskStore store = new TaskStore(scripts, settings.taskRetention, settings.taskTimeout,
                 settings.defaultMaxAttempts);
         TaskQueue queue = new TaskQueue(scripts, settings.taskRetention);
+        WorkerRegistry workers = new WorkerRegistry(scripts, settings.taskRetention);
         ComfyLessMetrics metrics = new ComfyLessMetrics(meterRegistry(registry));
+        FileOutputStore outputs = new FileOutputStore(settings.outputDir);
+
+        GpuProvider provider = provider(settings);
+        ComfyUiClient comfyUi = new ComfyUiClient("comfyless-" + UUID.randomUUID().toString().substring(0, 8),
+                settings.comfyUiTimeout);
+        DispatchSignal signal = new DispatchSignal(context);
+        RunningTasks running = new RunningTasks(queue, store, workers, comfyUi,
+                new OutputCollector(comfyUi, outputs), signal, settings.historyPollMax,
+                settings.healthFailures, provider.workersRecover(), settings.comfyUiTimeout);
+        // stopped before Redis (added after it): prompts keep running, a restarted process resumes them
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                running.close();
+                comfyUi.close();
+                provider.close();
+            }
+        }, true, true);
 
         registry.bind("comfylessSettings", settings);
         registry.bind("redisConnector", redis);
         registry.bind("taskStore", store);
         registry.bind("taskQueue", queue);
+        registry.bind("workerRegistry", workers);
         registry.bind("comfylessMetrics", metrics);
-        registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics));
+        registry.bind("outputStore", outputs);
+        registry.bind("gpuProvider", provider);
+        registry.bind("comfyUiClient", comfyUi);
+        registry.bind("runningTasks", running);
+        registry.bind("dispatchSignal", signal);
+        registry.bind("dispatcher", new Dispatcher(queue, workers, comfyUi, running, signal,
+                new PromptPreparer(comfyUi, settings.maxInputBytes, settings.comfyUiTimeout)));
+        registry.bind("workerHealth", new WorkerHealth(workers, comfyUi, settings.healthFailures,
+                provider.workersRecover(), settings.comfyUiTimeout, signal::fire, running::workerFailed));
+        registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running));
+        registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs));
+        registry.bind("workerApi", new WorkerApi(workers, provider.name()));
         registry.bind("errorResponses", new ErrorResponses(metrics));
         registry.bind("health", new Health(context, redis));
-        FileOutputStore outputs = new FileOutputStore(settings.outputDir);
-        registry.bind("outputStore", outputs);
         registry.bind("queueMaintenance", new QueueMaintenance(queue, store, metrics, outputs));
         context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes));
-        LOG.info("ComfyLess configured: HTTP port {}, Redis key prefix '{}'", settings.httpPort, settings.redisPrefix);
+        LOG.info("ComfyLess configured: HTTP port {}, Redis key prefix '{}', provider {}", settings.httpPort,
+                settings.redisPrefix, provider.name());
+    }
+
+    private static GpuProvider provider(Settings settings) {
+        return switch (settings.provider) {
+            case STATIC -> new StaticProvider(settings.comfyUiUrls);
+            case SANDBOX -> new StaticProvider(java.util.List.of()); // TEMP until the simulator lands
+            case NOVITA -> throw new SettingsException("Invalid configuration:\n  - "
+                    + Settings.PROVIDER.label() + " (or NOVITA_API_KEY) selects the Novita provider, which this "
+                    + "version does not have yet. Set COMFYUI_URLS to your own ComfyUI servers, or unset "
+                    + "NOVITA_API_KEY and COMFYLESS_PROVIDER for the sandbox.");
+        };
     }
 
     /** Camel's Prometheus endpoint serves the registry bound under its well-known name; create it if absent. */

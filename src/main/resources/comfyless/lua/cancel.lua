@@ -14,4 +14,4 @@ if status == 'running' and t[2] then
   endpoint = redis.call('HGET', P .. 'worker:' .. t[2], 'endpoint') or ''
 end
 finish(id, status, 'cancelled', now_ms(), tonumber(ARGV[3]))
-return { 'cancelled', read_task(id, { payload = true }), endpoint }
+return { 'cancelled', read_task(id, { payload = true, inputs = true }), endpoint }

@@ -129,8 +129,9 @@ local function not_held(id, claimer)
 end
 
 -- Takes the best pending task for `claimer` (a worker id, or any claimer's id) and records it in flight with a
--- lease in the same step. Returns its id, or nil when the queue is empty.
-local function claim_next(claimer, lease_ms, now, prompt_id)
+-- lease in the same step: `lease_ms`, or, when `grace_ms` is given, the task's own timeout plus that grace.
+-- Returns its id, or nil when the queue is empty.
+local function claim_next(claimer, lease_ms, now, prompt_id, grace_ms)
   for _ = 1, 100 do
     local popped = redis.call('ZPOPMIN', P .. 'queue', 1)
     if #popped == 0 then
@@ -138,8 +139,11 @@ local function claim_next(claimer, lease_ms, now, prompt_id)
     end
     local id = popped[1]
     local key = task_key(id)
-    local t = redis.call('HMGET', key, 'status', 'seq')
+    local t = redis.call('HMGET', key, 'status', 'seq', 'timeout_seconds')
     if t[1] == 'pending' then
+      if grace_ms then
+        lease_ms = tonumber(t[3]) * 1000 + grace_ms
+      end
       local deadline = num(now + lease_ms)
       redis.call('HINCRBY', key, 'attempts', 1)
       redis.call('HSET', key, 'status', 'running', 'worker_id', claimer, 'started_at', num(now),

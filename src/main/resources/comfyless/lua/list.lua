@@ -3,7 +3,7 @@
 -- Index entries whose task has expired since the retention sweep last ran are dropped on the way.
 local idx = P .. 'idx:' .. ARGV[2]
 local max, limit = ARGV[3], tonumber(ARGV[4])
-local SKIP = { payload = true, metadata = true }
+local SKIP = { payload = true, metadata = true, inputs = true }
 local items, last_seq, more = {}, '', false
 for _ = 1, 10 do
   local want = limit - #items + 1

@@ -1,7 +1,7 @@
 -- ARGV: prefix, id, idempotency key ('' = none), idempotency ttl ms, priority, then field/value pairs.
 -- Returns {'created'|'existing', task without payload}.
 local id, idem = ARGV[2], ARGV[3]
-local SKIP = { payload = true }
+local SKIP = { payload = true, inputs = true }
 if idem ~= '' then
   local existing = redis.call('GET', P .. 'idem:' .. idem)
   if existing then

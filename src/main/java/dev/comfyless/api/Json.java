@@ -38,6 +38,18 @@ public final class Json {
         return out.toByteArray();
     }
 
+    /** {@code s} as a JSON string literal, or {@code null}. */
+    public static String quote(String s) {
+        if (s == null) {
+            return "null";
+        }
+        try {
+            return MAPPER.writeValueAsString(s);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public static String time(Instant instant) {
         return instant == null ? null : TIME.format(instant);
     }

@@ -1,18 +1,25 @@
 package dev.comfyless.api;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.Base64;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.comfyless.dispatch.RunningTasks;
 import dev.comfyless.metrics.ComfyLessMetrics;
+import dev.comfyless.output.OutputStore;
 import dev.comfyless.task.Task;
 import dev.comfyless.task.TaskRequestParser;
 import dev.comfyless.task.TaskStatus;
 import dev.comfyless.task.TaskStore;
 import dev.comfyless.task.TaskSubmission;
 import org.apache.camel.Exchange;
+import org.apache.camel.Message;
 
 /**
  * The task endpoints of {@code routes/api.camel.yaml}: HTTP in, {@link TaskStore} call, JSON out. Refusals are
@@ -29,11 +36,16 @@ public final class TaskApi {
     private final TaskStore store;
     private final TaskRequestParser parser;
     private final ComfyLessMetrics metrics;
+    private final RunningTasks running;
+    private final OutputStore outputs;
 
-    public TaskApi(TaskStore store, TaskRequestParser parser, ComfyLessMetrics metrics) {
+    public TaskApi(TaskStore store, TaskRequestParser parser, ComfyLessMetrics metrics, RunningTasks running,
+                   OutputStore outputs) {
         this.store = store;
         this.parser = parser;
         this.metrics = metrics;
+        this.running = running;
+        this.outputs = outputs;
     }
 
     public void submit(Exchange exchange) {
@@ -78,6 +90,9 @@ public final class TaskApi {
         String id = taskId(exchange);
         TaskStore.Cancellation result = store.cancel(id);
         if (result instanceof TaskStore.Cancellation.Cancelled c) {
+            if (c.workerEndpoint() != null) {
+                running.cancelled(c.task(), c.workerEndpoint());
+            }
             Http.respond(exchange, 200, TaskJson.task(c.task()));
         } else if (result instanceof TaskStore.Cancellation.AlreadyFinished f) {
             throw new ApiException(409, "conflict", "Task " + id + " is already " + f.status().wire()
@@ -86,6 +101,31 @@ public final class TaskApi {
         } else {
             throw notFound(exchange);
         }
+    }
+
+    /** {@code GET /api/v1/tasks/{id}/outputs/{filename}}: the bytes, with the content type ComfyUI gave them. */
+    public void output(Exchange exchange) throws IOException {
+        Task task = store.get(taskId(exchange), false).orElseThrow(() -> notFound(exchange));
+        String name = Http.header(exchange, "filename");
+        JsonNode listed = null;
+        if (task.outputsJson() != null && name != null) {
+            for (JsonNode o : Json.MAPPER.readTree(task.outputsJson())) {
+                if (name.equals(o.path("filename").asText())) {
+                    listed = o;
+                }
+            }
+        }
+        Optional<InputStream> bytes = listed == null ? Optional.empty() : outputs.open(task.id(), name);
+        if (bytes.isEmpty()) {
+            throw ApiException.notFound("Output not found: task " + task.id() + " has no output named '"
+                    + clip(name) + "' (GET /api/v1/tasks/" + task.id() + " lists its outputs)");
+        }
+        Message message = exchange.getMessage();
+        message.removeHeaders("*");
+        message.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
+        message.setHeader(Exchange.CONTENT_TYPE, listed.path("content_type").asText("application/octet-stream"));
+        message.setHeader("Content-Disposition", "inline; filename=\"" + name + "\"");
+        message.setBody(bytes.get());
     }
 
     public void queueMetrics(Exchange exchange) {

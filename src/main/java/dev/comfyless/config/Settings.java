@@ -50,6 +50,29 @@ public final class Settings {
             "COMFYLESS_SWEEP_INTERVAL", "5s",
             "how often expired leases are requeued and queue gauges refreshed (a safety net, not the hot path)");
 
+    public static final Setting PROVIDER = Setting.of("comfyless.provider", "COMFYLESS_PROVIDER", "",
+            "where workers come from: static (COMFYUI_URLS), sandbox (simulated ComfyUI servers in the process) or "
+            + "novita; unset = static when COMFYUI_URLS is set, novita when NOVITA_API_KEY is set, else sandbox");
+    public static final Setting COMFYUI_URLS = Setting.of("comfyless.comfyui.urls", "COMFYUI_URLS", "",
+            "comma-separated base URLs of your own ComfyUI servers (provider static)");
+    public static final Setting COMFYUI_TIMEOUT = Setting.of("comfyless.comfyui.timeout", "COMFYLESS_COMFYUI_TIMEOUT",
+            "30s", "how long one HTTP call to a ComfyUI server may take");
+    public static final Setting MAX_INPUT_BYTES = Setting.of("comfyless.input.max-bytes", "COMFYLESS_MAX_INPUT_BYTES",
+            "20971520", "largest input image fetched from a URL (inputs.images[].url)");
+    public static final Setting HISTORY_POLL_MAX = Setting.of("comfyless.comfyui.history-poll-max",
+            "COMFYLESS_HISTORY_POLL_MAX", "10s",
+            "longest wait between two /history checks of a running prompt (the WebSocket is the fast path)");
+    public static final Setting HEALTH_INTERVAL = Setting.of("comfyless.worker.health-interval",
+            "COMFYLESS_HEALTH_INTERVAL", "60s", "how often idle and running workers are health-checked (GET /system_stats)");
+    public static final Setting HEALTH_FAILURES = Setting.of("comfyless.worker.health-failures",
+            "COMFYLESS_HEALTH_FAILURES", "3", "failed checks in a row that fail a worker (its task goes back to the queue)");
+    public static final Setting READINESS_INTERVAL = Setting.of("comfyless.worker.readiness-interval",
+            "COMFYLESS_READINESS_INTERVAL", "2s",
+            "how often starting (and failed static) workers are probed, so they become idle soon after they answer");
+    public static final Setting SANDBOX_WORKERS = Setting.of("comfyless.sandbox.workers", "COMFYLESS_SANDBOX_WORKERS",
+            "2", "simulated ComfyUI servers the sandbox provider runs");
+    public static final Setting SANDBOX_STEP_TIME = Setting.of("comfyless.sandbox.step-time",
+            "COMFYLESS_SANDBOX_STEP_TIME", "50ms", "simulated time per sampler step in the sandbox");
     public static final Setting NOVITA_API_KEY = Setting.secret("comfyless.novita.api-key", "NOVITA_API_KEY",
             "Novita API key; never logged");
     public static final Setting NOVITA_PRODUCT_ID = Setting.of("comfyless.novita.product-id", "NOVITA_PRODUCT_ID", "",
@@ -73,6 +96,8 @@ public final class Settings {
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
             TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL,
+            PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, HISTORY_POLL_MAX, HEALTH_INTERVAL, HEALTH_FAILURES, READINESS_INTERVAL,
+            SANDBOX_WORKERS, SANDBOX_STEP_TIME,
             NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
             NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT);
 
@@ -96,6 +121,25 @@ public final class Settings {
     public final int defaultMaxAttempts;
     public final Duration sweepInterval;
     public final Novita novita;
+    public final Provider provider;
+    public final List<String> comfyUiUrls;
+    public final Duration comfyUiTimeout;
+    public final long maxInputBytes;
+    public final Duration historyPollMax;
+    public final Duration healthInterval;
+    public final int healthFailures;
+    public final Duration readinessInterval;
+    public final int sandboxWorkers;
+    public final Duration sandboxStepTime;
+
+    /** Where workers come from. */
+    public enum Provider {
+        STATIC, SANDBOX, NOVITA;
+
+        public String wire() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
 
     /** Novita settings of the seed document; read and validated now, used by the Novita provider. */
     public record Novita(Optional<String> apiKey, String productId, String imageUrl, String baseUrl, int gpuNum,
@@ -133,6 +177,20 @@ public final class Settings {
         novita = new Novita(r.optional(NOVITA_API_KEY), r.text(NOVITA_PRODUCT_ID), r.text(NOVITA_IMAGE_URL),
                 r.url(NOVITA_BASE_URL), r.integer(NOVITA_GPU_NUM, 1, 16), r.integer(NOVITA_ROOTFS_SIZE, 1, 10_000),
                 minWorkers, maxWorkers, r.duration(NOVITA_IDLE_TIMEOUT, Duration.ofSeconds(1), Duration.ofDays(30)));
+        comfyUiUrls = r.urls(COMFYUI_URLS);
+        comfyUiTimeout = r.duration(COMFYUI_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
+        maxInputBytes = r.integer(MAX_INPUT_BYTES, 1024, Integer.MAX_VALUE);
+        historyPollMax = r.duration(HISTORY_POLL_MAX, Duration.ofMillis(100), Duration.ofHours(1));
+        healthInterval = r.duration(HEALTH_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
+        healthFailures = r.integer(HEALTH_FAILURES, 1, 100);
+        readinessInterval = r.duration(READINESS_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
+        sandboxWorkers = r.integer(SANDBOX_WORKERS, 0, 64);
+        sandboxStepTime = r.duration(SANDBOX_STEP_TIME, Duration.ZERO, Duration.ofMinutes(1));
+        provider = r.provider(PROVIDER, !comfyUiUrls.isEmpty(), novita.apiKey().isPresent());
+        if (provider == Provider.STATIC && comfyUiUrls.isEmpty()) {
+            r.problems.add(PROVIDER.label() + " is static but " + COMFYUI_URLS.label()
+                    + " is empty: list your ComfyUI servers, e.g. COMFYUI_URLS=http://gpu-1:8188,http://gpu-2:8188");
+        }
         if (!r.problems.isEmpty()) {
             throw new SettingsException("Invalid configuration:\n  - " + String.join("\n  - ", r.problems));
         }
@@ -253,6 +311,41 @@ public final class Settings {
                 return s.defaultValue();
             }
             return withScheme.endsWith("/") ? withScheme.substring(0, withScheme.length() - 1) : withScheme;
+        }
+
+        List<String> urls(Setting s) {
+            List<String> urls = new ArrayList<>();
+            for (String part : text(s).split(",")) {
+                String url = part.strip();
+                if (url.isEmpty()) {
+                    continue;
+                }
+                try {
+                    java.net.URI uri = java.net.URI.create(url);
+                    if (uri.getHost() == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
+                        throw new IllegalArgumentException();
+                    }
+                    urls.add(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
+                } catch (IllegalArgumentException e) {
+                    problems.add(s.label() + " must list http(s) base URLs separated by commas, such as "
+                            + "http://127.0.0.1:8188; \"" + url + "\" is not one");
+                }
+            }
+            return List.copyOf(urls);
+        }
+
+        Provider provider(Setting s, boolean haveUrls, boolean haveNovitaKey) {
+            String v = text(s).toLowerCase(Locale.ROOT);
+            if (v.isEmpty()) {
+                return haveUrls ? Provider.STATIC : haveNovitaKey ? Provider.NOVITA : Provider.SANDBOX;
+            }
+            for (Provider p : Provider.values()) {
+                if (p.wire().equals(v)) {
+                    return p;
+                }
+            }
+            problems.add(s.label() + " must be static, sandbox or novita, got " + shown(s, v));
+            return Provider.SANDBOX;
         }
 
         private static String human(Duration d) {

@@ -22,6 +22,7 @@ public record Task(
         Instant startedAt,
         Instant completedAt,
         String workerId,
+        String promptId,
         Instant leaseUntil,
         int attempts,
         int maxAttempts,
@@ -30,7 +31,8 @@ public record Task(
         String metadataJson,
         String outputsJson,
         String errorJson,
-        String progressJson) {
+        String progressJson,
+        String inputsJson) {
 
     /** Builds a task from the flat field/value list the Lua scripts return. */
     static Task fromFields(List<?> flat) {
@@ -51,6 +53,7 @@ public record Task(
                 instant(f.get("started_at")),
                 instant(f.get("completed_at")),
                 emptyToNull(f.get("worker_id")),
+                emptyToNull(f.get("prompt_id")),
                 instant(f.get("lease_until")),
                 intOf(f.get("attempts"), 0),
                 intOf(f.get("max_attempts"), 0),
@@ -59,7 +62,8 @@ public record Task(
                 emptyToNull(f.get("metadata")),
                 emptyToNull(f.get("outputs")),
                 emptyToNull(f.get("error")),
-                emptyToNull(f.get("progress")));
+                emptyToNull(f.get("progress")),
+                emptyToNull(f.get("inputs")));
     }
 
     private static int intOf(String s, int fallback) {

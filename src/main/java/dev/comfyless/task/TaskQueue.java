@@ -44,12 +44,13 @@ public final class TaskQueue {
 
     /**
      * Pairs the best pending task with the most recently active idle worker in one atomic step: the task becomes
-     * running on that worker with a lease and {@code promptId} recorded, the worker running with that task.
+     * running on that worker with {@code promptId} recorded and a lease of its own timeout plus {@code leaseGrace},
+     * the worker running with that task.
      *
      * @return empty when there is no pending task or no idle worker (then nothing changed)
      */
-    public Optional<Assignment> dispatch(Duration lease, String promptId) {
-        List<?> reply = (List<?>) scripts.run("dispatch", lease.toMillis(), promptId);
+    public Optional<Assignment> dispatch(Duration leaseGrace, String promptId) {
+        List<?> reply = (List<?>) scripts.run("dispatch", leaseGrace.toMillis(), promptId);
         if (reply.isEmpty()) {
             return Optional.empty();
         }

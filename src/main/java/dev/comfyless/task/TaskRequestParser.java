@@ -35,7 +35,7 @@ public final class TaskRequestParser {
     public static final int MAX_METADATA_BYTES = 16 * 1024;
     private static final int MAX_NESTING_DEPTH = 100;
     private static final List<String> FIELDS =
-            List.of("workflow_id", "priority", "payload", "metadata", "timeout_seconds", "max_attempts");
+            List.of("workflow_id", "priority", "payload", "metadata", "timeout_seconds", "max_attempts", "inputs");
     private static final Pattern WORKFLOW_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
     private static final String WORKFLOW_ID_RULE =
             "a string of 1 to 128 characters from A-Z, a-z, 0-9 and . _ : -, e.g. \"text_to_image_v1\"";
@@ -89,9 +89,15 @@ public final class TaskRequestParser {
         Integer timeoutSeconds = optionalInt(fields, "timeout_seconds", 1, 86_400, " (24 hours)");
         Integer maxAttempts = optionalInt(fields, "max_attempts", 1, 10, "");
         checkGraph(validator.validate(payload.node()));
+        Value inputs = fields.get("inputs");
+        String inputsJson = null;
+        if (inputs != null && !inputs.node().isNull()) {
+            InputImages.validate(inputs.node(), payload.node());
+            inputsJson = inputs.text(bytes);
+        }
 
         return new TaskSubmission(workflowId, priority == null ? 0 : priority, payload.text(bytes), metadataJson,
-                timeoutSeconds, maxAttempts);
+                timeoutSeconds, maxAttempts, inputsJson);
     }
 
     /**

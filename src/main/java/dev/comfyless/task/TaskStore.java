@@ -77,6 +77,10 @@ public final class TaskStore {
             args.add("metadata");
             args.add(s.metadataJson());
         }
+        if (s.inputsJson() != null) {
+            args.add("inputs");
+            args.add(s.inputsJson());
+        }
         if (idempotencyKey != null) {
             args.add("idempotency_key");
             args.add(idempotencyKey);

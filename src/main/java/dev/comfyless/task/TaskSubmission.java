@@ -1,9 +1,9 @@
 package dev.comfyless.task;
 
 /**
- * A validated {@code POST /api/v1/tasks} body. {@code payloadJson} and {@code metadataJson} are the exact bytes the
- * client sent for those values (UTF-8 text), not re-serialised, so that integers such as sampler seeds above 2^53
- * reach ComfyUI unchanged.
+ * A validated {@code POST /api/v1/tasks} body. {@code payloadJson}, {@code metadataJson} and {@code inputsJson} are
+ * the exact bytes the client sent for those values (UTF-8 text), not re-serialised, so that integers such as
+ * sampler seeds above 2^53 reach ComfyUI unchanged.
  *
  * @param workflowId     the client's name for the workflow, 1-128 characters of {@code [A-Za-z0-9._:-]}
  * @param priority       0-10, 0 when the client sent none
@@ -11,6 +11,7 @@ package dev.comfyless.task;
  * @param metadataJson   a JSON object of at most 16 KiB, or null when absent
  * @param timeoutSeconds 1-86400, or null when absent
  * @param maxAttempts    1-10, or null when absent
+ * @param inputsJson     {@code {"images": [...]}} to upload to the worker before the prompt, or null when absent
  */
 public record TaskSubmission(
         String workflowId,
@@ -18,5 +19,12 @@ public record TaskSubmission(
         String payloadJson,
         String metadataJson,
         Integer timeoutSeconds,
-        Integer maxAttempts) {
+        Integer maxAttempts,
+        String inputsJson) {
+
+    /** A submission without input images. */
+    public TaskSubmission(String workflowId, int priority, String payloadJson, String metadataJson,
+                          Integer timeoutSeconds, Integer maxAttempts) {
+        this(workflowId, priority, payloadJson, metadataJson, timeoutSeconds, maxAttempts, null);
+    }
 }

@@ -1,0 +1,93 @@
+package dev.comfyless.dispatch;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
+
+import dev.comfyless.comfyui.ComfyUiClient;
+import dev.comfyless.comfyui.PromptRejectedException;
+import dev.comfyless.task.TaskQueue;
+import dev.comfyless.task.TaskQueue.Assignment;
+import dev.comfyless.worker.WorkerRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code dispatch} route's bean: pairs pending tasks with idle workers (one Lua step each, until either side
+ * runs out) and sends each prompt. The prompt is watched before it is sent, because with a fast worker its
+ * completion can arrive before the POST's answer.
+ */
+public final class Dispatcher {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
+    /** A lease outlives the task's own timeout by this much; the timeout itself is enforced by {@link RunningTasks}. */
+    static final Duration LEASE_GRACE = Duration.ofMinutes(2);
+
+    private final TaskQueue queue;
+    private final WorkerRegistry workers;
+    private final ComfyUiClient client;
+    private final RunningTasks running;
+    private final DispatchSignal signal;
+    private final PromptPreparer preparer;
+
+    public Dispatcher(TaskQueue queue, WorkerRegistry workers, ComfyUiClient client, RunningTasks running,
+                      DispatchSignal signal, PromptPreparer preparer) {
+        this.queue = queue;
+        this.workers = workers;
+        this.client = client;
+        this.running = running;
+        this.signal = signal;
+        this.preparer = preparer;
+    }
+
+    /** Dispatches until no task or no idle worker is left; returns how many tasks were sent. */
+    public int dispatchAvailable() {
+        int sent = 0;
+        Optional<Assignment> next;
+        while ((next = queue.dispatch(LEASE_GRACE, UUID.randomUUID().toString())).isPresent()) {
+            launch(next.get());
+            sent++;
+        }
+        return sent;
+    }
+
+    private void launch(Assignment a) {
+        String promptId = a.task().promptId();
+        String endpoint = a.worker().endpoint();
+        running.watch(a.task(), a.worker());
+        String prompt;
+        try {
+            prompt = preparer.prepare(a.task(), endpoint);
+        } catch (RuntimeException e) {
+            promptFailed(a, e);
+            return;
+        }
+        client.prompt(endpoint, promptId, prompt).whenComplete((accepted, failure) -> {
+            if (failure != null) {
+                promptFailed(a, failure instanceof CompletionException && failure.getCause() != null
+                        ? failure.getCause() : failure);
+            }
+        });
+    }
+
+    /** ComfyUI refused the workflow (no retry), or the worker could not be reached (retry elsewhere). */
+    private void promptFailed(Assignment a, Throwable failure) {
+        String taskId = a.task().id();
+        String workerId = a.worker().id();
+        running.unwatch(a.task().promptId());
+        if (failure instanceof PromptRejectedException rejected) {
+            LOG.info("Task {}: ComfyUI on worker {} refused the workflow: {}", taskId, workerId,
+                    rejected.errorMessage());
+            queue.fail(taskId, workerId, TaskErrors.validation(rejected));
+        } else if (failure instanceof PromptPreparer.InputException input) {
+            LOG.info("Task {}: {}", taskId, input.getMessage());
+            queue.fail(taskId, workerId, input.errorJson());
+        } else {
+            LOG.warn("Task {}: worker {} could not take the prompt ({}); the worker is failed and the task goes "
+                    + "back to the queue", taskId, workerId, failure.getMessage());
+            workers.lost(workerId, "could not take a prompt: " + failure.getMessage());
+        }
+        signal.fire();
+    }
+}

@@ -1,0 +1,384 @@
+package dev.comfyless.dispatch;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.comfyless.comfyui.ComfyUiClient;
+import dev.comfyless.comfyui.ComfyUiEvents;
+import dev.comfyless.comfyui.ComfyUiUnavailableException;
+import dev.comfyless.comfyui.EventSubscription;
+import dev.comfyless.comfyui.HistoryEntry;
+import dev.comfyless.task.Task;
+import dev.comfyless.task.TaskQueue;
+import dev.comfyless.task.TaskStatus;
+import dev.comfyless.task.TaskStore;
+import dev.comfyless.worker.Worker;
+import dev.comfyless.worker.WorkerRegistry;
+import dev.comfyless.worker.WorkerStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Watches every prompt ComfyLess has sent until its task ends. ComfyUI's {@code /history/{prompt_id}} is the
+ * truth; the WebSocket's {@code executing {node: null}} only says when to look (and carries progress), and a
+ * backing-off poll of the history makes sure a dropped WebSocket never loses a completion. Also enforces each
+ * task's timeout. All state that matters is in Redis (task, worker, prompt id): after a restart {@link #resume()}
+ * picks up every running task again.
+ */
+public final class RunningTasks implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RunningTasks.class);
+    static final Duration FIRST_POLL = Duration.ofSeconds(1);
+    static final Duration QUICK_POLL = Duration.ofMillis(250);
+    static final Duration PROGRESS_EVERY = Duration.ofMillis(250);
+
+    private final TaskQueue queue;
+    private final TaskStore store;
+    private final WorkerRegistry workers;
+    private final ComfyUiClient client;
+    private final OutputCollector outputs;
+    private final DispatchSignal signal;
+    private final Duration maxPoll;
+    private final int failureThreshold;
+    private final boolean workersRecover;
+    private final Duration callTimeout;
+
+    private final Map<String, Run> byPrompt = new ConcurrentHashMap<>();
+    private final Map<String, EventSubscription> subscriptions = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> thread(r,
+            "comfyless-task-timers"));
+    private final ExecutorService io = Executors.newFixedThreadPool(8, r -> thread(r, "comfyless-task-io"));
+
+    /** One prompt being watched. */
+    private static final class Run {
+        final String taskId;
+        final String workerId;
+        final String endpoint;
+        final String promptId;
+        final Duration timeout;
+        final AtomicBoolean settling = new AtomicBoolean();
+        final AtomicInteger polls = new AtomicInteger();
+        volatile ScheduledFuture<?> poll;
+        volatile ScheduledFuture<?> deadline;
+        volatile long lastProgressNanos;
+        final long startedNanos = System.nanoTime();
+
+        Run(Task task, String endpoint) {
+            this.taskId = task.id();
+            this.workerId = task.workerId();
+            this.endpoint = endpoint;
+            this.promptId = task.promptId();
+            this.timeout = Duration.ofSeconds(task.timeoutSeconds());
+        }
+    }
+
+    public RunningTasks(TaskQueue queue, TaskStore store, WorkerRegistry workers, ComfyUiClient client,
+                        OutputCollector outputs, DispatchSignal signal, Duration maxPoll, int failureThreshold,
+                        boolean workersRecover, Duration callTimeout) {
+        this.queue = queue;
+        this.store = store;
+        this.workers = workers;
+        this.client = client;
+        this.outputs = outputs;
+        this.signal = signal;
+        this.maxPoll = maxPoll;
+        this.failureThreshold = failureThreshold;
+        this.workersRecover = workersRecover;
+        this.callTimeout = callTimeout;
+    }
+
+    private static Thread thread(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /** Starts watching {@code task} (running on {@code worker} under its prompt id), before the prompt is sent. */
+    public void watch(Task task, Worker worker) {
+        subscribe(worker.endpoint());
+        Run run = new Run(task, worker.endpoint());
+        byPrompt.put(run.promptId, run);
+        Instant started = task.startedAt() == null ? Instant.now() : task.startedAt();
+        long untilDeadline = Math.max(0, Duration.between(Instant.now(), started.plus(run.timeout)).toMillis());
+        run.deadline = timers.schedule(() -> timedOut(run), untilDeadline, TimeUnit.MILLISECONDS);
+        schedulePoll(run, FIRST_POLL);
+    }
+
+    /** Stops watching a prompt that was never accepted. */
+    public void unwatch(String promptId) {
+        Run run = byPrompt.remove(promptId);
+        if (run != null) {
+            cancelTimers(run);
+        }
+    }
+
+    /** The task was cancelled through the API: its prompt is interrupted on its worker (never globally). */
+    public void cancelled(Task task, String endpoint) {
+        if (task.promptId() == null) {
+            return;
+        }
+        Run run = byPrompt.remove(task.promptId());
+        if (run != null) {
+            cancelTimers(run);
+        }
+        if (endpoint != null) {
+            client.interrupt(endpoint, task.promptId()).exceptionally(e -> {
+                LOG.warn("Task {}: interrupting prompt {} on {} failed: {}", task.id(), task.promptId(), endpoint,
+                        e.getMessage());
+                return null;
+            });
+        }
+        signal.fire();
+    }
+
+    /** Re-attaches to every task Redis says is running, e.g. after this process restarted. */
+    public int resume() {
+        int resumed = 0;
+        Long cursor = null;
+        do {
+            TaskStore.Page page = store.list(TaskStatus.RUNNING, 500, cursor);
+            for (Task summary : page.tasks()) {
+                Optional<Task> task = store.get(summary.id(), false);
+                if (task.isEmpty() || task.get().promptId() == null || task.get().workerId() == null
+                        || byPrompt.containsKey(task.get().promptId())) {
+                    continue;
+                }
+                Optional<Worker> worker = workers.get(task.get().workerId());
+                if (worker.isPresent() && worker.get().endpoint() != null) {
+                    watch(task.get(), worker.get());
+                    Run run = byPrompt.get(task.get().promptId());
+                    io.execute(() -> settle(run));
+                    resumed++;
+                }
+            }
+            cursor = page.nextCursor();
+        } while (cursor != null);
+        if (resumed > 0) {
+            LOG.info("Resumed watching {} running task(s) from Redis", resumed);
+        }
+        return resumed;
+    }
+
+    /** A worker was failed (its task, if any, is back in the queue): its prompts are no longer watched. */
+    public void workerFailed(String workerId) {
+        byPrompt.values().stream().filter(r -> r.workerId.equals(workerId)).forEach(this::forget);
+    }
+
+    public int watching() {
+        return byPrompt.size();
+    }
+
+    private void subscribe(String endpoint) {
+        subscriptions.computeIfAbsent(endpoint, e -> client.subscribe(e, new Events(e)));
+    }
+
+    /** The WebSocket of one worker. */
+    private final class Events implements ComfyUiEvents {
+        private final String endpoint;
+
+        Events(String endpoint) {
+            this.endpoint = endpoint;
+        }
+
+        @Override
+        public void executing(String promptId, String node) {
+            if (node == null && promptId != null) {
+                Run run = byPrompt.get(promptId);
+                if (run != null) {
+                    io.execute(() -> settle(run));
+                }
+            }
+        }
+
+        @Override
+        public void progress(String promptId, String node, int value, int max) {
+            Run run = promptId == null ? null : byPrompt.get(promptId);
+            if (run == null) {
+                return;
+            }
+            long now = System.nanoTime();
+            // a fast prompt writes no progress at all; a slow one at most every PROGRESS_EVERY
+            if (now - Math.max(run.startedNanos, run.lastProgressNanos) >= PROGRESS_EVERY.toNanos() || value == max) {
+                run.lastProgressNanos = now;
+                String json = "{\"node\":" + dev.comfyless.api.Json.quote(node) + ",\"value\":" + value + ",\"max\":"
+                        + max + "}";
+                io.execute(() -> queue.progress(run.taskId, run.promptId, json));
+            }
+        }
+
+        @Override
+        public void connected() {
+            // events sent while we were away are lost: look at the history of what runs there
+            runsOn(endpoint).forEach(run -> io.execute(() -> settle(run)));
+        }
+
+        @Override
+        public void disconnected(Throwable cause) {
+            runsOn(endpoint).forEach(run -> {
+                run.polls.set(0);
+                schedulePoll(run, QUICK_POLL);
+            });
+        }
+    }
+
+    private List<Run> runsOn(String endpoint) {
+        return byPrompt.values().stream().filter(r -> r.endpoint.equals(endpoint)).toList();
+    }
+
+    private void schedulePoll(Run run, Duration delay) {
+        ScheduledFuture<?> previous = run.poll;
+        if (previous != null) {
+            previous.cancel(false);
+        }
+        run.poll = timers.schedule(() -> io.execute(() -> settle(run)), delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private Duration nextPollDelay(Run run) {
+        long ms = FIRST_POLL.toMillis() << Math.min(10, run.polls.incrementAndGet());
+        return Duration.ofMillis(Math.min(ms, maxPoll.toMillis()));
+    }
+
+    /** Looks at the prompt's history entry and, when there is one, ends the task accordingly (once). */
+    private void settle(Run run) {
+        if (byPrompt.get(run.promptId) != run || !run.settling.compareAndSet(false, true)) {
+            return;
+        }
+        boolean done = false;
+        try {
+            Optional<HistoryEntry> entry = client.history(run.endpoint, run.promptId)
+                    .get(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (entry.isPresent()) {
+                end(run, entry.get());
+                done = true;
+            }
+        } catch (ExecutionException | CompletionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (cause instanceof ComfyUiUnavailableException) {
+                done = unreachable(run, cause.getMessage());
+            } else {
+                LOG.warn("Task {}: reading the history of prompt {} failed: {}", run.taskId, run.promptId,
+                        cause.toString());
+            }
+        } catch (TimeoutException e) {
+            done = unreachable(run, "no answer within " + callTimeout.toMillis() + " ms");
+        } catch (ComfyUiUnavailableException e) {
+            done = unreachable(run, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.error("Task {}: settling prompt {} failed", run.taskId, run.promptId, e);
+        } finally {
+            run.settling.set(false);
+        }
+        if (done) {
+            forget(run);
+            signal.fire();
+        } else if (byPrompt.get(run.promptId) == run) {
+            schedulePoll(run, nextPollDelay(run));
+        }
+    }
+
+    private void end(Run run, HistoryEntry entry) {
+        if (entry.succeeded()) {
+            String outputsJson;
+            try {
+                outputsJson = outputs.collect(run.taskId, run.endpoint, entry.outputs());
+            } catch (OutputCollector.OutputCopyException e) {
+                queue.fail(run.taskId, run.workerId, TaskErrors.outputsLost(e.file, e.getMessage()));
+                return;
+            }
+            queue.complete(run.taskId, run.workerId, outputsJson);
+        } else if (entry.interrupted()) {
+            // ours (cancel, timeout) have already ended the task, so this fail is then ignored
+            queue.fail(run.taskId, run.workerId, TaskErrors.interrupted(entry.error().map(e -> e.nodeId())
+                    .orElse(null)));
+        } else {
+            queue.fail(run.taskId, run.workerId, entry.error().map(TaskErrors::execution)
+                    .orElseGet(() -> TaskErrors.executionUnknown(entry.rawJson())));
+        }
+    }
+
+    /**
+     * The worker did not answer: one failed health check. Enough of them fail the worker, and the task goes back
+     * to the queue (the worker registry does both in one step).
+     *
+     * @return whether the task is no longer ours to watch
+     */
+    private boolean unreachable(Run run, String reason) {
+        WorkerRegistry.HealthOutcome outcome = workers.health(run.workerId, false, failureThreshold, workersRecover,
+                "unreachable while running task " + run.taskId + ": " + reason);
+        if (outcome.status() == WorkerStatus.FAILED) {
+            if (outcome.taskId() != null) {
+                LOG.warn("Worker {} lost while running task {} ({}); the task was {}", run.workerId, run.taskId,
+                        reason, outcome.taskOutcome());
+            }
+            workerFailed(run.workerId);
+            return true;
+        }
+        return false;
+    }
+
+    private void timedOut(Run run) {
+        if (byPrompt.get(run.promptId) != run) {
+            return;
+        }
+        io.execute(() -> {
+            if (!run.settling.compareAndSet(false, true)) {
+                // being settled right now: look again shortly
+                timers.schedule(() -> timedOut(run), 100, TimeUnit.MILLISECONDS);
+                return;
+            }
+            try {
+                client.interrupt(run.endpoint, run.promptId);
+                if (queue.fail(run.taskId, run.workerId, TaskErrors.timeout(run.timeout, run.workerId))) {
+                    LOG.info("Task {} timed out after {} s on worker {}; its prompt was interrupted", run.taskId,
+                            run.timeout.toSeconds(), run.workerId);
+                }
+            } finally {
+                run.settling.set(false);
+            }
+            forget(run);
+            signal.fire();
+        });
+    }
+
+    private void forget(Run run) {
+        byPrompt.remove(run.promptId, run);
+        cancelTimers(run);
+    }
+
+    private static void cancelTimers(Run run) {
+        ScheduledFuture<?> poll = run.poll;
+        if (poll != null) {
+            poll.cancel(false);
+        }
+        ScheduledFuture<?> deadline = run.deadline;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+    }
+
+    /** Stops watching; running prompts are left alone (a restarted process resumes them from Redis). */
+    @Override
+    public void close() {
+        timers.shutdownNow();
+        io.shutdownNow();
+        subscriptions.values().forEach(EventSubscription::close);
+        subscriptions.clear();
+        byPrompt.clear();
+    }
+}

@@ -1,0 +1,91 @@
+package dev.comfyless.worker;
+
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import dev.comfyless.comfyui.ComfyUiClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Asks each worker's ComfyUI for {@code GET /system_stats} and records the answer: a starting worker becomes idle
+ * on its first 200, a failing one leaves the idle set at once and is failed after a number of failures in a row
+ * (its task goes back to the queue). Used by the {@code worker-readiness} and {@code health-check} routes.
+ */
+public final class WorkerHealth {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerHealth.class);
+
+    private final WorkerRegistry registry;
+    private final ComfyUiClient client;
+    private final int threshold;
+    private final boolean workersRecover;
+    private final Duration timeout;
+    private final Runnable capacityAppeared;
+    private final Consumer<String> workerFailed;
+
+    /**
+     * @param capacityAppeared called when a worker became idle or a task went back to the queue
+     * @param workerFailed     called with the id of a worker that was failed
+     */
+    public WorkerHealth(WorkerRegistry registry, ComfyUiClient client, int threshold, boolean workersRecover,
+                        Duration timeout, Runnable capacityAppeared, Consumer<String> workerFailed) {
+        this.registry = registry;
+        this.client = client;
+        this.threshold = threshold;
+        this.workersRecover = workersRecover;
+        this.timeout = timeout;
+        this.capacityAppeared = capacityAppeared;
+        this.workerFailed = workerFailed;
+    }
+
+    /** Workers that are not usable yet (starting, or failed ones that may come back). */
+    public void probeStarting() {
+        Set<WorkerStatus> which = workersRecover ? EnumSet.of(WorkerStatus.STARTING, WorkerStatus.FAILED)
+                : EnumSet.of(WorkerStatus.STARTING);
+        check(registry.list().stream().filter(w -> which.contains(w.status())).toList());
+    }
+
+    /** Workers in use or ready for use. */
+    public void checkActive() {
+        check(registry.list().stream().filter(w -> w.status() == WorkerStatus.IDLE
+                || w.status() == WorkerStatus.RUNNING).toList());
+    }
+
+    private void check(List<Worker> workers) {
+        List<CompletableFuture<Void>> checks = workers.stream().filter(w -> w.endpoint() != null)
+                .map(w -> client.systemStats(w.endpoint())
+                        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                        .handle((stats, failure) -> {
+                            record(w, failure == null, failure == null ? null : reason(failure));
+                            return (Void) null;
+                        }))
+                .toList();
+        CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new)).join();
+    }
+
+    private void record(Worker w, boolean ok, String reason) {
+        WorkerRegistry.HealthOutcome outcome = registry.health(w.id(), ok, threshold, workersRecover,
+                ok ? null : "GET /system_stats failed: " + reason);
+        if (ok && w.status() != WorkerStatus.IDLE && outcome.status() == WorkerStatus.IDLE) {
+            LOG.info("Worker {} ({}) answers and is idle", w.id(), w.endpoint());
+            capacityAppeared.run();
+        } else if (!ok && outcome.status() == WorkerStatus.FAILED && w.status() != WorkerStatus.FAILED) {
+            LOG.warn("Worker {} ({}) failed {} health checks in a row ({}){}", w.id(), w.endpoint(), threshold, reason,
+                    outcome.taskId() == null ? "" : "; its task " + outcome.taskId() + " was " + outcome.taskOutcome());
+            workerFailed.accept(w.id());
+            capacityAppeared.run();
+        }
+    }
+
+    private static String reason(Throwable failure) {
+        Throwable cause = failure.getCause() != null && failure instanceof java.util.concurrent.CompletionException
+                ? failure.getCause() : failure;
+        return cause instanceof java.util.concurrent.TimeoutException ? "no answer in time" : cause.getMessage();
+    }
+}
