@@ -19,6 +19,7 @@ import dev.comfyless.metrics.ComfyLessMetrics;
 import dev.comfyless.output.FileOutputStore;
 import dev.comfyless.provider.FleetBootstrap;
 import dev.comfyless.provider.GpuProvider;
+import dev.comfyless.provider.SandboxProvider;
 import dev.comfyless.provider.StaticProvider;
 import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.redis.RedisScripts;
@@ -91,6 +92,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
 
         registry.bind("comfylessSettings", settings);
         registry.bind("redisConnector", redis);
+        registry.bind("redisScripts", scripts);
         registry.bind("taskStore", store);
         registry.bind("taskQueue", queue);
         registry.bind("workerRegistry", workers);
@@ -103,7 +105,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("dispatcher", new Dispatcher(queue, workers, comfyUi, running, signal,
                 new PromptPreparer(comfyUi, settings.maxInputBytes, settings.comfyUiTimeout)));
         registry.bind("workerHealth", new WorkerHealth(workers, comfyUi, settings.healthFailures,
-                provider.workersRecover(), settings.comfyUiTimeout, signal::fire, running::workerFailed));
+                provider.workersRecover(), settings.comfyUiTimeout, signal::fire, running::workerFailed,
+                running::subscribe));
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running));
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs));
         registry.bind("workerApi", new WorkerApi(workers, provider.name()));
@@ -118,7 +121,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
     private static GpuProvider provider(Settings settings) {
         return switch (settings.provider) {
             case STATIC -> new StaticProvider(settings.comfyUiUrls);
-            case SANDBOX -> new StaticProvider(java.util.List.of()); // TEMP until the simulator lands
+            case SANDBOX -> new SandboxProvider(settings.sandboxWorkers, settings.sandboxStepTime,
+                    settings.dataDir.resolve("sandbox"));
             case NOVITA -> throw new SettingsException("Invalid configuration:\n  - "
                     + Settings.PROVIDER.label() + " (or NOVITA_API_KEY) selects the Novita provider, which this "
                     + "version does not have yet. Set COMFYUI_URLS to your own ComfyUI servers, or unset "

@@ -85,35 +85,85 @@ class PackagedJarIT {
     }
 
     @Test
-    void theReadmeSessionWorksOnTheEmbeddedRedis(@TempDir Path data) throws Exception {
+    void theReadmeSessionWorksOnTheEmbeddedRedisAndTheSandbox(@TempDir Path data) throws Exception {
         int port = TestRedis.freePort();
         Path log = data.resolve("service.log");
         Process p = launch(Path.of("").toAbsolutePath(), Map.of("PORT", Integer.toString(port),
-                "COMFYLESS_DATA_DIR", data.toString(),
+                "COMFYLESS_DATA_DIR", data.toString(), "COMFYLESS_OUTPUT_DIR", data.resolve("outputs").toString(),
                 "COMFYLESS_EMBEDDED_REDIS_PORT", Integer.toString(TestRedis.freePort())), log);
         try {
             awaitHealthy(port, p, log);
             String base = "http://127.0.0.1:" + port;
-            String body = Files.readString(Path.of("examples/text-to-image.json"));
-            HttpResponse<String> created = call("POST", base + "/api/v1/tasks", body);
-            assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-            JsonNode task = JSON.readTree(created.body());
-            assertThat(task.get("status").asText()).isEqualTo("pending");
-            assertThat(task.get("queue_position").asInt()).isEqualTo(1);
-
-            HttpResponse<String> got = call("GET", base + "/api/v1/tasks/" + task.get("id").asText(), null);
-            assertThat(got.statusCode()).isEqualTo(200);
-            assertThat(got.body()).contains("\"seed\": 46588125086418");
-            assertThat(call("GET", base + "/api/v1/tasks?status=pending", null).body())
-                    .contains(task.get("id").asText());
-            assertThat(call("GET", base + "/api/v1/queue/metrics", null).body()).contains("\"pending_tasks\":1");
-            assertThat(call("DELETE", base + "/api/v1/tasks/" + task.get("id").asText(), null).statusCode())
-                    .isEqualTo(200);
+            awaitIdleWorkers(base, 2);
+            String id = submitAndDownload(base);
+            assertThat(call("GET", base + "/api/v1/tasks?status=completed", null).body()).contains(id);
+            HttpResponse<String> again = call("DELETE", base + "/api/v1/tasks/" + id, null);
+            assertThat(again.statusCode()).isEqualTo(409);
             assertThat(call("GET", base + "/observe/metrics", null).body()).contains("comfyless_tasks_submitted_total");
-            assertThat(read(log)).contains("REDIS_HOST is not set: using an embedded Redis");
+            assertThat(call("GET", base + "/novita/status", null).body()).contains("\"provider\":\"sandbox\"");
+            assertThat(read(log)).contains("REDIS_HOST is not set: using an embedded Redis")
+                    .contains("Sandbox provider: 2 simulated ComfyUI server(s)");
         } finally {
             stop(p);
         }
+    }
+
+    @Test
+    void aSimulatorStartedByHandServesAsAStaticWorker(@TempDir Path data) throws Exception {
+        int simPort = TestRedis.freePort();
+        Path simLog = data.resolve("simulator.log");
+        // the README's command for a ComfyUI simulator of one's own
+        Process sim = new ProcessBuilder(javaBin(), "-cp", JAR.toString(), "dev.comfyless.sandbox.ComfyUiSimulatorMain",
+                "--port", Integer.toString(simPort), "--step-ms", "5", "--data-dir", data.resolve("sim").toString())
+                .redirectErrorStream(true).redirectOutput(simLog.toFile()).start();
+        int port = TestRedis.freePort();
+        Path log = data.resolve("service.log");
+        Process p = null;
+        try {
+            await().atMost(Duration.ofSeconds(60)).until(() -> read(simLog).contains("ComfyUI simulator listening on"));
+            p = launch(Path.of("").toAbsolutePath(), Map.of("PORT", Integer.toString(port),
+                    "COMFYUI_URLS", "http://127.0.0.1:" + simPort,
+                    "COMFYLESS_DATA_DIR", data.toString(), "COMFYLESS_OUTPUT_DIR", data.resolve("outputs").toString(),
+                    "COMFYLESS_EMBEDDED_REDIS_PORT", Integer.toString(TestRedis.freePort())), log);
+            awaitHealthy(port, p, log);
+            String base = "http://127.0.0.1:" + port;
+            awaitIdleWorkers(base, 1);
+            submitAndDownload(base);
+            assertThat(call("GET", base + "/novita/status", null).body()).contains("\"provider\":\"static\"");
+        } finally {
+            if (p != null) {
+                stop(p);
+            }
+            stop(sim);
+        }
+    }
+
+    private static void awaitIdleWorkers(String base, int n) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> call("GET", base + "/api/v1/workers/metrics", null).body()
+                .contains("\"idle_workers\":" + n));
+    }
+
+    /** The README's session: submit the example, watch it complete, download its PNG. Returns the task id. */
+    private static String submitAndDownload(String base) throws Exception {
+        String body = Files.readString(Path.of("examples/text-to-image.json"));
+        HttpResponse<String> created = call("POST", base + "/api/v1/tasks", body);
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        JsonNode task = JSON.readTree(created.body());
+        assertThat(task.get("status").asText()).isEqualTo("pending");
+        assertThat(task.get("queue_position").asInt()).isEqualTo(1);
+        String id = task.get("id").asText();
+        await().atMost(Duration.ofSeconds(60)).until(() -> JSON.readTree(call("GET", base + "/api/v1/tasks/" + id,
+                null).body()).get("status").asText().equals("completed"));
+        JsonNode done = JSON.readTree(call("GET", base + "/api/v1/tasks/" + id, null).body());
+        assertThat(done.get("payload").toString()).contains("46588125086418");
+        JsonNode output = done.get("outputs").get(0);
+        HttpResponse<byte[]> png = HTTP.send(HttpRequest.newBuilder(URI.create(base + output.get("url").asText()))
+                .build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(png.statusCode()).isEqualTo(200);
+        assertThat(png.headers().firstValue("Content-Type")).contains("image/png");
+        assertThat(png.body()).hasSize(output.get("size").asInt());
+        assertThat(java.util.Arrays.copyOf(png.body(), 4)).isEqualTo(new byte[] {(byte) 0x89, 'P', 'N', 'G'});
+        return id;
     }
 
     @Test

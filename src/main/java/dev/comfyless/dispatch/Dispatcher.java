@@ -39,6 +39,7 @@ public final class Dispatcher {
         this.running = running;
         this.signal = signal;
         this.preparer = preparer;
+        running.setLauncher(this::launch);
     }
 
     /** Dispatches until no task or no idle worker is left; returns how many tasks were sent. */
@@ -52,7 +53,8 @@ public final class Dispatcher {
         return sent;
     }
 
-    private void launch(Assignment a) {
+    /** Sends the prompt of a task paired with its worker (here or when a worker freed by a task took the next). */
+    void launch(Assignment a) {
         String promptId = a.task().promptId();
         String endpoint = a.worker().endpoint();
         running.watch(a.task(), a.worker());

@@ -32,6 +32,8 @@ final class JsonSplice {
                 boolean match = input.equals(p.currentName());
                 p.nextToken();
                 int start = (int) p.currentTokenLocation().getCharOffset();
+                // Jackson reads a string lazily: finish it so that the location is past its closing quote
+                p.finishToken();
                 p.skipChildren();
                 if (match) {
                     int end = (int) p.currentLocation().getCharOffset();

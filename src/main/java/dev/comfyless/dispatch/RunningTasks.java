@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -44,6 +45,7 @@ public final class RunningTasks implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RunningTasks.class);
     static final Duration FIRST_POLL = Duration.ofSeconds(1);
     static final Duration QUICK_POLL = Duration.ofMillis(250);
+    static final Duration RETRY_POLL = Duration.ofMillis(500);
     static final Duration PROGRESS_EVERY = Duration.ofMillis(250);
 
     private final TaskQueue queue;
@@ -57,6 +59,10 @@ public final class RunningTasks implements AutoCloseable {
     private final boolean workersRecover;
     private final Duration callTimeout;
 
+    private volatile java.util.function.Consumer<TaskQueue.Assignment> launcher = a -> {
+        throw new IllegalStateException("no dispatcher");
+    };
+    private final List<CompletionListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<String, Run> byPrompt = new ConcurrentHashMap<>();
     private final Map<String, EventSubscription> subscriptions = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> thread(r,
@@ -71,6 +77,8 @@ public final class RunningTasks implements AutoCloseable {
         final String promptId;
         final Duration timeout;
         final AtomicBoolean settling = new AtomicBoolean();
+        /** A completion signal came while a look was under way: look again right after it. */
+        final AtomicBoolean recheck = new AtomicBoolean();
         final AtomicInteger polls = new AtomicInteger();
         volatile ScheduledFuture<?> poll;
         volatile ScheduledFuture<?> deadline;
@@ -105,6 +113,21 @@ public final class RunningTasks implements AutoCloseable {
         Thread t = new Thread(r, name);
         t.setDaemon(true);
         return t;
+    }
+
+    /** Where the next task of a freed worker goes: the dispatcher, which sends its prompt. */
+    void setLauncher(java.util.function.Consumer<TaskQueue.Assignment> launcher) {
+        this.launcher = launcher;
+    }
+
+    /** Told when a task was marked completed (after its outputs were stored), e.g. by the benchmark. */
+    @FunctionalInterface
+    public interface CompletionListener {
+        void completed(String taskId, String promptId, long nanoTime);
+    }
+
+    public void addCompletionListener(CompletionListener listener) {
+        listeners.add(listener);
     }
 
     /** Starts watching {@code task} (running on {@code worker} under its prompt id), before the prompt is sent. */
@@ -182,7 +205,8 @@ public final class RunningTasks implements AutoCloseable {
         return byPrompt.size();
     }
 
-    private void subscribe(String endpoint) {
+    /** Opens the worker's event stream ahead of its first task (called when a worker becomes idle). */
+    public void subscribe(String endpoint) {
         subscriptions.computeIfAbsent(endpoint, e -> client.subscribe(e, new Events(e)));
     }
 
@@ -212,7 +236,7 @@ public final class RunningTasks implements AutoCloseable {
             }
             long now = System.nanoTime();
             // a fast prompt writes no progress at all; a slow one at most every PROGRESS_EVERY
-            if (now - Math.max(run.startedNanos, run.lastProgressNanos) >= PROGRESS_EVERY.toNanos() || value == max) {
+            if (now - Math.max(run.startedNanos, run.lastProgressNanos) >= PROGRESS_EVERY.toNanos()) {
                 run.lastProgressNanos = now;
                 String json = "{\"node\":" + dev.comfyless.api.Json.quote(node) + ",\"value\":" + value + ",\"max\":"
                         + max + "}";
@@ -254,28 +278,37 @@ public final class RunningTasks implements AutoCloseable {
 
     /** Looks at the prompt's history entry and, when there is one, ends the task accordingly (once). */
     private void settle(Run run) {
-        if (byPrompt.get(run.promptId) != run || !run.settling.compareAndSet(false, true)) {
+        if (byPrompt.get(run.promptId) != run) {
             return;
         }
+        if (!run.settling.compareAndSet(false, true)) {
+            run.recheck.set(true);
+            return;
+        }
+        run.recheck.set(false);
         boolean done = false;
+        boolean failedToAnswer = false;
         try {
             Optional<HistoryEntry> entry = client.history(run.endpoint, run.promptId)
                     .get(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
             if (entry.isPresent()) {
                 end(run, entry.get());
-                done = true;
+                return;
             }
         } catch (ExecutionException | CompletionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
             if (cause instanceof ComfyUiUnavailableException) {
+                failedToAnswer = true;
                 done = unreachable(run, cause.getMessage());
             } else {
                 LOG.warn("Task {}: reading the history of prompt {} failed: {}", run.taskId, run.promptId,
                         cause.toString());
             }
         } catch (TimeoutException e) {
+            failedToAnswer = true;
             done = unreachable(run, "no answer within " + callTimeout.toMillis() + " ms");
         } catch (ComfyUiUnavailableException e) {
+            failedToAnswer = true;
             done = unreachable(run, e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -288,27 +321,50 @@ public final class RunningTasks implements AutoCloseable {
             forget(run);
             signal.fire();
         } else if (byPrompt.get(run.promptId) == run) {
-            schedulePoll(run, nextPollDelay(run));
+            if (run.recheck.getAndSet(false)) {
+                io.execute(() -> settle(run));
+            } else {
+                // a worker that did not answer is asked again soon, so that a dead one is failed within seconds
+                schedulePoll(run, failedToAnswer ? RETRY_POLL : nextPollDelay(run));
+            }
         }
     }
 
+    /**
+     * Ends the task by its history entry; the freed worker takes the next pending task in the same Redis step,
+     * which is launched at once.
+     */
     private void end(Run run, HistoryEntry entry) {
+        String next = UUID.randomUUID().toString();
+        TaskQueue.Ended ended;
         if (entry.succeeded()) {
-            String outputsJson;
+            String outputsJson = null;
+            String copyError = null;
             try {
                 outputsJson = outputs.collect(run.taskId, run.endpoint, entry.outputs());
             } catch (OutputCollector.OutputCopyException e) {
-                queue.fail(run.taskId, run.workerId, TaskErrors.outputsLost(e.file, e.getMessage()));
-                return;
+                copyError = TaskErrors.outputsLost(e.file, e.getMessage());
             }
-            queue.complete(run.taskId, run.workerId, outputsJson);
+            ended = copyError != null
+                    ? queue.failAndTakeNext(run.taskId, run.workerId, copyError, next, Dispatcher.LEASE_GRACE)
+                    : queue.completeAndTakeNext(run.taskId, run.workerId, outputsJson, next, Dispatcher.LEASE_GRACE);
+            if (ended.ended() && copyError == null) {
+                long now = System.nanoTime();
+                listeners.forEach(l -> l.completed(run.taskId, run.promptId, now));
+            }
         } else if (entry.interrupted()) {
-            // ours (cancel, timeout) have already ended the task, so this fail is then ignored
-            queue.fail(run.taskId, run.workerId, TaskErrors.interrupted(entry.error().map(e -> e.nodeId())
-                    .orElse(null)));
+            // ours (cancel, timeout) have already ended the task, so this one is then ignored
+            ended = queue.failAndTakeNext(run.taskId, run.workerId, TaskErrors.interrupted(
+                    entry.error().map(e -> e.nodeId()).orElse(null)), next, Dispatcher.LEASE_GRACE);
         } else {
-            queue.fail(run.taskId, run.workerId, entry.error().map(TaskErrors::execution)
-                    .orElseGet(() -> TaskErrors.executionUnknown(entry.rawJson())));
+            ended = queue.failAndTakeNext(run.taskId, run.workerId, entry.error().map(TaskErrors::execution)
+                    .orElseGet(() -> TaskErrors.executionUnknown(entry.rawJson())), next, Dispatcher.LEASE_GRACE);
+        }
+        forget(run);
+        if (ended.next().isPresent()) {
+            launcher.accept(ended.next().get());
+        } else if (!ended.ended() || ended.pending() > 0) {
+            signal.fire();
         }
     }
 

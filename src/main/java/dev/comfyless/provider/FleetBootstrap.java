@@ -2,12 +2,14 @@ package dev.comfyless.provider;
 
 import dev.comfyless.dispatch.RunningTasks;
 import dev.comfyless.worker.WorkerRegistry;
+import dev.comfyless.worker.WorkerStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The first thing the {@code worker-readiness} route does, until it succeeds once (Redis may be down at start):
- * registers the provider's workers and resumes watching the tasks Redis says are running.
+ * registers the provider's workers, resumes watching the tasks Redis says are running, and opens the event
+ * streams of workers that are already idle.
  */
 public final class FleetBootstrap {
 
@@ -32,6 +34,9 @@ public final class FleetBootstrap {
             if (!done) {
                 provider.synchronize(registry);
                 running.resume();
+                // workers already idle from before a restart: open their event streams now
+                registry.list().stream().filter(w -> w.status() == WorkerStatus.IDLE && w.endpoint() != null)
+                        .forEach(w -> running.subscribe(w.endpoint()));
                 done = true;
                 LOG.info("Provider {} ready; {} worker(s) known", provider.name(), registry.list().size());
             }

@@ -21,6 +21,7 @@ public final class RedisScripts {
     private final RedisConnector redis;
     private final String prefix;
     private final Map<String, String> sources = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.LongAdder calls = new java.util.concurrent.atomic.LongAdder();
 
     public RedisScripts(RedisConnector redis, String prefix) {
         this.redis = redis;
@@ -44,12 +45,18 @@ public final class RedisScripts {
         for (int i = 0; i < args.length; i++) {
             values[i + 1] = String.valueOf(args[i]);
         }
+        calls.increment();
         try {
             return redis.client().getScript(StringCodec.INSTANCE)
                     .eval(RScript.Mode.READ_WRITE, source, RScript.ReturnType.MULTI, List.of(), values);
         } catch (RuntimeException e) {
             throw redis.translate(e);
         }
+    }
+
+    /** Scripts run so far: each is one Redis round trip (the benchmark counts them per task). */
+    public long calls() {
+        return calls.sum();
     }
 
     private static String load(String name) {

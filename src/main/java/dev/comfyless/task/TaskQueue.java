@@ -81,9 +81,42 @@ public final class TaskQueue {
     }
 
     private boolean finish(String id, String claimer, TaskStatus to, String field, String json) {
+        return finish(id, claimer, to, field, json, null, Duration.ZERO).ended();
+    }
+
+    /**
+     * What ending a task did: whether it ended it, the next task its worker took in the same step (when asked),
+     * and how many tasks are still pending.
+     */
+    public record Ended(boolean ended, Optional<Assignment> next, long pending) {
+    }
+
+    /**
+     * Ends a running task held by {@code workerId} (completed with outputs, or failed with an error) and lets the
+     * freed worker take the best pending task in the same atomic step, recorded under {@code nextPromptId}.
+     */
+    public Ended completeAndTakeNext(String id, String workerId, String outputsJson, String nextPromptId,
+                                     Duration leaseGrace) {
+        return finish(id, workerId, TaskStatus.COMPLETED, "outputs", outputsJson, nextPromptId, leaseGrace);
+    }
+
+    /** Like {@link #completeAndTakeNext}, for a failure. */
+    public Ended failAndTakeNext(String id, String workerId, String errorJson, String nextPromptId,
+                                 Duration leaseGrace) {
+        return finish(id, workerId, TaskStatus.FAILED, "error", errorJson, nextPromptId, leaseGrace);
+    }
+
+    private Ended finish(String id, String claimer, TaskStatus to, String field, String json, String nextPromptId,
+                         Duration leaseGrace) {
         List<?> reply = (List<?>) scripts.run("finish", id, claimer == null ? "" : claimer, retention.toMillis(),
-                to.wire(), field, json);
-        return to.wire().equals(reply.get(0));
+                to.wire(), field, json, nextPromptId == null ? "" : nextPromptId, leaseGrace.toMillis());
+        if (!to.wire().equals(reply.get(0))) {
+            return new Ended(false, Optional.empty(), -1);
+        }
+        List<?> task = (List<?>) reply.get(1);
+        Optional<Assignment> next = task.isEmpty() ? Optional.empty()
+                : Optional.of(new Assignment(Task.fromFields(task), Worker.fromFields((List<?>) reply.get(2))));
+        return new Ended(true, next, ((Number) reply.get(3)).longValue());
     }
 
     /**

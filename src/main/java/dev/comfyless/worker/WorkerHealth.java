@@ -28,13 +28,16 @@ public final class WorkerHealth {
     private final Duration timeout;
     private final Runnable capacityAppeared;
     private final Consumer<String> workerFailed;
+    private final Consumer<String> workerReady;
 
     /**
      * @param capacityAppeared called when a worker became idle or a task went back to the queue
      * @param workerFailed     called with the id of a worker that was failed
+     * @param workerReady      called with the endpoint of a worker that became idle
      */
     public WorkerHealth(WorkerRegistry registry, ComfyUiClient client, int threshold, boolean workersRecover,
-                        Duration timeout, Runnable capacityAppeared, Consumer<String> workerFailed) {
+                        Duration timeout, Runnable capacityAppeared, Consumer<String> workerFailed,
+                        Consumer<String> workerReady) {
         this.registry = registry;
         this.client = client;
         this.threshold = threshold;
@@ -42,6 +45,7 @@ public final class WorkerHealth {
         this.timeout = timeout;
         this.capacityAppeared = capacityAppeared;
         this.workerFailed = workerFailed;
+        this.workerReady = workerReady;
     }
 
     /** Workers that are not usable yet (starting, or failed ones that may come back). */
@@ -74,6 +78,7 @@ public final class WorkerHealth {
                 ok ? null : "GET /system_stats failed: " + reason);
         if (ok && w.status() != WorkerStatus.IDLE && outcome.status() == WorkerStatus.IDLE) {
             LOG.info("Worker {} ({}) answers and is idle", w.id(), w.endpoint());
+            workerReady.accept(w.endpoint());
             capacityAppeared.run();
         } else if (!ok && outcome.status() == WorkerStatus.FAILED && w.status() != WorkerStatus.FAILED) {
             LOG.warn("Worker {} ({}) failed {} health checks in a row ({}){}", w.id(), w.endpoint(), threshold, reason,

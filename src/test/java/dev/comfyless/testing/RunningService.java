@@ -37,7 +37,7 @@ public final class RunningService implements AutoCloseable {
         this.properties = properties;
     }
 
-    /** Settings a test usually wants: shared test Redis, a new prefix, a free port. */
+    /** Settings a test usually wants: shared test Redis, a new prefix, a free port, no workers. */
     public static Map<String, String> defaults() {
         TestRedis redis = TestRedis.get();
         Map<String, String> p = new LinkedHashMap<>();
@@ -45,6 +45,8 @@ public final class RunningService implements AutoCloseable {
         p.put("comfyless.redis.host", redis.host);
         p.put("comfyless.redis.port", Integer.toString(redis.port));
         p.put("comfyless.redis.prefix", TestRedis.newPrefix());
+        // no workers unless a test asks for them: tasks stay pending where a test looks at the queue
+        p.put("comfyless.sandbox.workers", "0");
         return p;
     }
 

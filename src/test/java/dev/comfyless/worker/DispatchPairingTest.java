@@ -1,6 +1,7 @@
 package dev.comfyless.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.Map;
@@ -111,10 +112,13 @@ class DispatchPairingTest {
 
     @Test
     void theMostRecentlyActiveIdleWorkerIsPickedFirst() {
-        idleWorker("old");
-        idleWorker("new");
+        // named against the order of their ids, so that only recency can pick "a-new"
+        idleWorker("z-old");
+        // Redis' clock has milliseconds: let one pass so the two idle times differ
+        await().pollDelay(Duration.ofMillis(5)).until(() -> true);
+        idleWorker("a-new");
         submit(0);
-        assertThat(dispatch().worker().id()).isEqualTo("new");
+        assertThat(dispatch().worker().id()).isEqualTo("a-new");
     }
 
     @Test
