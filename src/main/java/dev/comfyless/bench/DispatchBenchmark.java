@@ -104,6 +104,7 @@ public final class DispatchBenchmark {
         final Map<String, String> promptToTask = new ConcurrentHashMap<>();
         final Map<String, Long> acceptedAt = new ConcurrentHashMap<>();
         final RedisScripts scripts;
+        final Path temp = Files.createTempDirectory("comfyless-bench");
 
         record Result(double tasksPerSecond, double[] dispatch, double[] completion, double redisPerTask) {
         }
@@ -115,9 +116,8 @@ public final class DispatchBenchmark {
             int port = freePort();
             main = Application.newMain(DotEnv.systemOnly());
             main.addOverrideProperty("comfyless.http.port", Integer.toString(port));
-            main.addOverrideProperty("comfyless.data-dir", Files.createTempDirectory("comfyless-bench").toString());
-            main.addOverrideProperty("comfyless.output-dir",
-                    Files.createTempDirectory("comfyless-bench-out").toString());
+            main.addOverrideProperty("comfyless.data-dir", temp.toString());
+            main.addOverrideProperty("comfyless.output-dir", temp.resolve("outputs").toString());
             main.addOverrideProperty("comfyless.redis.embedded-port", Integer.toString(freePort()));
             main.addOverrideProperty("comfyless.redis.prefix", prefix);
             main.addOverrideProperty("comfyless.comfyui.urls",
@@ -258,7 +258,16 @@ public final class DispatchBenchmark {
                 main.stop();
             } finally {
                 servers.forEach(ComfyUiSimulator::close);
+                deleteTree(temp);
             }
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            // a temporary folder; the OS cleans it eventually
         }
     }
 

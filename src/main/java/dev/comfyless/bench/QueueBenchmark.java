@@ -97,6 +97,9 @@ public final class QueueBenchmark {
             main.getCamelContext().getRegistry().lookupByNameAndType("redisConnector", RedisConnector.class).client()
                     .getKeys().deleteByPattern(prefix + "*");
             main.stop();
+            try (var files = Files.walk(data)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
     }
 

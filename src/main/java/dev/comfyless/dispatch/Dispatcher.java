@@ -45,11 +45,14 @@ public final class Dispatcher {
     /** Dispatches until no task or no idle worker is left; returns how many tasks were sent. */
     public int dispatchAvailable() {
         int sent = 0;
-        Optional<Assignment> next;
-        while ((next = queue.dispatch(LEASE_GRACE, UUID.randomUUID().toString())).isPresent()) {
-            launch(next.get());
-            sent++;
-        }
+        Optional<TaskQueue.Dispatched> next;
+        do {
+            next = queue.dispatch(LEASE_GRACE, UUID.randomUUID().toString());
+            if (next.isPresent()) {
+                launch(next.get().assignment());
+                sent++;
+            }
+        } while (next.isPresent() && next.get().more());
         return sent;
     }
 

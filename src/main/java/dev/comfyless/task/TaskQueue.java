@@ -29,6 +29,10 @@ public final class TaskQueue {
     public record Assignment(Task task, Worker worker) {
     }
 
+    /** A pairing, and whether another one is possible right now (a pending task and an idle worker are left). */
+    public record Dispatched(Assignment assignment, boolean more) {
+    }
+
     /** The result of a lease sweep. */
     public record Requeued(int requeued, int failed) {
     }
@@ -49,13 +53,13 @@ public final class TaskQueue {
      *
      * @return empty when there is no pending task or no idle worker (then nothing changed)
      */
-    public Optional<Assignment> dispatch(Duration leaseGrace, String promptId) {
+    public Optional<Dispatched> dispatch(Duration leaseGrace, String promptId) {
         List<?> reply = (List<?>) scripts.run("dispatch", leaseGrace.toMillis(), promptId);
         if (reply.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new Assignment(Task.fromFields((List<?>) reply.get(0)),
-                Worker.fromFields((List<?>) reply.get(1))));
+        return Optional.of(new Dispatched(new Assignment(Task.fromFields((List<?>) reply.get(0)),
+                Worker.fromFields((List<?>) reply.get(1))), ((Number) reply.get(2)).intValue() == 1));
     }
 
     /** Records {@code progress} on the task while {@code promptId} is its running attempt; false otherwise. */

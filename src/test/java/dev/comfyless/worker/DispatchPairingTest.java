@@ -48,7 +48,7 @@ class DispatchPairingTest {
     }
 
     private TaskQueue.Assignment dispatch() {
-        return redis.queue.dispatch(LEASE, UUID.randomUUID().toString()).orElseThrow();
+        return redis.queue.dispatch(LEASE, UUID.randomUUID().toString()).orElseThrow().assignment();
     }
 
     @Test
@@ -75,7 +75,9 @@ class DispatchPairingTest {
         Task best = submit(9);
         idleWorker("w1");
         String promptId = UUID.randomUUID().toString();
-        TaskQueue.Assignment a = redis.queue.dispatch(LEASE, promptId).orElseThrow();
+        TaskQueue.Dispatched d = redis.queue.dispatch(LEASE, promptId).orElseThrow();
+        assertThat(d.more()).as("one worker: no second pair possible").isFalse();
+        TaskQueue.Assignment a = d.assignment();
         assertThat(a.task().id()).isEqualTo(best.id());
         assertThat(a.task().status()).isEqualTo(TaskStatus.RUNNING);
         assertThat(a.task().workerId()).isEqualTo("w1");
@@ -108,6 +110,32 @@ class DispatchPairingTest {
         assertThat(dispatch().task().id()).isEqualTo(second.id());
         assertThat(redis.queue.fail(second.id(), "w1", "{\"type\":\"execution\"}")).isTrue();
         assertThat(redis.workers.get("w1").orElseThrow().status()).isEqualTo(WorkerStatus.IDLE);
+    }
+
+    @Test
+    void aFreedWorkerTakesTheNextTaskInTheSameStep() {
+        Task first = submit(5);
+        idleWorker("w1");
+        dispatch();
+        Task low = submit(1);
+        Task high = submit(8);
+        TaskQueue.Ended ended = redis.queue.completeAndTakeNext(first.id(), "w1", "[]", "next-prompt", LEASE);
+        assertThat(ended.ended()).isTrue();
+        assertThat(ended.next()).isPresent();
+        assertThat(ended.next().get().task().id()).isEqualTo(high.id());
+        assertThat(ended.next().get().task().promptId()).isEqualTo("next-prompt");
+        assertThat(ended.next().get().worker().currentTask()).isEqualTo(high.id());
+        assertThat(ended.pending()).isEqualTo(1);
+        assertThat(redis.store.get(first.id(), false).orElseThrow().status()).isEqualTo(TaskStatus.COMPLETED);
+
+        TaskQueue.Ended failed = redis.queue.failAndTakeNext(high.id(), "w1", "{\"type\":\"execution\"}", "p3", LEASE);
+        assertThat(failed.next().orElseThrow().task().id()).isEqualTo(low.id());
+        assertThat(failed.pending()).isZero();
+        TaskQueue.Ended last = redis.queue.completeAndTakeNext(low.id(), "w1", "[]", "p4", LEASE);
+        assertThat(last.next()).isEmpty();
+        assertThat(redis.workers.get("w1").orElseThrow().status()).isEqualTo(WorkerStatus.IDLE);
+        // a second completion changes nothing and takes nothing
+        assertThat(redis.queue.completeAndTakeNext(low.id(), "w1", "[]", "p5", LEASE).ended()).isFalse();
     }
 
     @Test
