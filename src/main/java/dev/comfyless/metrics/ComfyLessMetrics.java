@@ -1,6 +1,8 @@
 package dev.comfyless.metrics;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
@@ -25,6 +27,8 @@ public final class ComfyLessMetrics {
     private final MeterRegistry registry;
     private final Counter submitted;
     private final AtomicReference<QueueMetrics> snapshot = new AtomicReference<>();
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    private final Map<String, Counter> rejections = new ConcurrentHashMap<>();
 
     public ComfyLessMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -62,16 +66,18 @@ public final class ComfyLessMetrics {
 
     /** A refused submission, by the error type of its response (validation, invalid_json, payload_too_large...). */
     public void rejected(String reason) {
-        Counter.builder("comfyless.tasks.rejected").description("Refused POST /api/v1/tasks by reason")
-                .tag("reason", reason).register(registry).increment();
+        rejections.computeIfAbsent(reason, r -> Counter.builder("comfyless.tasks.rejected")
+                .description("Refused POST /api/v1/tasks by reason").tag("reason", r).register(registry)).increment();
     }
 
     /** One HTTP request: {@code route} is the matched path template (never the raw path, to bound label values). */
     public void httpRequest(String method, String route, int status, long nanos) {
-        Timer.builder("comfyless.http.server.requests").description("HTTP request latency")
+        // meters are cached: building and registering one per request costs more than the request's own work
+        timers.computeIfAbsent(method + ' ' + route + ' ' + status, k -> Timer.builder("comfyless.http.server.requests")
+                .description("HTTP request latency")
                 .tags("method", method, "route", route, "status", Integer.toString(status))
                 .serviceLevelObjectives(LATENCY_BUCKETS)
-                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+                .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     public void queueSnapshot(QueueMetrics metrics) {

@@ -303,6 +303,29 @@ class DispatchEndToEndTest {
     }
 
     @Test
+    void anInputImageGivenByUrlIsFetchedAndUploaded() throws Exception {
+        ComfyUiSimulator s = server(Duration.ZERO);
+        start(Map.of());
+        // any http server will do as the image's source: this one serves a PNG that another prompt wrote
+        String first = submit(seedWorkflow(1, 1, 11));
+        JsonNode made = awaitStatus(first, "completed").get("outputs").get(0);
+        String url = "http://127.0.0.1:" + service.port() + made.get("url").asText();
+        String payload = "{\"10\":{\"class_type\":\"LoadImage\",\"inputs\":{\"image\":\"x.png\"}},"
+                + "\"11\":{\"class_type\":\"SaveImage\",\"inputs\":{\"images\":[\"10\",0],\"filename_prefix\":\"u\"}}}";
+        String id = submit("{\"workflow_id\":\"by-url\",\"payload\":" + payload + ",\"inputs\":{\"images\":[{"
+                + "\"node_id\":\"10\",\"url\":\"" + url + "\"}]}}");
+        awaitStatus(id, "completed");
+        assertThat(s.uploads()).hasSize(1);
+        assertThat(s.uploads().get(0).bytes()).isEqualTo(service.get(made.get("url").asText()).raw().body());
+
+        String broken = submit("{\"workflow_id\":\"by-url\",\"payload\":" + payload + ",\"inputs\":{\"images\":[{"
+                + "\"node_id\":\"10\",\"url\":\"http://127.0.0.1:" + service.port() + "/no/such/image.png\"}]}}");
+        JsonNode failed = awaitStatus(broken, "failed");
+        assertThat(failed.get("error").get("type").asText()).isEqualTo("input");
+        assertThat(failed.get("error").get("message").asText()).contains("404");
+    }
+
+    @Test
     void theFleetIsVisibleInTheSeedShapes() {
         server(Duration.ZERO);
         server(Duration.ZERO);
