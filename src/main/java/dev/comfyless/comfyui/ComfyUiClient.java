@@ -1,19 +1,14 @@
 package dev.comfyless.comfyui;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpRequest.BodyPublishers;
-import java.net.http.HttpResponse;
-import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -23,34 +18,108 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Drives ComfyUI workers over HTTP and WebSocket (protocols.md Part A). One instance serves every worker: it shares
- * one HTTP/1.1 keep-alive client, and its client id routes each prompt's WebSocket events to its subscriptions.
- * Futures fail with {@link ComfyUiException}s as their direct cause.
+ * one Vert.x HTTP/1.1 keep-alive client (up to {@value #CONNECTIONS_PER_HOST} connections per worker), and its client
+ * id routes each prompt's WebSocket events to its subscriptions. Futures fail with {@link ComfyUiException}s as their
+ * direct cause; they complete on a Vert.x event-loop thread (or, for a call that could not start, on the caller's), so
+ * callbacks on them must not block. The synchronous calls ({@link #view}, {@link #uploadImage}) block their caller and
+ * refuse to run on an event-loop thread.
  */
 public final class ComfyUiClient implements AutoCloseable {
 
+    private static final Logger LOG = LoggerFactory.getLogger(ComfyUiClient.class);
     private static final Duration RECONNECT_INITIAL = Duration.ofMillis(100);
     private static final Duration RECONNECT_MAX = Duration.ofSeconds(5);
+    /** Keep-alive connections per ComfyUI worker: a task makes its calls one after another, so few are ever busy. */
+    static final int CONNECTIONS_PER_HOST = 8;
+    /** Idle pooled connections are closed after this, well before ComfyUI's (aiohttp) 75 s or a proxy's 60 s. */
+    private static final int KEEP_ALIVE_SECONDS = 30;
+    /** The largest WebSocket message (and frame: ComfyUI sends each message as one frame) taken. */
+    static final int MAX_WEBSOCKET_MESSAGE = 256 * 1024 * 1024;
+    /** View bodies buffered between the event loop and the writing thread before the socket is paused, and resumed. */
+    private static final int VIEW_CHUNK = 64 * 1024;
+    private static final long VIEW_PAUSE_AT = 1024 * 1024;
+    private static final long VIEW_RESUME_AT = 256 * 1024;
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
 
     private final String clientId;
     private final String clientIdJson;
-    private final Duration requestTimeout;
+    private final long timeoutMillis;
+    private final Vertx vertx;
+    private final boolean ownsVertx;
     private final HttpClient http;
+    private final WebSocketClient webSockets;
     private final Set<WebSocketSubscription> subscriptions = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean closing = new AtomicBoolean();
     private volatile boolean closed;
 
+    /** A client with a small Vert.x instance of its own (2 event loops), closed by {@link #close()}. */
     public ComfyUiClient(String clientId, Duration requestTimeout) {
+        this(clientId, requestTimeout, null, true);
+    }
+
+    /** A client on the given Vert.x instance, which {@link #close()} leaves open. */
+    public ComfyUiClient(String clientId, Duration requestTimeout, Vertx vertx) {
+        this(clientId, requestTimeout, Objects.requireNonNull(vertx, "vertx"), false);
+    }
+
+    private ComfyUiClient(String clientId, Duration requestTimeout, Vertx vertx, boolean ownsVertx) {
         if (clientId == null || clientId.isBlank()) {
             throw new IllegalArgumentException("clientId must not be blank");
         }
+        Objects.requireNonNull(requestTimeout, "requestTimeout");
+        if (requestTimeout.isNegative() || requestTimeout.isZero()) {
+            throw new IllegalArgumentException("requestTimeout must be positive: " + requestTimeout);
+        }
         this.clientId = clientId;
         this.clientIdJson = JsonText.quote(clientId);
-        this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
-        // HTTP/1.1 explicitly: the default would add an h2c upgrade attempt to plain-http requests
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(requestTimeout).build();
+        this.timeoutMillis = Math.max(1, Math.min(Integer.MAX_VALUE, requestTimeout.toMillis()));
+        this.vertx = ownsVertx ? Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2).setWorkerPoolSize(4)
+                .setInternalBlockingPoolSize(2)) : vertx;
+        this.ownsVertx = ownsVertx;
+        int connectTimeout = (int) timeoutMillis;
+        this.http = this.vertx.createHttpClient(new HttpClientOptions()
+                        .setProtocolVersion(HttpVersion.HTTP_1_1) // and no h2c upgrade attempt on plain http
+                        .setKeepAlive(true)
+                        .setKeepAliveTimeout(KEEP_ALIVE_SECONDS)
+                        .setTcpNoDelay(true)
+                        .setConnectTimeout(connectTimeout)
+                        .setMaxChunkSize(VIEW_CHUNK) // fewer, larger chunks for /view than the 8 KiB default
+                        .setName("comfyui"),
+                new PoolOptions().setHttp1MaxSize(CONNECTIONS_PER_HOST));
+        this.webSockets = this.vertx.createWebSocketClient(new WebSocketClientOptions()
+                .setTcpNoDelay(true)
+                .setConnectTimeout(connectTimeout)
+                .setMaxFrameSize(MAX_WEBSOCKET_MESSAGE)
+                .setMaxMessageSize(MAX_WEBSOCKET_MESSAGE)
+                .setName("comfyui-ws"));
     }
 
     public String clientId() {
@@ -88,62 +157,57 @@ public final class ComfyUiClient implements AutoCloseable {
                 .append(",\"client_id\":").append(clientIdJson)
                 .append(",\"prompt_id\":").append(JsonText.quote(promptId))
                 .append('}').toString();
-        return send(post(url(baseUrl, "/prompt"), body), response -> switch (response.statusCode()) {
-            case 200 -> ResponseParser.promptAccepted(response.body());
+        Target target = target(HttpMethod.POST, url(baseUrl, "/prompt"));
+        return send(target, json(body), "application/json", answer -> switch (answer.status()) {
+            case 200 -> ResponseParser.promptAccepted(answer.body());
             case 400 -> {
-                PromptRejectedException rejected = ResponseParser.promptRejected(response.body());
-                throw rejected != null ? rejected : failure(response);
+                PromptRejectedException rejected = ResponseParser.promptRejected(answer.body());
+                throw rejected != null ? rejected : failure(target, answer);
             }
-            default -> throw failure(response);
+            default -> throw failure(target, answer);
         });
     }
 
     /** GET {base}/history/{id}; empty while ComfyUI has no entry (pending, running or unknown: it answers {}). */
     public CompletableFuture<Optional<HistoryEntry>> history(String baseUrl, String promptId) {
-        HttpRequest request = request(url(baseUrl, "/history/" + encode(promptId))).GET().build();
-        return send(request, response -> {
-            if (response.statusCode() != 200) {
-                throw failure(response);
+        Target target = target(HttpMethod.GET, url(baseUrl, "/history/" + encode(promptId)));
+        return send(target, null, null, answer -> {
+            if (answer.status() != 200) {
+                throw failure(target, answer);
             }
-            return HistoryParser.parse(promptId, response.body());
+            return HistoryParser.parse(promptId, answer.body());
         });
     }
 
     /**
      * GET {base}/view?filename=&subfolder=&type= streamed into target (created or overwritten). The content type is
      * the one ComfyUI sent, null if none. A failure to write target is an {@link UncheckedIOException}, not a
-     * ComfyUI failure; after any failure target may hold part of the file.
+     * ComfyUI failure; after any failure target may hold part of the file. Blocks; not on an event-loop thread.
      */
     public Downloaded view(String baseUrl, OutputFile file, Path target) {
-        HttpRequest request = request(url(baseUrl, "/view?filename=" + encode(file.filename())
-                + "&subfolder=" + encode(file.subfolder()) + "&type=" + encode(file.type()))).GET().build();
-        HttpResponse<InputStream> response = sendAndWait(request, BodyHandlers.ofInputStream());
-        try (InputStream in = response.body()) {
-            if (response.statusCode() != 200) {
-                throw failure(request, response.statusCode(), new String(in.readAllBytes(), StandardCharsets.UTF_8));
-            }
-            long size = copy(request, in, target);
-            return new Downloaded(size, response.headers().firstValue("Content-Type").orElse(null));
-        } catch (IOException e) {
-            throw unavailable(request, e);
-        }
+        requireBlockingAllowed("view");
+        Target request = target(HttpMethod.GET, url(baseUrl, "/view?filename=" + encode(file.filename())
+                + "&subfolder=" + encode(file.subfolder()) + "&type=" + encode(file.type())));
+        return new Download(request, target).run();
     }
 
-    /** POST {base}/upload/image as multipart: part "image" (filename = name), type=input, overwrite=true. */
+    /**
+     * POST {base}/upload/image as multipart: part "image" (filename = name), type=input, overwrite=true. Blocks; not
+     * on an event-loop thread.
+     */
     public UploadedImage uploadImage(String baseUrl, String name, byte[] data, String contentType) {
+        requireBlockingAllowed("uploadImage");
         MultipartBody multipart = new MultipartBody()
                 .file("image", name, contentType, data)
                 .field("type", "input")
                 .field("overwrite", "true");
-        HttpRequest request = request(url(baseUrl, "/upload/image"))
-                .header("Content-Type", multipart.contentType())
-                .POST(BodyPublishers.ofByteArray(multipart.finish()))
-                .build();
-        HttpResponse<String> response = sendAndWait(request, BodyHandlers.ofString());
-        if (response.statusCode() != 200) {
-            throw failure(response);
-        }
-        return ResponseParser.uploadedImage(response.body());
+        Target target = target(HttpMethod.POST, url(baseUrl, "/upload/image"));
+        return await(target, send(target, Buffer.buffer(multipart.finish()), multipart.contentType(), answer -> {
+            if (answer.status() != 200) {
+                throw failure(target, answer);
+            }
+            return ResponseParser.uploadedImage(answer.body());
+        }));
     }
 
     /** POST {base}/interrupt {"prompt_id": id}: stops that prompt only if it is the running one. */
@@ -152,9 +216,10 @@ public final class ComfyUiClient implements AutoCloseable {
         if (promptId == null || promptId.isEmpty()) {
             throw new IllegalArgumentException("promptId is required: ComfyUI treats an interrupt without one as global");
         }
-        return send(post(url(baseUrl, "/interrupt"), "{\"prompt_id\":" + JsonText.quote(promptId) + "}"), response -> {
-            if (response.statusCode() != 200) {
-                throw failure(response);
+        Target target = target(HttpMethod.POST, url(baseUrl, "/interrupt"));
+        return send(target, json("{\"prompt_id\":" + JsonText.quote(promptId) + "}"), "application/json", answer -> {
+            if (answer.status() != 200) {
+                throw failure(target, answer);
             }
             return null;
         });
@@ -162,11 +227,12 @@ public final class ComfyUiClient implements AutoCloseable {
 
     /** GET {base}/system_stats; completes normally only on 200 with a system_stats body (a readiness probe). */
     public CompletableFuture<SystemStats> systemStats(String baseUrl) {
-        return send(request(url(baseUrl, "/system_stats")).GET().build(), response -> {
-            if (response.statusCode() != 200) {
-                throw failure(response);
+        Target target = target(HttpMethod.GET, url(baseUrl, "/system_stats"));
+        return send(target, null, null, answer -> {
+            if (answer.status() != 200) {
+                throw failure(target, answer);
             }
-            return ResponseParser.systemStats(response.body());
+            return ResponseParser.systemStats(answer.body());
         });
     }
 
@@ -181,8 +247,17 @@ public final class ComfyUiClient implements AutoCloseable {
             throw new IllegalStateException("ComfyUiClient is closed");
         }
         URI uri = URI.create(url(webSocketBase(baseUrl), "/ws?clientId=" + encode(clientId)));
-        WebSocketSubscription subscription = new WebSocketSubscription(http, uri, requestTimeout, listener,
-                new ReconnectBackoff(RECONNECT_INITIAL, RECONNECT_MAX), subscriptions::remove);
+        boolean ssl = uri.getScheme().equals("wss");
+        WebSocketConnectOptions options = new WebSocketConnectOptions()
+                .setHost(host(uri))
+                .setPort(port(uri, ssl))
+                .setSsl(ssl)
+                .setURI(pathAndQuery(uri))
+                .setConnectTimeout(timeoutMillis)
+                .setTimeout(timeoutMillis); // the handshake, as the JDK client's connectTimeout was
+        WebSocketSubscription subscription = new WebSocketSubscription(vertx, webSockets, options, uri.toString(),
+                uri.getAuthority(), MAX_WEBSOCKET_MESSAGE, listener, new ReconnectBackoff(RECONNECT_INITIAL, RECONNECT_MAX),
+                subscriptions::remove);
         subscriptions.add(subscription);
         if (closed) { // close() ran while this one was being created
             subscription.close();
@@ -192,17 +267,81 @@ public final class ComfyUiClient implements AutoCloseable {
         return subscription;
     }
 
-    /** Closes every subscription. (Java 17's HttpClient cannot be closed; its pooled connections go with it.) */
+    /**
+     * Closes every subscription, then the HTTP and WebSocket clients, and the Vert.x instance if this client made it;
+     * waits for that (up to 10 s) unless called on a Vert.x thread. Calls made afterwards fail as unavailable.
+     */
     @Override
     public void close() {
         closed = true;
         for (WebSocketSubscription subscription : List.copyOf(subscriptions)) {
             subscription.close();
         }
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        Future<?> done = ownsVertx ? vertx.close() : Future.join(http.close(), webSockets.close());
+        if (Context.isOnVertxThread()) {
+            return; // waiting here could wait for this very thread
+        }
+        try {
+            done.toCompletionStage().toCompletableFuture().get(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.warn("Closing the ComfyUI client did not finish cleanly: {}", e.toString());
+        }
     }
 
-    private HttpRequest.Builder request(String url) {
-        return HttpRequest.newBuilder(URI.create(url)).timeout(requestTimeout);
+    /** A request's method and URL as the messages name it, and its Vert.x options. */
+    private record Target(HttpMethod method, String url, RequestOptions options) {
+        @Override
+        public String toString() {
+            return method.name() + " " + url;
+        }
+    }
+
+    /** A status and a body read whole. */
+    private record Answer(int status, Buffer bytes) {
+        String body() {
+            return bytes.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Parses the URL here, so a malformed one fails the call synchronously with an IllegalArgumentException. */
+    private Target target(HttpMethod method, String url) {
+        URI uri = URI.create(url);
+        String scheme = uri.getScheme();
+        boolean ssl = "https".equalsIgnoreCase(scheme);
+        if (!ssl && !"http".equalsIgnoreCase(scheme)) {
+            throw new IllegalArgumentException("invalid URI scheme " + scheme + ": " + url);
+        }
+        RequestOptions options = new RequestOptions()
+                .setMethod(method)
+                .setHost(host(uri))
+                .setPort(port(uri, ssl))
+                .setSsl(ssl)
+                .setURI(pathAndQuery(uri))
+                .setConnectTimeout(timeoutMillis) // the connection, from the pool or new
+                .setIdleTimeout(timeoutMillis); // then no byte of the answer for that long
+        return new Target(method, url, options);
+    }
+
+    private static String host(URI uri) {
+        String host = uri.getHost();
+        if (host == null) {
+            throw new IllegalArgumentException("unsupported URI " + uri);
+        }
+        return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    }
+
+    private static int port(URI uri, boolean ssl) {
+        return uri.getPort() >= 0 ? uri.getPort() : ssl ? 443 : 80;
+    }
+
+    private static String pathAndQuery(URI uri) {
+        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+        return uri.getRawQuery() == null ? path : path + "?" + uri.getRawQuery();
     }
 
     /** The base URL may come with a trailing slash from configuration; ComfyUI's routes do not match "//prompt". */
@@ -210,76 +349,246 @@ public final class ComfyUiClient implements AutoCloseable {
         return (baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl) + pathAndQuery;
     }
 
-    private HttpRequest post(String url, String json) {
-        return request(url).header("Content-Type", "application/json").POST(BodyPublishers.ofString(json)).build();
+    private static Buffer json(String text) {
+        return Buffer.buffer(text.getBytes(StandardCharsets.UTF_8));
     }
 
-    private <T> CompletableFuture<T> send(HttpRequest request, Function<HttpResponse<String>, T> handler) {
+    /**
+     * Sends the request and reads the whole answer, then applies handler on the event loop that read it. No other
+     * thread is involved: the future completes where the answer arrived.
+     */
+    private <T> CompletableFuture<T> send(Target target, Buffer body, String contentType, Function<Answer, T> handler) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        http.sendAsync(request, BodyHandlers.ofString()).whenComplete((response, error) -> {
-            try {
-                if (error != null) {
-                    throw unavailable(request, error);
+        if (closing.get()) {
+            result.completeExceptionally(unavailable(target, new IllegalStateException("ComfyUiClient is closed")));
+            return result;
+        }
+        try {
+            http.request(target.options()).onComplete(requested -> {
+                if (requested.failed()) {
+                    result.completeExceptionally(unavailable(target, requested.cause()));
+                    return;
                 }
-                result.complete(handler.apply(response));
-            } catch (RuntimeException e) {
-                result.completeExceptionally(e);
-            }
-        });
+                HttpClientRequest request = requested.result();
+                if (contentType != null) {
+                    request.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
+                }
+                (body == null ? request.send() : request.send(body)).onComplete(sent -> {
+                    if (sent.failed()) {
+                        result.completeExceptionally(unavailable(target, sent.cause()));
+                        return;
+                    }
+                    HttpClientResponse response = sent.result();
+                    response.body().onComplete(read -> {
+                        if (read.failed()) {
+                            result.completeExceptionally(unavailable(target, read.cause()));
+                            return;
+                        }
+                        try {
+                            result.complete(handler.apply(new Answer(response.statusCode(), read.result())));
+                        } catch (RuntimeException e) {
+                            result.completeExceptionally(e);
+                        }
+                    });
+                });
+            });
+        } catch (RuntimeException e) { // e.g. the Vert.x instance is closed
+            result.completeExceptionally(unavailable(target, e));
+        }
         return result;
     }
 
-    private <T> HttpResponse<T> sendAndWait(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+    /** Waits for a call's result on this (non event-loop) thread, throwing its failure as it is. */
+    private static <T> T await(Target target, CompletableFuture<T> future) {
         try {
-            return http.send(request, handler);
-        } catch (IOException e) {
-            throw unavailable(request, e);
+            return future.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (cause instanceof Error error) {
+                throw error;
+            }
+            throw new ComfyUiException("Failed " + target + ": " + cause, cause);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ComfyUiException("Interrupted during " + request.method() + " " + request.uri(), e);
+            throw new ComfyUiException("Interrupted during " + target, e);
         }
     }
 
-    /** Read failures are ComfyUI's, write failures are local: they are told apart here. */
-    private static long copy(HttpRequest request, InputStream in, Path target) {
-        byte[] buffer = new byte[64 * 1024];
-        long size = 0;
-        try (OutputStream out = Files.newOutputStream(target)) {
-            while (true) {
-                int n;
-                try {
-                    n = in.read(buffer);
+    /** A blocking call on an event loop would wait for the very thread that has to answer it. */
+    private static void requireBlockingAllowed(String method) {
+        if (Context.isOnEventLoopThread()) {
+            throw new IllegalStateException("ComfyUiClient." + method + " blocks and must not be called on a Vert.x "
+                    + "event-loop thread (" + Thread.currentThread().getName() + ")");
+        }
+    }
+
+    /**
+     * One GET /view: the event loop queues the body's chunks, the calling thread writes them to the file (so file I/O
+     * never runs on the event loop). The response is paused while more than {@link #VIEW_PAUSE_AT} bytes wait, so
+     * the body is never held whole in memory. Read failures are ComfyUI's, write failures are local: they are told
+     * apart here.
+     */
+    private final class Download {
+
+        private static final Object END = new Object();
+
+        private final Target request;
+        private final Path target;
+        /** The response (head) first, then Buffers, then END or a Throwable; or only a Throwable. */
+        private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+        private final AtomicLong buffered = new AtomicLong();
+        private final AtomicBoolean resumePosted = new AtomicBoolean();
+        private volatile HttpClientRequest sent;
+        private volatile HttpClientResponse response;
+        private volatile Context context;
+        /** Written on the response's event loop only. */
+        private volatile boolean paused;
+
+        Download(Target request, Path target) {
+            this.request = request;
+            this.target = target;
+        }
+
+        Downloaded run() {
+            start();
+            boolean complete = false;
+            try {
+                Object head = take();
+                if (head instanceof Throwable error) {
+                    throw unavailable(request, error);
+                }
+                HttpClientResponse answer = (HttpClientResponse) head;
+                if (answer.statusCode() != 200) {
+                    Buffer body = Buffer.buffer();
+                    for (Buffer chunk = next(); chunk != null; chunk = next()) {
+                        body.appendBuffer(chunk);
+                    }
+                    complete = true;
+                    throw failure(request, answer.statusCode(), body.toString(StandardCharsets.UTF_8));
+                }
+                long size = 0;
+                try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                    for (Buffer chunk = next(); chunk != null; chunk = next()) {
+                        ByteBuffer bytes = chunk.getByteBuf().nioBuffer();
+                        while (bytes.hasRemaining()) {
+                            out.write(bytes);
+                        }
+                        size += chunk.length();
+                    }
+                    complete = true;
                 } catch (IOException e) {
-                    throw unavailable(request, e);
+                    throw new UncheckedIOException("Cannot write " + target, e);
                 }
-                if (n < 0) {
-                    return size;
+                return new Downloaded(size, answer.getHeader(HttpHeaders.CONTENT_TYPE));
+            } finally {
+                if (!complete) {
+                    cancel();
                 }
-                out.write(buffer, 0, n);
-                size += n;
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot write " + target, e);
+        }
+
+        private void start() {
+            if (closing.get()) {
+                queue.add(new IllegalStateException("ComfyUiClient is closed"));
+                return;
+            }
+            try {
+                http.request(request.options()).onComplete(requested -> {
+                    if (requested.failed()) {
+                        queue.add(requested.cause());
+                        return;
+                    }
+                    sent = requested.result();
+                    sent.send().onComplete(answered -> {
+                        if (answered.failed()) {
+                            queue.add(answered.cause());
+                            return;
+                        }
+                        HttpClientResponse answer = answered.result();
+                        context = Vertx.currentContext();
+                        response = answer;
+                        queue.add(answer);
+                        answer.handler(chunk -> {
+                            // paused is set before the chunk is queued, so the thread that takes it sees it
+                            if (buffered.addAndGet(chunk.length()) > VIEW_PAUSE_AT && !paused) {
+                                paused = true;
+                                answer.pause();
+                            }
+                            queue.add(chunk);
+                        });
+                        answer.exceptionHandler(queue::add);
+                        answer.endHandler(v -> queue.add(END));
+                    });
+                });
+            } catch (RuntimeException e) {
+                queue.add(e);
+            }
+        }
+
+        /** The next chunk of the body, null at its end. */
+        private Buffer next() {
+            Object item = take();
+            if (item == END) {
+                return null;
+            }
+            if (item instanceof Throwable error) {
+                throw unavailable(request, error);
+            }
+            Buffer chunk = (Buffer) item;
+            if (buffered.addAndGet(-chunk.length()) <= VIEW_RESUME_AT && paused && resumePosted.compareAndSet(false, true)) {
+                context.runOnContext(v -> {
+                    resumePosted.set(false);
+                    if (paused) {
+                        paused = false;
+                        response.resume();
+                    }
+                });
+            }
+            return chunk;
+        }
+
+        private Object take() {
+            try {
+                return queue.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ComfyUiException("Interrupted during " + request, e);
+            }
+        }
+
+        /** Gives the connection up rather than leaving the answer unread. */
+        private void cancel() {
+            HttpClientRequest r = sent;
+            if (r != null) {
+                try {
+                    r.reset();
+                } catch (RuntimeException ignored) {
+                    // already done or gone
+                }
+            }
         }
     }
 
-    private static ComfyUiException failure(HttpResponse<String> response) {
-        return failure(response.request(), response.statusCode(), response.body());
+    private static ComfyUiException failure(Target target, Answer answer) {
+        return failure(target, answer.status(), answer.body());
     }
 
-    private static ComfyUiException failure(HttpRequest request, int status, String body) {
-        String message = "HTTP " + status + " from " + request.method() + " " + request.uri()
+    private static ComfyUiException failure(Target target, int status, String body) {
+        String message = "HTTP " + status + " from " + target
                 + (body.isEmpty() ? "" : ": " + ResponseParser.excerpt(body));
         return status >= 500 ? new ComfyUiUnavailableException(message, status) : new ComfyUiException(message);
     }
 
-    private static ComfyUiUnavailableException unavailable(HttpRequest request, Throwable error) {
+    private static ComfyUiUnavailableException unavailable(Target target, Throwable error) {
         Throwable cause = error;
         while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
             cause = cause.getCause();
         }
-        return new ComfyUiUnavailableException("No answer from " + request.method() + " " + request.uri() + ": " + cause,
-                0, cause);
+        return new ComfyUiUnavailableException("No answer from " + target + ": " + cause, 0, cause);
     }
 
     /** Query values and path segments: spaces as %20, which every server decodes (a "+" is only a space in forms). */

@@ -5,12 +5,15 @@ import java.io.IOException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Turns one WebSocket text frame {@code {"type", "data"}} into at most one listener call (protocols.md A.9.2). */
+/**
+ * Turns one WebSocket text message {@code {"type", "data"}} into at most one listener call (protocols.md A.9.2).
+ * ComfyUI sends ~30 messages per prompt, most of a type the client has no use for: the type is read first with the
+ * streaming parser and such messages are dropped without reading further. The wanted ones are read field by field;
+ * only {@code status} and {@code execution_error} become (small) trees.
+ */
 final class EventDecoder {
 
     private static final Logger LOG = LoggerFactory.getLogger(EventDecoder.class);
@@ -18,75 +21,172 @@ final class EventDecoder {
     private EventDecoder() {
     }
 
-    /**
-     * Unknown types, and ones the client has no use for (execution_cached, progress_state, feature_flags), are skipped;
-     * so are frames that are not JSON, as ComfyUI itself does with such client frames.
-     */
+    /** Decodes and calls the listener on this thread (tests and simple callers). */
     static void dispatch(String frame, ComfyUiEvents listener) {
-        Event event;
+        Runnable call = decode(frame, listener);
+        if (call != null) {
+            call.run();
+        }
+    }
+
+    /**
+     * The listener call that {@code frame} stands for, not yet made; null when there is none. Unknown types, and ones the
+     * client has no use for (execution_cached, progress_state, feature_flags), are skipped; so are frames that are not
+     * JSON, as ComfyUI itself does with such client frames.
+     */
+    static Runnable decode(String frame, ComfyUiEvents listener) {
         try {
-            event = parse(frame);
-        } catch (IOException e) {
+            return parse(frame, listener);
+        } catch (IOException | RuntimeException e) {
             LOG.warn("Ignored an unreadable ComfyUI event: {} ({})", ResponseParser.excerpt(frame), e.getMessage());
-            return;
-        }
-        if (event.type == null || event.data == null) {
-            return;
-        }
-        JsonNode data = event.data;
-        String promptId = JsonText.text(data, "prompt_id");
-        switch (event.type) {
-            case "status" -> {
-                JsonNode queueRemaining = data.path("status").path("exec_info").path("queue_remaining");
-                if (queueRemaining.isNumber()) {
-                    listener.status(queueRemaining.asInt());
-                }
-            }
-            case "execution_start" -> listener.executionStart(promptId);
-            case "executing" -> listener.executing(promptId, JsonText.text(data, "node"));
-            case "progress" -> listener.progress(promptId, JsonText.text(data, "node"), data.path("value").asInt(),
-                    data.path("max").asInt());
-            case "executed" -> listener.executed(promptId, JsonText.text(data, "node"), event.output);
-            case "execution_success" -> listener.executionSuccess(promptId);
-            case "execution_error" -> listener.executionError(promptId, ExecutionError.from(data));
-            case "execution_interrupted" -> listener.executionInterrupted(promptId, JsonText.text(data, "node_id"));
-            default -> {
-            }
+            return null;
         }
     }
 
-    /** {@code output} is the verbatim text of {@code data.output} (null for JSON null); the rest of data is a tree. */
-    private record Event(String type, ObjectNode data, String output) {
+    /** The types with a listener method. */
+    private static boolean wanted(String type) {
+        return switch (type) {
+            case "status", "execution_start", "executing", "progress", "executed", "execution_success",
+                    "execution_error", "execution_interrupted" -> true;
+            default -> false;
+        };
     }
 
-    private static Event parse(String frame) throws IOException {
+    private static Runnable parse(String frame, ComfyUiEvents listener) throws IOException {
         try (JsonParser p = JsonText.parser(frame)) {
             JsonText.openObject(p);
             String type = null;
-            ObjectNode data = null;
-            String output = null;
+            String data = null; // the text of "data" when it came before "type"
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken value = p.nextToken();
                 if (field.equals("type") && value == JsonToken.VALUE_STRING) {
                     type = p.getText();
-                } else if (field.equals("data") && value == JsonToken.START_OBJECT) {
-                    data = JsonNodeFactory.instance.objectNode();
-                    while (p.nextToken() == JsonToken.FIELD_NAME) {
-                        String name = p.currentName();
-                        if (p.nextToken() == JsonToken.VALUE_NULL) {
-                            data.putNull(name); // and a null "output" (cached node) stays a Java null
-                        } else if (name.equals("output")) {
-                            output = JsonText.raw(p, frame);
-                        } else {
-                            data.set(name, JsonText.MAPPER.readTree(p));
-                        }
+                    if (!wanted(type)) {
+                        return null; // the common case: nothing more is read
                     }
+                    if (data != null) {
+                        break;
+                    }
+                } else if (field.equals("data") && value == JsonToken.START_OBJECT) {
+                    if (type != null) {
+                        return data(type, p, frame, listener);
+                    }
+                    data = JsonText.raw(p, frame);
                 } else {
                     p.skipChildren();
                 }
             }
-            return new Event(type, data, output);
+            if (type == null || data == null) {
+                return null;
+            }
+            // "data" came first (ComfyUI writes "type" first): read it again, now that its type is known
+            try (JsonParser d = JsonText.parser(data)) {
+                d.nextToken();
+                return data(type, d, data, listener);
+            }
         }
+    }
+
+    /** The parser is on the START_OBJECT of data; {@code source} is the text its offsets point into. */
+    private static Runnable data(String type, JsonParser p, String source, ComfyUiEvents listener) throws IOException {
+        switch (type) {
+            case "status" -> {
+                JsonNode queueRemaining = tree(p).path("status").path("exec_info").path("queue_remaining");
+                if (!queueRemaining.isNumber()) {
+                    return null;
+                }
+                int remaining = queueRemaining.asInt();
+                return () -> listener.status(remaining);
+            }
+            case "execution_error" -> {
+                JsonNode data = tree(p);
+                String promptId = JsonText.text(data, "prompt_id");
+                ExecutionError error = ExecutionError.from(data);
+                return () -> listener.executionError(promptId, error);
+            }
+            default -> {
+                return fields(type, p, source, listener);
+            }
+        }
+    }
+
+    /** The flat events: reads only the few fields they carry, skipping the rest unparsed. */
+    private static Runnable fields(String type, JsonParser p, String source, ComfyUiEvents listener) throws IOException {
+        String promptId = null;
+        String node = null;
+        String nodeId = null;
+        String output = null;
+        int value = 0;
+        int max = 0;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            p.nextToken();
+            switch (name) {
+                case "prompt_id" -> promptId = text(p);
+                case "node" -> node = text(p);
+                case "node_id" -> nodeId = text(p);
+                case "value" -> value = asInt(p);
+                case "max" -> max = asInt(p);
+                case "output" -> {
+                    if (type.equals("executed")) {
+                        // verbatim, so big integers survive; a JSON null (cached node) stays a Java null
+                        output = p.currentToken() == JsonToken.VALUE_NULL ? null : JsonText.raw(p, source);
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                default -> p.skipChildren();
+            }
+        }
+        String id = promptId;
+        return switch (type) {
+            case "execution_start" -> () -> listener.executionStart(id);
+            case "executing" -> {
+                String n = node;
+                yield () -> listener.executing(id, n);
+            }
+            case "progress" -> {
+                String n = node;
+                int v = value;
+                int m = max;
+                yield () -> listener.progress(id, n, v, m);
+            }
+            case "executed" -> {
+                String n = node;
+                String o = output;
+                yield () -> listener.executed(id, n, o);
+            }
+            case "execution_success" -> () -> listener.executionSuccess(id);
+            case "execution_interrupted" -> {
+                String n = nodeId;
+                yield () -> listener.executionInterrupted(id, n);
+            }
+            default -> null;
+        };
+    }
+
+    private static JsonNode tree(JsonParser p) throws IOException {
+        return JsonText.MAPPER.readTree(p);
+    }
+
+    /** As {@link JsonText#text} reads a tree: null for JSON null, the text of a scalar, "" for an object or array. */
+    private static String text(JsonParser p) throws IOException {
+        JsonToken token = p.currentToken();
+        if (token == JsonToken.VALUE_STRING) {
+            return p.getText();
+        }
+        if (token == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        return tree(p).asText();
+    }
+
+    /** As {@link JsonNode#asInt()} reads a tree: 0 when not a number, truncated when not an int. */
+    private static int asInt(JsonParser p) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_NUMBER_INT && p.getNumberType() == JsonParser.NumberType.INT) {
+            return p.getIntValue();
+        }
+        return tree(p).asInt();
     }
 }

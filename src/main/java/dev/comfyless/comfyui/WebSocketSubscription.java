@@ -1,59 +1,84 @@
 package dev.comfyless.comfyui;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
-import java.nio.ByteBuffer;
-import java.time.Duration;
-import java.util.concurrent.CompletionStage;
+import java.net.ProtocolException;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
+import io.netty.buffer.ByteBufUtil;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.http.WebSocketFrame;
+import io.vertx.core.http.impl.WebSocketInternal;
+import io.vertx.core.impl.VertxInternal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one ComfyUI WebSocket open, reconnecting with backoff. All state changes and listener calls run on the
- * subscription's single thread, which keeps events in order and keeps slow listeners off the HTTP client's threads.
+ * Keeps one ComfyUI WebSocket open, reconnecting with backoff. The connection's state lives on one Vert.x event-loop
+ * context, where frames are also assembled and decoded (messages of unwanted types end there). The listener is called
+ * on the subscription's own thread, in order, so a slow listener slows this socket (it is paused while too many
+ * events wait) but never the event loop that other workers' HTTP calls share.
  */
 final class WebSocketSubscription implements EventSubscription {
 
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketSubscription.class);
+    /** Undelivered events at which the socket stops being read, and at which it is read again. */
+    private static final int PAUSE_AT = 256;
+    private static final int RESUME_AT = 32;
 
-    private final HttpClient http;
-    private final URI uri;
-    private final Duration connectTimeout;
+    private final WebSocketClient client;
+    private final WebSocketConnectOptions options;
+    private final String where;
+    private final int maxMessageBytes;
     private final ComfyUiEvents listener;
     private final ReconnectBackoff backoff;
     private final Consumer<WebSocketSubscription> onClose;
-    private final ScheduledThreadPoolExecutor thread;
+    private final Context context;
+    private final ThreadPoolExecutor thread;
+    private final AtomicInteger undelivered = new AtomicInteger();
+    private final AtomicBoolean resumePosted = new AtomicBoolean();
     private volatile boolean closed;
     /** The open socket; null while connecting. Volatile for connected() and close(). */
     private volatile WebSocket socket;
-    /** The attempt whose callbacks count; older attempts' late callbacks are ignored. Subscription thread only. */
+    /** True while the socket is paused for the listener; written on the context only. */
+    private volatile boolean paused;
+    /** The attempt whose callbacks count; older attempts' late callbacks are ignored. Context only. */
     private Attempt current;
+    /** The pending reconnect, or -1. Context only. */
+    private long reconnectTimer = -1;
 
-    WebSocketSubscription(HttpClient http, URI uri, Duration connectTimeout, ComfyUiEvents listener,
-            ReconnectBackoff backoff, Consumer<WebSocketSubscription> onClose) {
-        this.http = http;
-        this.uri = uri;
-        this.connectTimeout = connectTimeout;
+    WebSocketSubscription(Vertx vertx, WebSocketClient client, WebSocketConnectOptions options, String where,
+            String authority, int maxMessageBytes, ComfyUiEvents listener, ReconnectBackoff backoff,
+            Consumer<WebSocketSubscription> onClose) {
+        this.client = client;
+        this.options = options;
+        this.where = where;
+        this.maxMessageBytes = maxMessageBytes;
         this.listener = listener;
         this.backoff = backoff;
         this.onClose = onClose;
-        this.thread = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "comfyui-events-" + uri.getAuthority());
+        // a context of its own spreads the subscriptions over the event loops (one created on a plain thread would
+        // share that thread's sticky context); all its callbacks run on one of them
+        this.context = vertx instanceof VertxInternal internal ? internal.createEventLoopContext() : vertx.getOrCreateContext();
+        this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "comfyui-events-" + authority);
             t.setDaemon(true);
             return t;
         });
-        // a pending reconnect must not keep the thread alive after close()
-        thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     }
 
     void start() {
-        submit(this::connect);
+        onContext(this::connect);
     }
 
     @Override
@@ -66,34 +91,65 @@ final class WebSocketSubscription implements EventSubscription {
         closed = true;
         WebSocket open = socket;
         if (open != null) {
-            open.abort();
+            abort(open);
         }
+        onContext(() -> {
+            if (reconnectTimer >= 0) {
+                context.owner().cancelTimer(reconnectTimer);
+                reconnectTimer = -1;
+            }
+            Attempt attempt = current;
+            current = null;
+            socket = null;
+            if (attempt != null) {
+                attempt.abort();
+            }
+        });
         thread.shutdown();
         onClose.accept(this);
     }
 
     private void connect() {
+        reconnectTimer = -1;
         if (closed) {
             return;
         }
         Attempt attempt = new Attempt();
         current = attempt;
-        http.newWebSocketBuilder().connectTimeout(connectTimeout).buildAsync(uri, attempt)
-                .whenComplete((ws, error) -> {
-                    if (error != null) {
-                        submit(() -> lost(attempt, error));
-                    }
-                });
+        try {
+            client.connect(options).onComplete(ar -> {
+                if (ar.succeeded()) {
+                    opened(attempt, ar.result());
+                } else {
+                    lost(attempt, ar.cause());
+                }
+            });
+        } catch (RuntimeException e) { // e.g. the client is closed
+            lost(attempt, e);
+        }
     }
 
     private void opened(Attempt attempt, WebSocket ws) {
-        if (attempt != current) {
-            ws.abort();
+        attempt.ws = ws;
+        if (attempt != current || closed) {
+            abort(ws);
+            return;
+        }
+        try {
+            ws.frameHandler(attempt::frame);
+            ws.exceptionHandler(error -> lost(attempt, error));
+            ws.closeHandler(v -> lost(attempt, null));
+        } catch (IllegalStateException closedAlready) {
+            lost(attempt, null);
+            return;
+        }
+        if (ws.isClosed()) {
+            lost(attempt, null);
             return;
         }
         socket = ws;
         if (closed) { // close() ran before socket was set, so it could not abort it
-            ws.abort();
+            abort(ws);
             return;
         }
         backoff.reset();
@@ -110,99 +166,148 @@ final class WebSocketSubscription implements EventSubscription {
         attempt.abort();
         boolean wasOpen = socket != null;
         socket = null;
+        paused = false;
         if (wasOpen) {
             deliver(() -> listener.disconnected(cause));
         }
         if (closed) {
             return;
         }
-        Duration delay = backoff.next();
-        LOG.debug("ComfyUI WebSocket {} lost ({}), reconnecting in {} ms", uri, cause, delay.toMillis());
-        try {
-            thread.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException closedMeanwhile) {
-            // close() shut the thread down after the check above: nothing to reconnect
-        }
+        long delay = backoff.next().toMillis();
+        LOG.debug("ComfyUI WebSocket {} lost ({}), reconnecting in {} ms", where, cause, delay);
+        reconnectTimer = context.owner().setTimer(Math.max(1, delay), id -> connect());
     }
 
+    /** Hands one listener call to the subscription's thread; pauses the socket while too many wait. Context only. */
     private void deliver(Runnable call) {
         if (closed) {
             return;
         }
+        // paused is set before the call is handed over, so the thread that runs it sees it and resumes in time
+        if (undelivered.incrementAndGet() > PAUSE_AT && !paused) {
+            WebSocket ws = socket;
+            if (ws != null) {
+                paused = true;
+                ws.pause();
+            }
+        }
         try {
-            call.run();
-        } catch (RuntimeException e) {
-            LOG.warn("ComfyUI event listener failed on {}", uri, e);
+            thread.execute(() -> {
+                try {
+                    if (!closed) {
+                        call.run();
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("ComfyUI event listener failed on {}", where, e);
+                } finally {
+                    delivered();
+                }
+            });
+        } catch (RejectedExecutionException closedMeanwhile) {
+            undelivered.decrementAndGet();
         }
     }
 
-    /** False once close() has shut the thread down. */
-    private boolean submit(Runnable task) {
-        try {
-            thread.execute(task);
-            return true;
-        } catch (RejectedExecutionException closedAlready) {
-            return false;
+    /** On the subscription's thread, after each call. */
+    private void delivered() {
+        if (undelivered.decrementAndGet() <= RESUME_AT && paused && resumePosted.compareAndSet(false, true)) {
+            onContext(() -> {
+                resumePosted.set(false);
+                if (paused) {
+                    paused = false;
+                    WebSocket ws = socket;
+                    if (ws != null) {
+                        ws.resume();
+                    }
+                }
+            });
         }
     }
 
-    /** Callbacks of one connection attempt; the JDK calls them one at a time, so the text buffer needs no lock. */
-    private final class Attempt implements WebSocket.Listener {
+    private void onContext(Runnable task) {
+        try {
+            context.runOnContext(v -> task.run());
+        } catch (RejectedExecutionException vertxClosed) {
+            // the event loops are gone, and with them every socket
+        }
+    }
 
-        private final StringBuilder text = new StringBuilder();
-        private volatile WebSocket ws;
+    /** Drops the connection at once, without a closing handshake that a broken peer might never answer. */
+    private static void abort(WebSocket ws) {
+        if (ws instanceof WebSocketInternal internal) {
+            internal.channelHandlerContext().channel().close();
+        } else {
+            ws.close();
+        }
+    }
 
-        @Override
-        public void onOpen(WebSocket webSocket) {
-            ws = webSocket;
-            if (!submit(() -> opened(this, webSocket))) {
-                webSocket.abort();
+    /** One connection attempt and the message it is assembling. Context only. */
+    private final class Attempt {
+
+        private WebSocket ws;
+        /** The frames so far of a fragmented text message; null between messages. */
+        private Buffer text;
+        /** Continuation frames belong to a binary message (previews, protocols.md A.9.3): not used. */
+        private boolean inBinary;
+
+        void frame(WebSocketFrame frame) {
+            if (this != current) {
                 return;
             }
-            webSocket.request(1);
-        }
-
-        @Override
-        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-            text.append(data);
-            if (!last) {
-                webSocket.request(1);
-                return null;
-            }
-            String frame = text.toString();
-            text.setLength(0);
-            // the next frame is requested once this one is handled: a slow listener slows the socket, not the heap
-            submit(() -> {
-                if (this == current) {
-                    deliver(() -> EventDecoder.dispatch(frame, listener));
+            switch (frame.type()) {
+                case TEXT -> {
+                    inBinary = false;
+                    text = null;
+                    if (frame.isFinal()) {
+                        message(frame.binaryData());
+                    } else {
+                        text = Buffer.buffer().appendBuffer(frame.binaryData());
+                    }
                 }
-                webSocket.request(1);
-            });
-            return null;
+                case BINARY -> {
+                    text = null;
+                    inBinary = !frame.isFinal();
+                }
+                case CONTINUATION -> {
+                    if (inBinary) {
+                        inBinary = !frame.isFinal();
+                    } else if (text != null) {
+                        Buffer data = frame.binaryData();
+                        if ((long) text.length() + data.length() > maxMessageBytes) {
+                            text = null;
+                            lost(this, new ProtocolException("WebSocket message larger than " + maxMessageBytes + " bytes"));
+                            return;
+                        }
+                        text.appendBuffer(data);
+                        if (frame.isFinal()) {
+                            Buffer whole = text;
+                            text = null;
+                            message(whole);
+                        }
+                    }
+                }
+                default -> {
+                    // close, ping and pong are Vert.x's
+                }
+            }
         }
 
-        /** Previews and SaveImageWebsocket images (protocols.md A.9.3): not used. */
-        @Override
-        public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
-            webSocket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-            submit(() -> lost(this, null));
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket webSocket, Throwable error) {
-            submit(() -> lost(this, error));
+        private void message(Buffer bytes) {
+            // as a WebSocket must (RFC 6455 8.1): a text message that is not UTF-8 fails the connection
+            if (!ByteBufUtil.isText(bytes.getByteBuf(), StandardCharsets.UTF_8)) {
+                lost(this, new ProtocolException("WebSocket text message is not valid UTF-8"));
+                return;
+            }
+            Runnable call = EventDecoder.decode(bytes.toString(StandardCharsets.UTF_8), listener);
+            if (call != null) {
+                deliver(call);
+            }
         }
 
         void abort() {
             WebSocket open = ws;
             if (open != null) {
-                open.abort();
+                WebSocketSubscription.abort(open);
             }
         }
     }
