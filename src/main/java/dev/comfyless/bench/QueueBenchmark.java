@@ -50,6 +50,9 @@ public final class QueueBenchmark {
         String prefix = "comfyless-bench-" + System.nanoTime() + ":";
         main.addOverrideProperty("comfyless.redis.prefix", prefix);
         main.addOverrideProperty("camel.main.startup-summary-level", "off");
+        // the queue alone: no workers take the tasks (DispatchBenchmark measures running them)
+        main.addOverrideProperty("comfyless.provider", "sandbox");
+        main.addOverrideProperty("comfyless.sandbox.workers", "0");
         main.init();
         main.start();
         try {

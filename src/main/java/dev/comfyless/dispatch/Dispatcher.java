@@ -70,8 +70,9 @@ public final class Dispatcher {
         }
         client.prompt(endpoint, promptId, prompt).whenComplete((accepted, failure) -> {
             if (failure != null) {
-                promptFailed(a, failure instanceof CompletionException && failure.getCause() != null
-                        ? failure.getCause() : failure);
+                // off the HTTP client's event loop: handling the failure blocks on Redis
+                running.execute(() -> promptFailed(a, failure instanceof CompletionException
+                        && failure.getCause() != null ? failure.getCause() : failure));
             }
         });
     }

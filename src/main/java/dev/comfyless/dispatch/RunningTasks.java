@@ -196,6 +196,11 @@ public final class RunningTasks implements AutoCloseable {
         return resumed;
     }
 
+    /** Runs blocking follow-up work (Redis, file copies) off the caller's thread, e.g. an HTTP event loop. */
+    void execute(Runnable work) {
+        io.execute(work);
+    }
+
     /** A worker was failed (its task, if any, is back in the queue): its prompts are no longer watched. */
     public void workerFailed(String workerId) {
         byPrompt.values().stream().filter(r -> r.workerId.equals(workerId)).forEach(this::forget);

@@ -61,16 +61,18 @@ public final class WorkerHealth {
                 || w.status() == WorkerStatus.RUNNING).toList());
     }
 
+    /** Asks every worker at once, then records the answers on this thread (recording blocks on Redis). */
     private void check(List<Worker> workers) {
-        List<CompletableFuture<Void>> checks = workers.stream().filter(w -> w.endpoint() != null)
+        List<Worker> asked = workers.stream().filter(w -> w.endpoint() != null).toList();
+        List<CompletableFuture<String>> answers = asked.stream()
                 .map(w -> client.systemStats(w.endpoint())
                         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                        .handle((stats, failure) -> {
-                            record(w, failure == null, failure == null ? null : reason(failure));
-                            return (Void) null;
-                        }))
+                        .handle((stats, failure) -> failure == null ? null : reason(failure)))
                 .toList();
-        CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new)).join();
+        for (int i = 0; i < asked.size(); i++) {
+            String failure = answers.get(i).join();
+            record(asked.get(i), failure == null, failure);
+        }
     }
 
     private void record(Worker w, boolean ok, String reason) {
