@@ -1,10 +1,6 @@
 package dev.comfyless.bench;
 
 import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,7 +42,8 @@ import org.redisson.client.codec.StringCodec;
  */
 public final class DispatchBenchmark {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    /** The load generator: Vert.x's HTTP client, so that the generator itself costs little of the 2 cores. */
+    private static final LoadClient HTTP = new LoadClient();
 
     private DispatchBenchmark() {
     }
@@ -55,7 +52,7 @@ public final class DispatchBenchmark {
         int latencyTasks = args.length > 0 ? Integer.parseInt(args[0]) : 2_000;
         int throughputTasks = args.length > 1 ? Integer.parseInt(args[1]) : 3_000;
         String body = Files.readString(Path.of("examples/text-to-image.json")).replace("\"steps\": 20", "\"steps\": 1")
-                .replace("\"height\": 512", "\"height\": 64").replace("\"width\": 512", "\"width\": 64");
+                .replace("\"height\": 512", "\"height\": 16").replace("\"width\": 512", "\"width\": 16");
 
         List<String> report = new ArrayList<>();
         report.add(String.format("ComfyLess dispatch benchmark (%d cores, %s)", Runtime.getRuntime().availableProcessors(),
@@ -85,6 +82,7 @@ public final class DispatchBenchmark {
                 }
             }
         }
+        HTTP.close();
         System.out.println();
         report.forEach(System.out::println);
         System.out.println("  dispatch = client has its 201 -> simulator has the prompt; completion = simulator stored the"
@@ -158,9 +156,7 @@ public final class DispatchBenchmark {
             String url = servers.get(0).baseUrl() + "/interrupt";
             for (int i = 0; i < httpTimes.length; i++) {
                 long t0 = System.nanoTime();
-                HTTP.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(
-                        "{\"prompt_id\":\"00000000-0000-4000-8000-000000000000\"}")).build(),
-                        HttpResponse.BodyHandlers.discarding());
+                HTTP.send("POST", url, "{\"prompt_id\":\"00000000-0000-4000-8000-000000000000\"}");
                 httpTimes[i] = System.nanoTime() - t0;
             }
             return new double[] {percentiles(redisTimes)[0], percentiles(httpTimes)[0]};
@@ -216,12 +212,10 @@ public final class DispatchBenchmark {
 
         /** Submits and returns when the 201 is in; records that moment by task id. */
         void submit(String body) throws Exception {
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/tasks"))
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            LoadClient.Answer r = HTTP.send("POST", base + "/api/v1/tasks", body);
             long now = System.nanoTime();
-            if (r.statusCode() != 201) {
-                throw new IllegalStateException("submit answered " + r.statusCode() + ": " + r.body());
+            if (r.status() != 201) {
+                throw new IllegalStateException("submit answered " + r.status() + ": " + r.body());
             }
             acceptedAt.put(r.body().substring(7, 43), now);
         }
@@ -286,8 +280,7 @@ public final class DispatchBenchmark {
     }
 
     private static String get(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString())
-                .body();
+        return HTTP.send("GET", url, null).body();
     }
 
     private static int freePort() throws Exception {
