@@ -1,0 +1,29 @@
+package dev.comfyless.scaling;
+
+import java.time.Instant;
+import java.util.Objects;
+
+import dev.comfyless.worker.WorkerStatus;
+
+/**
+ * One worker as the scaling policy sees it.
+ *
+ * @param id           worker id, unique within a fleet snapshot
+ * @param status       current status
+ * @param createdAt    when the create was requested; may be null if unknown
+ * @param lastActiveAt when the worker last became idle (last assign or completion); may be null, then
+ *                     {@code createdAt} stands in for it. A worker with neither is never scaled down, because its idle
+ *                     time cannot be established.
+ */
+public record FleetMember(String id, WorkerStatus status, Instant createdAt, Instant lastActiveAt) {
+
+    public FleetMember {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(status, "status");
+    }
+
+    /** The instant idle time is measured from: {@code lastActiveAt}, else {@code createdAt}, else null. */
+    public Instant idleSince() {
+        return lastActiveAt != null ? lastActiveAt : createdAt;
+    }
+}
