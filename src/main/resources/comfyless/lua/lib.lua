@@ -10,6 +10,7 @@
 --   worker:<id>   hash, a worker (a ComfyUI server) and its state
 --   workers       zset of all worker ids by creation time
 --   workers:idle  zset of idle, healthy workers by last activity: the only workers dispatch may pick
+--   scaling:last-up  time (ms) of the last scale-up, for the cooldown
 -- Time comes from Redis (TIME) so that every replica uses one clock.
 local P = ARGV[1]
 local BAND = 17592186044416 -- 2^44 sequence numbers per priority level; 11 levels stay below 2^53
@@ -67,14 +68,19 @@ local function read_task(id, skip)
 end
 
 -- A worker whose task ended goes back to the idle set, unless something else (a failure, a deletion) has
--- claimed it meanwhile.
+-- claimed it meanwhile. A draining worker (an operator asked to delete it) becomes terminating instead.
 local function free_worker(worker_id, task_id, now)
   if not worker_id or worker_id == '' then
     return
   end
   local wk = P .. 'worker:' .. worker_id
-  local w = redis.call('HMGET', wk, 'status', 'current_task')
+  local w = redis.call('HMGET', wk, 'status', 'current_task', 'draining')
   if w[1] == 'running' and w[2] == task_id then
+    if w[3] == '1' then
+      redis.call('HSET', wk, 'status', 'terminating', 'current_task', '', 'last_active_at', num(now),
+        'updated_at', num(now))
+      return
+    end
     redis.call('HSET', wk, 'status', 'idle', 'current_task', '', 'last_active_at', num(now))
     redis.call('ZADD', P .. 'workers:idle', num(now), worker_id)
   end

@@ -7,23 +7,29 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import dev.comfyless.provider.GpuProvider;
 import dev.comfyless.redis.RedisConnector;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.Route;
 import org.apache.camel.ServiceStatus;
 
-/** {@code /health}: the process is up. {@code /ready}: Redis answers and the API routes are started. */
+/**
+ * {@code /health}: the process is up. {@code /ready}: Redis answers and the API routes are started; it also shows
+ * whether the cloud API's circuit breaker is open.
+ */
 public final class Health {
 
     private static final Duration PING_TIMEOUT = Duration.ofSeconds(1);
 
     private final CamelContext context;
     private final RedisConnector redis;
+    private final GpuProvider provider;
 
-    public Health(CamelContext context, RedisConnector redis) {
+    public Health(CamelContext context, RedisConnector redis, GpuProvider provider) {
         this.context = context;
         this.redis = redis;
+        this.provider = provider;
     }
 
     public void health(Exchange exchange) {
@@ -40,6 +46,12 @@ public final class Health {
         checks.put("routes", stopped.isEmpty() ? "started" : "stopped: " + String.join(", ", stopped));
         if (!stopped.isEmpty()) {
             problems.add("API routes not started: " + String.join(", ", stopped));
+        }
+        // reported, not failing readiness: tasks still run on the workers there are while the cloud API is down
+        if (provider.scales()) {
+            checks.put("provider_api", Boolean.TRUE.equals(provider.describe().get("circuit_open"))
+                    ? "circuit open: the cloud API failed repeatedly; calls pause and are retried by themselves"
+                    : "up");
         }
         if (problems.isEmpty()) {
             Http.respond(exchange, 200, Json.write(g -> {

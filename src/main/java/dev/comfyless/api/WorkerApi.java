@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.comfyless.provider.GpuProvider;
+import dev.comfyless.provider.novita.NovitaException;
 import dev.comfyless.worker.Worker;
 import dev.comfyless.worker.WorkerRegistry;
 import dev.comfyless.worker.WorkerStatus;
@@ -15,11 +17,68 @@ import org.apache.camel.Exchange;
 public final class WorkerApi {
 
     private final WorkerRegistry registry;
-    private final String providerName;
+    private final GpuProvider provider;
 
-    public WorkerApi(WorkerRegistry registry, String providerName) {
+    public WorkerApi(WorkerRegistry registry, GpuProvider provider) {
         this.registry = registry;
-        this.providerName = providerName;
+        this.provider = provider;
+    }
+
+    /** {@code POST /api/v1/workers}: one more instance now, for an operator who knows work is coming. */
+    public void add(Exchange exchange) {
+        if (!provider.scales()) {
+            throw new ApiException(409, "conflict", "The " + provider.name() + " provider does not create workers: "
+                    + "add a ComfyUI URL to COMFYUI_URLS and restart instead", Map.of());
+        }
+        Worker worker;
+        try {
+            worker = provider.addWorker().orElseThrow(() -> new ApiException(409, "conflict", "The fleet is at "
+                    + "NOVITA_MAX_WORKERS; raise it or delete a worker first", Map.of()));
+        } catch (NovitaException e) {
+            throw new ApiException(502, "provider_error", "Novita did not create the instance: " + e.getMessage(),
+                    Map.of("reason", e.reason()));
+        }
+        exchange.getMessage().setHeader("Location", "/api/v1/workers/" + worker.id());
+        Http.respond(exchange, 202, Json.write(g -> write(g, worker)));
+    }
+
+    /** {@code DELETE /api/v1/workers/{id}}: no new tasks for it; deleted now, or after its running task. */
+    public void drain(Exchange exchange) {
+        String id = Http.header(exchange, "id");
+        if (!provider.scales()) {
+            throw new ApiException(409, "conflict", "The " + provider.name() + " provider does not delete workers: "
+                    + "remove the URL from COMFYUI_URLS and restart instead", Map.of());
+        }
+        WorkerRegistry.Retirement r;
+        try {
+            r = provider.drainWorker(id);
+        } catch (NovitaException e) {
+            throw new ApiException(502, "provider_error", "Novita did not delete the instance yet (" + e.getMessage()
+                    + "); the worker is terminating and the instance watcher keeps trying", Map.of("reason",
+                    e.reason()));
+        }
+        switch (r) {
+            case MISSING -> throw ApiException.notFound("Worker not found: no worker has id '" + id
+                    + "' (GET /api/v1/workers lists them)");
+            case IGNORED -> throw new ApiException(409, "conflict", "Worker " + id + " is already failed or "
+                    + "terminating; its instance is being deleted", Map.of());
+            default -> {
+            }
+        }
+        Worker worker = registry.get(id).orElse(null);
+        Http.respond(exchange, 202, Json.write(g -> {
+            g.writeStartObject();
+            g.writeStringField("id", id);
+            g.writeStringField("outcome", r == WorkerRegistry.Retirement.DRAINING ? "draining" : "terminating");
+            g.writeStringField("message", r == WorkerRegistry.Retirement.DRAINING
+                    ? "The worker finishes its running task, takes no new one, and its instance is then deleted"
+                    : "The worker takes no new task; its instance is being deleted");
+            if (worker != null) {
+                g.writeFieldName("worker");
+                write(g, worker);
+            }
+            g.writeEndObject();
+        }));
     }
 
     public void list(Exchange exchange) {
@@ -54,7 +113,7 @@ public final class WorkerApi {
         Map<WorkerStatus, Integer> counts = WorkerRegistry.countByStatus(registry.list());
         Http.respond(exchange, 200, Json.write(g -> {
             g.writeStartObject();
-            g.writeStringField("provider", providerName);
+            g.writeStringField("provider", provider.name());
             g.writeFieldName("metrics");
             writeCounts(g, counts);
             g.writeEndObject();
@@ -88,6 +147,8 @@ public final class WorkerApi {
         g.writeBooleanField("health_status", w.healthy());
         g.writeNumberField("consecutive_failures", w.consecutiveFailures());
         g.writeStringField("last_error", w.lastError());
+        g.writeStringField("instance_name", w.instanceName());
+        g.writeBooleanField("draining", w.draining());
         g.writeEndObject();
     }
 

@@ -69,8 +69,9 @@ public final class Settings {
     public static final Setting READINESS_INTERVAL = Setting.of("comfyless.worker.readiness-interval",
             "COMFYLESS_READINESS_INTERVAL", "2s",
             "how often starting (and failed static) workers are probed, so they become idle soon after they answer");
-    public static final Setting SANDBOX_WORKERS = Setting.of("comfyless.sandbox.workers", "COMFYLESS_SANDBOX_WORKERS",
-            "2", "simulated ComfyUI servers the sandbox provider runs");
+    public static final Setting SANDBOX_BOOT_TIME = Setting.of("comfyless.sandbox.boot-time",
+            "COMFYLESS_SANDBOX_BOOT_TIME", "5s",
+            "how long a simulated Novita instance takes from create to ComfyUI answering (sandbox)");
     public static final Setting SANDBOX_STEP_TIME = Setting.of("comfyless.sandbox.step-time",
             "COMFYLESS_SANDBOX_STEP_TIME", "50ms", "simulated time per sampler step in the sandbox");
     public static final Setting NOVITA_API_KEY = Setting.secret("comfyless.novita.api-key", "NOVITA_API_KEY",
@@ -90,19 +91,44 @@ public final class Settings {
     public static final Setting NOVITA_MAX_WORKERS = Setting.of("comfyless.novita.max-workers", "NOVITA_MAX_WORKERS",
             "10", "most instances at once");
     public static final Setting NOVITA_IDLE_TIMEOUT = Setting.of("comfyless.novita.idle-timeout",
-            "NOVITA_IDLE_TIMEOUT", "600", "idle time before an instance above the minimum is deleted (seconds)");
+            "NOVITA_IDLE_TIMEOUT", "600",
+            "idle time before an instance above the minimum is deleted (seconds; 60 in the sandbox)");
+    public static final Setting INSTANCE_PREFIX = Setting.of("comfyless.fleet.instance-prefix",
+            "COMFYLESS_INSTANCE_PREFIX", "comfyless-",
+            "name prefix of the instances ComfyLess creates; reconcile touches only instances with this prefix");
+    public static final Setting MAX_CREATE_PER_STEP = Setting.of("comfyless.fleet.max-create-per-step",
+            "COMFYLESS_MAX_CREATE_PER_STEP", "5", "most instances one autoscale decision creates");
+    public static final Setting SCALE_UP_COOLDOWN = Setting.of("comfyless.fleet.scale-up-cooldown",
+            "COMFYLESS_SCALE_UP_COOLDOWN", "120s", "least time between two scale-ups (replacing lost workers "
+            + "and scaling from zero are not held back by it)");
+    public static final Setting CREATION_TIMEOUT = Setting.of("comfyless.fleet.creation-timeout",
+            "COMFYLESS_CREATION_TIMEOUT", "10m",
+            "an instance not ready (ComfyUI answering) this long after its create is deleted and replaced");
+    public static final Setting AUTOSCALE_INTERVAL = Setting.of("comfyless.fleet.autoscale-interval",
+            "COMFYLESS_AUTOSCALE_INTERVAL", "15s", "how often the autoscale route evaluates the scaling policy");
+    public static final Setting INSTANCE_WATCH_INTERVAL = Setting.of("comfyless.fleet.instance-watch-interval",
+            "COMFYLESS_INSTANCE_WATCH_INTERVAL", "5s",
+            "how often booting and deleting instances are polled on Novita (1s in the sandbox)");
+    public static final Setting CLEANUP_INTERVAL = Setting.of("comfyless.fleet.cleanup-interval",
+            "COMFYLESS_CLEANUP_INTERVAL", "5m", "how often failed workers' instances are deleted and deletes retried");
+    public static final Setting RECONCILE_INTERVAL = Setting.of("comfyless.fleet.reconcile-interval",
+            "COMFYLESS_RECONCILE_INTERVAL", "5m",
+            "how often Novita's instance list is compared with the worker records (also at start)");
 
     /** In the order of the README's configuration table. */
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
             TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL,
             PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, HISTORY_POLL_MAX, HEALTH_INTERVAL, HEALTH_FAILURES, READINESS_INTERVAL,
-            SANDBOX_WORKERS, SANDBOX_STEP_TIME,
+            SANDBOX_BOOT_TIME, SANDBOX_STEP_TIME,
             NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
-            NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT);
+            NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT,
+            INSTANCE_PREFIX, MAX_CREATE_PER_STEP, SCALE_UP_COOLDOWN, CREATION_TIMEOUT, AUTOSCALE_INTERVAL,
+            INSTANCE_WATCH_INTERVAL, CLEANUP_INTERVAL, RECONCILE_INTERVAL);
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9:._{}-]{1,64}");
+    private static final Pattern INSTANCE_NAME_PREFIX = Pattern.compile("[a-z0-9-]{1,40}");
 
     public final int httpPort;
     public final long maxBodyBytes;
@@ -129,8 +155,9 @@ public final class Settings {
     public final Duration healthInterval;
     public final int healthFailures;
     public final Duration readinessInterval;
-    public final int sandboxWorkers;
+    public final Duration sandboxBootTime;
     public final Duration sandboxStepTime;
+    public final Fleet fleet;
 
     /** Where workers come from. */
     public enum Provider {
@@ -141,7 +168,13 @@ public final class Settings {
         }
     }
 
-    /** Novita settings of the seed document; read and validated now, used by the Novita provider. */
+    /** How the fleet of created instances is run (Novita and sandbox providers). */
+    public record Fleet(String instancePrefix, int maxCreatePerStep, Duration scaleUpCooldown,
+                        Duration creationTimeout, Duration autoscaleInterval, Duration instanceWatchInterval,
+                        Duration cleanupInterval, Duration reconcileInterval) {
+    }
+
+    /** Novita settings of the seed document. */
     public record Novita(Optional<String> apiKey, String productId, String imageUrl, String baseUrl, int gpuNum,
                          int rootfsSize, int minWorkers, int maxWorkers, Duration idleTimeout) {
         @Override
@@ -168,25 +201,52 @@ public final class Settings {
         taskTimeout = r.duration(TASK_TIMEOUT, Duration.ofSeconds(1), Duration.ofDays(7));
         defaultMaxAttempts = r.integer(MAX_ATTEMPTS, 1, 10);
         sweepInterval = r.duration(SWEEP_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
-        int minWorkers = r.integer(NOVITA_MIN_WORKERS, 0, 1000);
-        int maxWorkers = r.integer(NOVITA_MAX_WORKERS, 1, 1000);
+        comfyUiUrls = r.urls(COMFYUI_URLS);
+        boolean haveKey = r.optional(NOVITA_API_KEY).isPresent();
+        provider = r.provider(PROVIDER, !comfyUiUrls.isEmpty(), haveKey);
+        boolean sandbox = provider == Provider.SANDBOX;
+        // the sandbox tells the seed's whole story in minutes: no instance kept, idle ones go after a minute
+        int minWorkers = r.integer(NOVITA_MIN_WORKERS, 0, 1000, sandbox ? "0" : null);
+        int maxWorkers = r.integer(NOVITA_MAX_WORKERS, 0, 1000);
         if (minWorkers > maxWorkers) {
             r.problems.add(NOVITA_MIN_WORKERS.label() + " is " + minWorkers + " but " + NOVITA_MAX_WORKERS.label()
                     + " is " + maxWorkers + ": the minimum cannot exceed the maximum");
         }
         novita = new Novita(r.optional(NOVITA_API_KEY), r.text(NOVITA_PRODUCT_ID), r.text(NOVITA_IMAGE_URL),
                 r.url(NOVITA_BASE_URL), r.integer(NOVITA_GPU_NUM, 1, 16), r.integer(NOVITA_ROOTFS_SIZE, 1, 10_000),
-                minWorkers, maxWorkers, r.duration(NOVITA_IDLE_TIMEOUT, Duration.ofSeconds(1), Duration.ofDays(30)));
-        comfyUiUrls = r.urls(COMFYUI_URLS);
+                minWorkers, maxWorkers, r.duration(NOVITA_IDLE_TIMEOUT, Duration.ofSeconds(1), Duration.ofDays(30),
+                sandbox ? "60" : null));
+        fleet = new Fleet(r.matching(INSTANCE_PREFIX, INSTANCE_NAME_PREFIX,
+                "1-40 characters of lowercase letters, digits and hyphens (Novita instance names)"),
+                r.integer(MAX_CREATE_PER_STEP, 1, 100),
+                r.duration(SCALE_UP_COOLDOWN, Duration.ZERO, Duration.ofHours(24)),
+                r.duration(CREATION_TIMEOUT, Duration.ofSeconds(1), Duration.ofHours(24)),
+                r.duration(AUTOSCALE_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1)),
+                r.duration(INSTANCE_WATCH_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1), sandbox ? "1s" : null),
+                r.duration(CLEANUP_INTERVAL, Duration.ofMillis(100), Duration.ofDays(1)),
+                r.duration(RECONCILE_INTERVAL, Duration.ofMillis(100), Duration.ofDays(1)));
         comfyUiTimeout = r.duration(COMFYUI_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
         maxInputBytes = r.integer(MAX_INPUT_BYTES, 1024, Integer.MAX_VALUE);
         historyPollMax = r.duration(HISTORY_POLL_MAX, Duration.ofMillis(100), Duration.ofHours(1));
         healthInterval = r.duration(HEALTH_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
         healthFailures = r.integer(HEALTH_FAILURES, 1, 100);
         readinessInterval = r.duration(READINESS_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
-        sandboxWorkers = r.integer(SANDBOX_WORKERS, 0, 64);
+        sandboxBootTime = r.duration(SANDBOX_BOOT_TIME, Duration.ZERO, Duration.ofHours(1));
         sandboxStepTime = r.duration(SANDBOX_STEP_TIME, Duration.ZERO, Duration.ofMinutes(1));
-        provider = r.provider(PROVIDER, !comfyUiUrls.isEmpty(), novita.apiKey().isPresent());
+        if (provider == Provider.NOVITA) {
+            if (novita.apiKey().isEmpty()) {
+                r.problems.add(PROVIDER.label() + " is novita but " + NOVITA_API_KEY.label() + " is not set: create a "
+                        + "key in the Novita console (API settings), or unset COMFYLESS_PROVIDER for the sandbox");
+            }
+            if (novita.productId().isEmpty()) {
+                r.problems.add(NOVITA_PRODUCT_ID.label() + " is required with the Novita provider: pick an id from "
+                        + "GET https://api.novita.ai/gpu-instance/openapi/v1/products, e.g. 4090.16c62g");
+            }
+            if (novita.imageUrl().isEmpty()) {
+                r.problems.add(NOVITA_IMAGE_URL.label() + " is required with the Novita provider: a ComfyUI "
+                        + "image that listens on port 8188, e.g. docker.io/yanwk/comfyui-boot:cu124-slim");
+            }
+        }
         if (provider == Provider.STATIC && comfyUiUrls.isEmpty()) {
             r.problems.add(PROVIDER.label() + " is static but " + COMFYUI_URLS.label()
                     + " is empty: list your ComfyUI servers, e.g. COMFYUI_URLS=http://gpu-1:8188,http://gpu-2:8188");
@@ -244,7 +304,13 @@ public final class Settings {
         }
 
         String text(Setting s) {
-            return lookup.apply(s.key()).map(String::strip).filter(v -> !v.isEmpty()).orElse(s.defaultValue());
+            return text(s, null);
+        }
+
+        /** The value, or {@code otherDefault} (when given) instead of the setting's documented default. */
+        String text(Setting s, String otherDefault) {
+            return lookup.apply(s.key()).map(String::strip).filter(v -> !v.isEmpty())
+                    .orElse(otherDefault != null ? otherDefault : s.defaultValue());
         }
 
         Optional<String> optional(Setting s) {
@@ -257,7 +323,11 @@ public final class Settings {
         }
 
         int integer(Setting s, long min, long max) {
-            String v = text(s);
+            return integer(s, min, max, null);
+        }
+
+        int integer(Setting s, long min, long max, String otherDefault) {
+            String v = text(s, otherDefault);
             try {
                 long n = Long.parseLong(v);
                 if (n < min || n > max) {
@@ -273,7 +343,11 @@ public final class Settings {
         }
 
         Duration duration(Setting s, Duration min, Duration max) {
-            String v = text(s);
+            return duration(s, min, max, null);
+        }
+
+        Duration duration(Setting s, Duration min, Duration max, String otherDefault) {
+            String v = text(s, otherDefault);
             Optional<Duration> d = parseDuration(v);
             if (d.isEmpty()) {
                 problems.add(s.label() + " must be a duration such as 600 (seconds), 30s, 10m, 24h or 7d, got "

@@ -1,11 +1,16 @@
 package dev.comfyless.provider;
 
+import java.util.Map;
+import java.util.Optional;
+
+import dev.comfyless.worker.Worker;
 import dev.comfyless.worker.WorkerRegistry;
 
 /**
- * Where workers come from. {@code static}: your own ComfyUI servers; {@code sandbox}: simulated ComfyUI servers in
- * this process; {@code novita}: GPU instances ComfyLess creates and deletes. Whatever the provider, a worker is
- * dispatched to only after its ComfyUI answers {@code GET /system_stats}.
+ * Where workers come from. {@code static}: your own ComfyUI servers; {@code novita}: GPU instances ComfyLess creates
+ * and deletes; {@code sandbox}: the same Novita code against a simulated Novita in this process. Whatever the
+ * provider, a worker is dispatched to only after its ComfyUI answers {@code GET /system_stats}. The fleet steps
+ * (called by the timed routes) do nothing for a provider that does not create instances.
  */
 public interface GpuProvider {
 
@@ -20,6 +25,46 @@ public interface GpuProvider {
      * failed until it is replaced (a cloud instance).
      */
     boolean workersRecover();
+
+    /** Whether this provider creates and deletes workers (then the fleet steps below act). */
+    default boolean scales() {
+        return false;
+    }
+
+    /** {@code autoscale} route: evaluate the scaling policy and act on it. */
+    default void autoscale() {
+    }
+
+    /** {@code instance-watch} route: move booting instances along, carry out deletes. */
+    default void watchInstances() {
+    }
+
+    /** {@code health-check} route: the provider's own view of each worker (e.g. Novita's instance status). */
+    default void checkInstances() {
+    }
+
+    /** {@code cleanup} route: delete what failed, retry deletes. */
+    default void cleanup() {
+    }
+
+    /** {@code reconcile} route: the provider's instances against the worker records. */
+    default void reconcile() {
+    }
+
+    /** Adds one worker now; empty when the fleet is at its maximum. */
+    default Optional<Worker> addWorker() {
+        throw new UnsupportedOperationException();
+    }
+
+    /** Takes a worker out of service and deletes it (after its task, if it has one). */
+    default WorkerRegistry.Retirement drainWorker(String id) {
+        throw new UnsupportedOperationException();
+    }
+
+    /** Provider facts for the readiness report (e.g. whether the cloud API's circuit breaker is open). */
+    default Map<String, Object> describe() {
+        return Map.of();
+    }
 
     /** Stops whatever the provider runs inside this process. */
     default void close() {

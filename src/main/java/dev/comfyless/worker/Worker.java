@@ -20,7 +20,11 @@ public record Worker(
         boolean healthy,
         int consecutiveFailures,
         String currentTask,
-        String lastError) {
+        String lastError,
+        String instanceName,
+        Instant updatedAt,
+        Instant deleteRequestedAt,
+        boolean draining) {
 
     /** Builds a worker from the flat field/value list the Lua scripts return. */
     public static Worker fromFields(List<?> flat) {
@@ -42,7 +46,11 @@ public record Worker(
                 "true".equals(f.get("health")),
                 f.get("consecutive_failures") == null ? 0 : Integer.parseInt(f.get("consecutive_failures")),
                 blankToNull(f.get("current_task")),
-                blankToNull(f.get("last_error")));
+                blankToNull(f.get("last_error")),
+                blankToNull(f.get("instance_name")),
+                instant(f.get("updated_at")),
+                instant(f.get("delete_requested_at")),
+                "1".equals(f.get("draining")));
     }
 
     private static Instant instant(String epochMillis) {

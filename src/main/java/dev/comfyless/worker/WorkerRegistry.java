@@ -6,6 +6,8 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import dev.comfyless.redis.RedisScripts;
 
@@ -80,6 +82,43 @@ public final class WorkerRegistry {
         List<?> reply = (List<?>) scripts.run("worker-lost", id, retention.toMillis(), WORKER_LOST_ERROR, reason);
         return reply.isEmpty() ? Optional.empty()
                 : Optional.of(new LostTask(String.valueOf(reply.get(0)), String.valueOf(reply.get(1))));
+    }
+
+    /**
+     * Sets fields of a worker only when it is in one of {@code expected} (empty = any status): a compare-and-set,
+     * so that a step acting on an older read never undoes a newer transition. Returns whether it was applied.
+     */
+    public boolean update(String id, Set<WorkerStatus> expected, Map<String, String> fields) {
+        List<Object> args = new ArrayList<>(List.of(id, expected.stream().map(WorkerStatus::wire)
+                .collect(Collectors.joining(","))));
+        fields.forEach((k, v) -> {
+            args.add(k);
+            args.add(v == null ? "" : v);
+        });
+        List<?> reply = (List<?>) scripts.run("worker-set", args.toArray());
+        return "ok".equals(reply.get(0));
+    }
+
+    /** What taking a worker out of service did. */
+    public enum Retirement { TERMINATING, DRAINING, BUSY, MISSING, IGNORED }
+
+    /**
+     * Takes a worker out of service in one atomic step: an idle one becomes terminating (dispatch can no longer
+     * pick it). With {@code drain}, a running one finishes its task first and a starting one stops at once.
+     */
+    public Retirement retire(String id, String reason, boolean drain) {
+        List<?> reply = (List<?>) scripts.run("worker-retire", id, reason, drain ? "drain" : "idle-only");
+        return Retirement.valueOf(String.valueOf(reply.get(0)).toUpperCase(java.util.Locale.ROOT));
+    }
+
+    /** When the fleet last scaled up (for the cooldown), or null if never. */
+    public java.time.Instant lastScaleUp() {
+        String v = String.valueOf(scripts.run("scaling-state", ""));
+        return v.isEmpty() ? null : java.time.Instant.ofEpochMilli(Long.parseLong(v));
+    }
+
+    public void recordScaleUp(java.time.Instant at) {
+        scripts.run("scaling-state", Long.toString(at.toEpochMilli()));
     }
 
     /** Forgets a worker that is not running a task; false when it is busy or unknown. */

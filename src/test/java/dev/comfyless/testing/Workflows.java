@@ -26,6 +26,12 @@ public final class Workflows {
         return "{\"workflow_id\":\"" + workflowId + "\",\"priority\":" + priority + ",\"payload\":" + payload + "}";
     }
 
+    /** The seed document's task with {@code steps} sampler steps and a {@code size}x{@code size} image. */
+    public static String textToImage(int priority, int steps, int size) {
+        return submit("text_to_image_v1", priority, SEED_PAYLOAD.replace("\"steps\":20", "\"steps\":" + steps)
+                .replace("\"height\":512", "\"height\":" + size).replace("\"width\":512", "\"width\":" + size));
+    }
+
     public static String tiny(int priority) {
         return submit("tiny", priority, TINY_PAYLOAD);
     }

@@ -1,0 +1,288 @@
+package dev.comfyless.provider;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.StreamSupport;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.comfyless.sandbox.NovitaSimulator;
+import dev.comfyless.testing.LogCapture;
+import dev.comfyless.testing.RunningService;
+import dev.comfyless.testing.RunningService.Response;
+import dev.comfyless.testing.TestRedis;
+import dev.comfyless.testing.Workflows;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Novita provider against the Novita simulator over real HTTP, whose instances boot into simulated ComfyUI
+ * servers: scaling from zero to a backlog and back, faults of the API and of instances, reconcile, and the API key
+ * staying out of every log line.
+ */
+class NovitaFleetTest {
+
+    private static final String KEY = "sk_fleet_test_0123456789abcdef";
+    private static final LogCapture LOGS = new LogCapture();
+
+    private NovitaSimulator cloud;
+    private RunningService service;
+    private Path dir;
+
+    @BeforeAll
+    static void captureLogs() {
+        LOGS.start();
+    }
+
+    @AfterAll
+    static void keyNeverLogged() {
+        LOGS.stop();
+        assertThat(LOGS.lines()).isNotEmpty();
+        assertThat(LOGS.text()).doesNotContain(KEY);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (service != null) {
+            service.close();
+            TestRedis.get().deleteKeys(service.prefix());
+        }
+        if (cloud != null) {
+            cloud.close();
+        }
+    }
+
+    private void start(int min, int max, Map<String, String> extra) throws Exception {
+        dir = Files.createTempDirectory("fleet-test");
+        cloud = NovitaSimulator.start(NovitaSimulator.Options.defaults().withApiKey(KEY)
+                .withDwells(Duration.ofMillis(100)).withComfyWarmup(Duration.ofMillis(200))
+                .withComfyStepTime(Duration.ofMillis(5)).withDataDir(dir.resolve("cloud")));
+        Map<String, String> p = RunningService.defaults();
+        p.put("comfyless.provider", "novita");
+        p.put("comfyless.novita.api-key", KEY);
+        p.put("comfyless.novita.base-url", cloud.baseUrl());
+        p.put("comfyless.novita.product-id", "4090.16c62g");
+        p.put("comfyless.novita.image-url", "docker.io/example/comfyui:latest");
+        p.put("comfyless.novita.min-workers", Integer.toString(min));
+        p.put("comfyless.novita.max-workers", Integer.toString(max));
+        p.put("comfyless.novita.idle-timeout", "2");
+        p.put("comfyless.novita.retry-delay", "50ms");
+        p.put("comfyless.fleet.instance-prefix", "cl-test-");
+        p.put("comfyless.fleet.autoscale-interval", "300ms");
+        p.put("comfyless.fleet.instance-watch-interval", "200ms");
+        p.put("comfyless.fleet.cleanup-interval", "1s");
+        p.put("comfyless.fleet.reconcile-interval", "1s");
+        p.put("comfyless.fleet.scale-up-cooldown", "60s");
+        p.put("comfyless.worker.readiness-interval", "200ms");
+        p.put("comfyless.worker.health-interval", "1s");
+        p.put("comfyless.comfyui.history-poll-max", "1s");
+        p.put("comfyless.output-dir", dir.resolve("outputs").toString());
+        p.putAll(extra);
+        service = RunningService.start(p);
+    }
+
+    private List<String> submit(int n) {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Response r = service.postJson("/api/v1/tasks", Workflows.textToImage(i % 3, 2, 16));
+            assertThat(r.status()).as(r.body()).isEqualTo(201);
+            ids.add(r.json().get("id").asText());
+        }
+        return ids;
+    }
+
+    private void awaitCompleted(List<String> ids, Duration within) {
+        await().atMost(within).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+            for (String id : ids) {
+                assertThat(service.get("/api/v1/tasks/" + id).json().get("status").asText()).as(id)
+                        .isEqualTo("completed");
+            }
+        });
+    }
+
+    private JsonNode workers() {
+        return service.get("/api/v1/workers").json().get("workers");
+    }
+
+    private Set<String> workerInstanceIds() {
+        Set<String> ids = new HashSet<>();
+        workers().forEach(w -> {
+            if (!w.get("instance_id").isNull()) {
+                ids.add(w.get("instance_id").asText());
+            }
+        });
+        return ids;
+    }
+
+    /** No instance runs on the cloud that no worker record owns, and the fleet is back to {@code n} instances. */
+    private void awaitFleetOf(int n) {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            assertThat(cloud.liveInstances()).hasSize(n);
+            assertThat(workers()).hasSize(n);
+            assertThat(workerInstanceIds()).containsExactlyInAnyOrderElementsOf(
+                    cloud.liveInstances().stream().map(NovitaSimulator.InstanceInfo::id).toList());
+        });
+    }
+
+    @Test
+    void scalesFromZeroToTheBacklogInOneDecisionAndBackToTheMinimum() throws Exception {
+        start(0, 5, Map.of());
+        assertThat(service.get("/novita/status").json().get("metrics").get("total_workers").asInt()).isZero();
+
+        List<String> ids = submit(30);
+        // the cooldown is 60 s: five creates within this test can only come from one (or two) decisions
+        await().atMost(Duration.ofSeconds(15)).until(() -> cloud.createCount() == 5);
+        JsonNode status = service.get("/novita/status").json();
+        assertThat(status.get("provider").asText()).isEqualTo("novita");
+        assertThat(status.get("metrics").get("total_workers").asInt()).isEqualTo(5);
+
+        awaitCompleted(ids, Duration.ofSeconds(60));
+        assertThat(cloud.createCount()).isEqualTo(5);
+        Set<String> ran = new HashSet<>();
+        for (String id : ids) {
+            ran.add(service.get("/api/v1/tasks/" + id).json().get("worker_id").asText());
+        }
+        assertThat(ran).hasSizeGreaterThan(1);
+
+        // idle timeout 2 s, minimum 0: every instance is deleted, every record removed
+        awaitFleetOf(0);
+        assertThat(cloud.deleteCount()).isEqualTo(5);
+        assertThat(LOGS.text()).contains("Autoscale: scale up +5").contains("Autoscale: scale down");
+    }
+
+    @Test
+    void keepsTheMinimumAndReplacesALostWorker() throws Exception {
+        start(1, 2, Map.of());
+        awaitFleetOf(1);
+        await().atMost(Duration.ofSeconds(15)).until(() ->
+                "idle".equals(workers().get(0).get("status").asText()));
+        String first = workers().get(0).get("instance_id").asText();
+
+        cloud.vanishInstance(first);
+        // health-check notices (Novita says gone), the worker is failed and removed, the minimum is restored
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            assertThat(workerInstanceIds()).hasSize(1).doesNotContain(first);
+            assertThat(workers().get(0).get("status").asText()).isEqualTo("idle");
+        });
+        awaitFleetOf(1);
+    }
+
+    @Test
+    void aStormOf429And500LeaksNoInstanceAndTheWorkGetsDone() throws Exception {
+        start(0, 3, Map.of());
+        cloud.rateLimit(4, 1);
+        cloud.serverErrors(6);
+        List<String> ids = submit(12);
+        awaitCompleted(ids, Duration.ofSeconds(60));
+        awaitFleetOf(0);
+        assertThat(cloud.instances()).allSatisfy(i -> assertThat(i.status()).isIn("removed", "removing",
+                "toRemove"));
+    }
+
+    @Test
+    void aCreateWhoseAnswerWasLostIsFoundByNameNotCreatedTwice() throws Exception {
+        start(0, 1, Map.of());
+        cloud.loseNextCreateResponse();
+        List<String> ids = submit(1);
+        awaitCompleted(ids, Duration.ofSeconds(30));
+        assertThat(cloud.createCount()).isEqualTo(1);
+        assertThat(workerInstanceIds()).containsExactly(cloud.instances().get(0).id());
+    }
+
+    @Test
+    void reconcileAdoptsAnInstanceWithOurPrefixAndNeverTouchesOthers() throws Exception {
+        start(0, 3, Map.of("comfyless.novita.idle-timeout", "600"));
+        String foreign = cloud.seedInstance("someone-elses-worker", "running");
+        String orphan = cloud.seedInstance("cl-test-nv-orphan0001", "running");
+        // reconcile runs every second: the orphan becomes a worker and, once its ComfyUI answers, idle
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            JsonNode w = service.get("/api/v1/workers/nv-orphan0001").json();
+            assertThat(w.get("instance_id").asText()).isEqualTo(orphan);
+            assertThat(w.get("status").asText()).isEqualTo("idle");
+        });
+        List<String> ids = submit(2);
+        awaitCompleted(ids, Duration.ofSeconds(30));
+        assertThat(cloud.createCount()).isZero();
+        assertThat(cloud.instance(foreign).orElseThrow().status()).isEqualTo("running");
+        assertThat(workerInstanceIds()).doesNotContain(foreign);
+
+        // and a foreign instance survives the fleet going to zero
+        service.delete("/api/v1/workers/nv-orphan0001");
+        awaitFleetOf(1); // the foreign one is the only live instance; no worker owns it
+    }
+
+    @Test
+    void anInstanceSlowerThanTheCreationTimeoutIsDeletedAndReplaced() throws Exception {
+        start(0, 1, Map.of("comfyless.fleet.creation-timeout", "2s", "comfyless.fleet.scale-up-cooldown", "0s"));
+        cloud.slowBoot(Duration.ofSeconds(30));
+        List<String> ids = submit(1);
+        await().atMost(Duration.ofSeconds(20)).until(() -> cloud.createCount() >= 2);
+        String slow = cloud.instances().get(0).id();
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                !cloud.liveInstances().stream().map(NovitaSimulator.InstanceInfo::id).toList().contains(slow));
+        assertThat(LOGS.text()).contains("not ready within the creation timeout");
+        awaitCompleted(ids, Duration.ofSeconds(30));
+    }
+
+    @Test
+    void anInstanceThatDiesMidTaskRerunsTheTaskElsewhere() throws Exception {
+        start(2, 2, Map.of());
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                service.get("/api/v1/workers/metrics").json().get("idle_workers").asInt() == 2);
+        Response r = service.postJson("/api/v1/tasks", Workflows.textToImage(0, 400, 16));
+        String id = r.json().get("id").asText();
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                "running".equals(service.get("/api/v1/tasks/" + id).json().get("status").asText()));
+        String workerId = service.get("/api/v1/tasks/" + id).json().get("worker_id").asText();
+        String instance = service.get("/api/v1/workers/" + workerId).json().get("instance_id").asText();
+        cloud.exitInstance(instance);
+
+        awaitCompleted(List.of(id), Duration.ofSeconds(60));
+        JsonNode task = service.get("/api/v1/tasks/" + id).json();
+        assertThat(task.get("attempts").asInt()).isEqualTo(2);
+        assertThat(task.get("worker_id").asText()).isNotEqualTo(workerId);
+        // the dead instance is deleted, and the minimum of 2 is restored
+        awaitFleetOf(2);
+    }
+
+    @Test
+    void operatorsAddAndDrainWorkers() throws Exception {
+        start(0, 2, Map.of("comfyless.novita.idle-timeout", "600"));
+        Response added = service.postJson("/api/v1/workers", "");
+        assertThat(added.status()).as(added.body()).isEqualTo(202);
+        String id = added.json().get("id").asText();
+        await().atMost(Duration.ofSeconds(15)).until(() ->
+                "idle".equals(service.get("/api/v1/workers/" + id).json().get("status").asText()));
+        assertThat(service.postJson("/api/v1/workers", "").status()).isEqualTo(202);
+        Response third = service.postJson("/api/v1/workers", "");
+        assertThat(third.status()).isEqualTo(409);
+        assertThat(third.json().get("message").asText()).contains("NOVITA_MAX_WORKERS");
+
+        Response drained = service.delete("/api/v1/workers/" + id);
+        assertThat(drained.status()).as(drained.body()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(15)).until(() -> service.get("/api/v1/workers/" + id).status() == 404);
+        assertThat(service.delete("/api/v1/workers/nope").status()).isEqualTo(404);
+        awaitFleetOf(1);
+    }
+
+    @Test
+    void novitaRefusingACreateIsShownOnTheWorkerWithNovitasReason() throws Exception {
+        start(0, 2, Map.of());
+        cloud.failCreatesWith("INSUFFICIENT_RESOURCE", 1);
+        submit(1);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(StreamSupport.stream(
+                workers().spliterator(), false).map(w -> w.get("last_error").asText()))
+                .anySatisfy(e -> assertThat(e).contains("INSUFFICIENT_RESOURCE")));
+        assertThat(LOGS.text()).contains("INSUFFICIENT_RESOURCE");
+    }
+}
