@@ -21,6 +21,9 @@ import dev.comfyless.provider.FleetBootstrap;
 import dev.comfyless.provider.GpuProvider;
 import dev.comfyless.provider.SandboxProvider;
 import dev.comfyless.provider.StaticProvider;
+import dev.comfyless.provider.novita.NovitaClient;
+import dev.comfyless.provider.novita.NovitaRequests;
+import dev.comfyless.provider.novita.NovitaResponses;
 import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.redis.RedisScripts;
 import dev.comfyless.task.QueueMaintenance;
@@ -61,6 +64,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 Long.toString(settings.healthInterval.toMillis()));
         pc.addOverrideProperty("comfyless.worker.readiness-interval-ms",
                 Long.toString(settings.readinessInterval.toMillis()));
+        // the Novita API endpoint, retry, timeout and breaker values of routes/novita.camel.yaml (never the key)
+        NovitaClient.routeProperties(settings).forEach(pc::addOverrideProperty);
 
         RedisConnector redis = new RedisConnector(settings);
         // started with the context, before the routes; stopped after them
@@ -110,6 +115,9 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running));
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs));
         registry.bind("workerApi", new WorkerApi(workers, provider.name()));
+        // the novita routes are always loaded (they make no call until a NovitaClient sends to them)
+        registry.bind("novitaRequests", new NovitaRequests());
+        registry.bind("novitaResponses", new NovitaResponses());
         registry.bind("errorResponses", new ErrorResponses(metrics));
         registry.bind("health", new Health(context, redis));
         registry.bind("queueMaintenance", new QueueMaintenance(queue, store, metrics, outputs));

@@ -91,6 +91,15 @@ public final class Settings {
             "10", "most instances at once");
     public static final Setting NOVITA_IDLE_TIMEOUT = Setting.of("comfyless.novita.idle-timeout",
             "NOVITA_IDLE_TIMEOUT", "600", "idle time before an instance above the minimum is deleted (seconds)");
+    public static final Setting NOVITA_RETRIES = Setting.of("comfyless.novita.retries", "COMFYLESS_NOVITA_RETRIES", "4",
+            "retries of a Novita API call that failed transiently (429, 5xx, network), with exponential backoff");
+    public static final Setting NOVITA_RETRY_DELAY = Setting.of("comfyless.novita.retry-delay",
+            "COMFYLESS_NOVITA_RETRY_DELAY", "500ms", "first backoff before a Novita API call is retried (doubled each time, with jitter)");
+    public static final Setting NOVITA_TIMEOUT = Setting.of("comfyless.novita.timeout", "COMFYLESS_NOVITA_TIMEOUT",
+            "30s", "how long one Novita API call may take (connect and answer)");
+    public static final Setting NOVITA_BREAKER_OPEN = Setting.of("comfyless.novita.breaker-open",
+            "COMFYLESS_NOVITA_BREAKER_OPEN", "30s",
+            "how long Novita API calls fail fast after the circuit breaker opened on repeated failures");
 
     /** In the order of the README's configuration table. */
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
@@ -99,7 +108,8 @@ public final class Settings {
             PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, HISTORY_POLL_MAX, HEALTH_INTERVAL, HEALTH_FAILURES, READINESS_INTERVAL,
             SANDBOX_WORKERS, SANDBOX_STEP_TIME,
             NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
-            NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT);
+            NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT,
+            NOVITA_RETRIES, NOVITA_RETRY_DELAY, NOVITA_TIMEOUT, NOVITA_BREAKER_OPEN);
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9:._{}-]{1,64}");
@@ -121,6 +131,7 @@ public final class Settings {
     public final int defaultMaxAttempts;
     public final Duration sweepInterval;
     public final Novita novita;
+    public final NovitaCalls novitaCalls;
     public final Provider provider;
     public final List<String> comfyUiUrls;
     public final Duration comfyUiTimeout;
@@ -151,6 +162,10 @@ public final class Settings {
         }
     }
 
+    /** How calls to the Novita API are made: retries with backoff, per-call timeout, circuit breaker open time. */
+    public record NovitaCalls(int retries, Duration retryDelay, Duration timeout, Duration breakerOpen) {
+    }
+
     private Settings(Reader r) {
         httpPort = r.integer(PORT, 0, 65535);
         maxBodyBytes = r.integer(MAX_BODY_BYTES, 1024, Integer.MAX_VALUE);
@@ -177,6 +192,10 @@ public final class Settings {
         novita = new Novita(r.optional(NOVITA_API_KEY), r.text(NOVITA_PRODUCT_ID), r.text(NOVITA_IMAGE_URL),
                 r.url(NOVITA_BASE_URL), r.integer(NOVITA_GPU_NUM, 1, 16), r.integer(NOVITA_ROOTFS_SIZE, 1, 10_000),
                 minWorkers, maxWorkers, r.duration(NOVITA_IDLE_TIMEOUT, Duration.ofSeconds(1), Duration.ofDays(30)));
+        novitaCalls = new NovitaCalls(r.integer(NOVITA_RETRIES, 0, 20),
+                r.duration(NOVITA_RETRY_DELAY, Duration.ofMillis(10), Duration.ofMinutes(1)),
+                r.duration(NOVITA_TIMEOUT, Duration.ofSeconds(1), Duration.ofMinutes(10)),
+                r.duration(NOVITA_BREAKER_OPEN, Duration.ofSeconds(1), Duration.ofHours(1)));
         comfyUiUrls = r.urls(COMFYUI_URLS);
         comfyUiTimeout = r.duration(COMFYUI_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
         maxInputBytes = r.integer(MAX_INPUT_BYTES, 1024, Integer.MAX_VALUE);
