@@ -22,6 +22,7 @@ import dev.comfyless.provider.GpuProvider;
 import dev.comfyless.provider.SandboxProvider;
 import dev.comfyless.provider.StaticProvider;
 import dev.comfyless.provider.novita.NovitaClient;
+import dev.comfyless.provider.novita.NovitaHttpClientConfigurer;
 import dev.comfyless.provider.novita.NovitaRequests;
 import dev.comfyless.provider.novita.NovitaResponses;
 import dev.comfyless.redis.RedisConnector;
@@ -118,6 +119,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         // the novita routes are always loaded (they make no call until a NovitaClient sends to them)
         registry.bind("novitaRequests", new NovitaRequests());
         registry.bind("novitaResponses", new NovitaResponses());
+        registry.bind("novitaHttpClientConfigurer", new NovitaHttpClientConfigurer());
         registry.bind("errorResponses", new ErrorResponses(metrics));
         registry.bind("health", new Health(context, redis));
         registry.bind("queueMaintenance", new QueueMaintenance(queue, store, metrics, outputs));

@@ -23,7 +23,7 @@ import org.apache.camel.Message;
  * <ul>
  *   <li>{@link #check}, inside the circuit breaker: 429 / 5xx (JSON or a gateway's HTML page) throw a
  *       {@link NovitaRetryableException} (the breaker counts it as a failure; the route configuration redelivers
- *       it), carrying {@code Retry-After};</li>
+ *       it), carrying {@code Retry-After}, which {@link #retryLater} turns into the redelivery delay;</li>
  *   <li>{@link #translate}, after it: a 2xx body becomes a {@link JsonNode}; 400 {@code RESOURCE_NOT_FOUND} marks
  *       the exchange gone ({@link #GONE}); any other 4xx throws a non-retryable {@link NovitaException} with
  *       Novita's reason and message;</li>
@@ -61,12 +61,6 @@ public final class NovitaResponses {
             return;
         }
         Duration retryAfter = retryAfter(in.getHeader("Retry-After", String.class));
-        // the error handler takes a per-exchange redelivery delay from this header (the backoff otherwise)
-        if (retryAfter != null) {
-            in.setHeader(Exchange.REDELIVERY_DELAY, retryAfter.toMillis());
-        } else {
-            in.removeHeader(Exchange.REDELIVERY_DELAY);
-        }
         String body = in.getBody(String.class);
         Envelope envelope = envelope(body);
         String reason = envelope != null && envelope.reason() != null ? envelope.reason()
@@ -82,6 +76,24 @@ public final class NovitaResponses {
     }
 
     // ---- after the circuit breaker ---------------------------------------------------------------------------
+
+    /**
+     * In novita-call's doCatch, outside the breaker (whose steps run on a copy of the exchange): the caught
+     * exception's Retry-After becomes header {@code CamelRedeliveryDelay}, which the calling route's error handler
+     * takes instead of the computed backoff; then the exception goes on.
+     */
+    public void retryLater(Exchange exchange) {
+        NovitaRetryableException e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, NovitaRetryableException.class);
+        Optional<Duration> retryAfter = e == null ? Optional.empty() : e.retryAfter();
+        if (retryAfter.isPresent()) {
+            exchange.getIn().setHeader(Exchange.REDELIVERY_DELAY, retryAfter.get().toMillis());
+        } else {
+            exchange.getIn().removeHeader(Exchange.REDELIVERY_DELAY);
+        }
+        if (e != null) {
+            throw e;
+        }
+    }
 
     /** The answer as JSON, the gone mark, or the refusal as a non-retryable {@link NovitaException}. */
     public void translate(Exchange exchange) {

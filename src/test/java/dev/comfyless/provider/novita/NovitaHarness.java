@@ -49,6 +49,7 @@ final class NovitaHarness implements AutoCloseable {
         NovitaClient.routeProperties(settings).forEach(context.getPropertiesComponent()::addOverrideProperty);
         context.getRegistry().bind("novitaRequests", new NovitaRequests());
         context.getRegistry().bind("novitaResponses", new NovitaResponses());
+        context.getRegistry().bind("novitaHttpClientConfigurer", new NovitaHttpClientConfigurer());
         PluginHelper.getRoutesLoader(context).loadRoutes(
                 PluginHelper.getResourceLoader(context).resolveResource("file:routes/error-handling.camel.yaml"),
                 PluginHelper.getResourceLoader(context).resolveResource("file:routes/novita.camel.yaml"));
