@@ -251,6 +251,19 @@ class NovitaClientTest {
     }
 
     @Test
+    void theRoutesGetTheCallSettingsWithTheirDefaults() {
+        Settings s = Settings.load(k -> Optional.empty());
+        assertThat(NovitaClient.routeProperties(s))
+                .containsEntry("comfyless.novita.api-url", "https://api.novita.ai/gpu-instance/openapi/v1")
+                .containsEntry("comfyless.novita.retries", "4")
+                .containsEntry("comfyless.novita.retry-delay-ms", "500")
+                .containsEntry("comfyless.novita.max-retry-delay-ms", "30000")
+                .containsEntry("comfyless.novita.timeout-ms", "30000")
+                .containsEntry("comfyless.novita.breaker-open-seconds", "30")
+                .doesNotContainKey("comfyless.novita.api-key");
+    }
+
+    @Test
     void baseUrlWithoutSchemeIsHttpsAndATrailingSlashIsDropped() throws Exception {
         assertThat(NovitaClient.apiUrl("api.novita.ai/")).isEqualTo("https://api.novita.ai/gpu-instance/openapi/v1");
         assertThat(NovitaClient.apiUrl("https://api.novita.ai")).isEqualTo(

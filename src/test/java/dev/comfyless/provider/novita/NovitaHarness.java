@@ -74,6 +74,7 @@ final class NovitaHarness implements AutoCloseable {
 
     /** Every log event of the JVM while open, formatted with its throwable's full stack trace. */
     static final class CapturedLog extends AbstractAppender implements AutoCloseable {
+        private static final String PROPERTIES_PARSER = "org.apache.camel.component.properties";
         final List<String> lines = new CopyOnWriteArrayList<>();
 
         CapturedLog() {
@@ -85,6 +86,9 @@ final class NovitaHarness implements AutoCloseable {
             // the shipped level is INFO; DEBUG here also covers Camel's and ComfyLess's debug lines
             Configurator.setLevel("org.apache.camel", Level.DEBUG);
             Configurator.setLevel("dev.comfyless", Level.DEBUG);
+            // except Camel's placeholder parser: at DEBUG it prints every resolved property value unmasked
+            // (REDIS_PASSWORD and NOVITA_API_KEY included) - a Camel behaviour, not a line of ours
+            Configurator.setLevel(PROPERTIES_PARSER, Level.INFO);
         }
 
         @Override
@@ -108,6 +112,7 @@ final class NovitaHarness implements AutoCloseable {
             LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
             Configurator.setLevel("org.apache.camel", Level.INFO);
             Configurator.setLevel("dev.comfyless", Level.INFO);
+            Configurator.setLevel(PROPERTIES_PARSER, Level.INFO);
             ctx.getConfiguration().getRootLogger().removeAppender(getName());
             ctx.updateLoggers();
             stop();
