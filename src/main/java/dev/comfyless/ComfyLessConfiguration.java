@@ -1,5 +1,8 @@
 package dev.comfyless;
 
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
 import java.util.UUID;
 
 import dev.comfyless.api.ErrorResponses;
@@ -9,7 +12,6 @@ import dev.comfyless.api.TaskApi;
 import dev.comfyless.api.WorkerApi;
 import dev.comfyless.comfyui.ComfyUiClient;
 import dev.comfyless.config.Settings;
-import dev.comfyless.config.SettingsException;
 import dev.comfyless.dispatch.DispatchSignal;
 import dev.comfyless.dispatch.Dispatcher;
 import dev.comfyless.dispatch.OutputCollector;
@@ -19,9 +21,15 @@ import dev.comfyless.metrics.ComfyLessMetrics;
 import dev.comfyless.output.FileOutputStore;
 import dev.comfyless.provider.FleetBootstrap;
 import dev.comfyless.provider.GpuProvider;
-import dev.comfyless.provider.SandboxProvider;
+import dev.comfyless.provider.NovitaProvider;
 import dev.comfyless.provider.StaticProvider;
+import dev.comfyless.provider.novita.NovitaClient;
+import dev.comfyless.provider.novita.NovitaHttpClientConfigurer;
+import dev.comfyless.provider.novita.NovitaRequests;
+import dev.comfyless.provider.novita.NovitaResponses;
 import dev.comfyless.redis.RedisConnector;
+import dev.comfyless.sandbox.NovitaSimulator;
+import dev.comfyless.scaling.ScalingConfig;
 import dev.comfyless.redis.RedisScripts;
 import dev.comfyless.task.QueueMaintenance;
 import dev.comfyless.task.TaskQueue;
@@ -61,6 +69,22 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 Long.toString(settings.healthInterval.toMillis()));
         pc.addOverrideProperty("comfyless.worker.readiness-interval-ms",
                 Long.toString(settings.readinessInterval.toMillis()));
+        pc.addOverrideProperty("comfyless.fleet.autoscale-interval-ms",
+                Long.toString(settings.fleet.autoscaleInterval().toMillis()));
+        pc.addOverrideProperty("comfyless.fleet.instance-watch-interval-ms",
+                Long.toString(settings.fleet.instanceWatchInterval().toMillis()));
+        pc.addOverrideProperty("comfyless.fleet.cleanup-interval-ms",
+                Long.toString(settings.fleet.cleanupInterval().toMillis()));
+        pc.addOverrideProperty("comfyless.fleet.reconcile-interval-ms",
+                Long.toString(settings.fleet.reconcileInterval().toMillis()));
+        // the Novita API endpoint, retry, timeout and breaker values of routes/novita.camel.yaml (never the key)
+        NovitaClient.routeProperties(settings).forEach(pc::addOverrideProperty);
+        // the sandbox's simulated Novita listens before the routes are built, so that they can point at it
+        NovitaSimulator sandboxCloud = settings.provider == Settings.Provider.SANDBOX ? startSandboxCloud(settings)
+                : null;
+        if (sandboxCloud != null) {
+            pc.addOverrideProperty("comfyless.novita.api-url", NovitaClient.apiUrl(sandboxCloud.baseUrl()));
+        }
 
         RedisConnector redis = new RedisConnector(settings);
         // started with the context, before the routes; stopped after them
@@ -73,13 +97,14 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         ComfyLessMetrics metrics = new ComfyLessMetrics(meterRegistry(registry));
         FileOutputStore outputs = new FileOutputStore(settings.outputDir);
 
-        GpuProvider provider = provider(settings);
         ComfyUiClient comfyUi = new ComfyUiClient("comfyless-" + UUID.randomUUID().toString().substring(0, 8),
                 settings.comfyUiTimeout);
         DispatchSignal signal = new DispatchSignal(context);
+        boolean workersRecover = settings.provider == Settings.Provider.STATIC;
         RunningTasks running = new RunningTasks(queue, store, workers, comfyUi,
                 new OutputCollector(comfyUi, outputs), signal, settings.historyPollMax,
-                settings.healthFailures, provider.workersRecover(), settings.comfyUiTimeout);
+                settings.healthFailures, workersRecover, settings.comfyUiTimeout);
+        GpuProvider provider = provider(settings, context, sandboxCloud, workers, store, running, signal);
         // stopped before Redis (added after it): prompts keep running, a restarted process resumes them
         context.addService(new ServiceSupport() {
             @Override
@@ -109,25 +134,65 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 running::subscribe));
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running));
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs));
-        registry.bind("workerApi", new WorkerApi(workers, provider.name()));
+        registry.bind("workerApi", new WorkerApi(workers, provider));
+        if (sandboxCloud != null) {
+            registry.bind("novitaSimulator", sandboxCloud);
+        }
+        // the novita routes are always loaded (they make no call until a NovitaClient sends to them)
+        registry.bind("novitaRequests", new NovitaRequests());
+        registry.bind("novitaResponses", new NovitaResponses());
+        registry.bind("novitaHttpClientConfigurer", new NovitaHttpClientConfigurer());
         registry.bind("errorResponses", new ErrorResponses(metrics));
-        registry.bind("health", new Health(context, redis));
+        registry.bind("health", new Health(context, redis, provider));
         registry.bind("queueMaintenance", new QueueMaintenance(queue, store, metrics, outputs));
         context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes));
         LOG.info("ComfyLess configured: HTTP port {}, Redis key prefix '{}', provider {}", settings.httpPort,
                 settings.redisPrefix, provider.name());
     }
 
-    private static GpuProvider provider(Settings settings) {
-        return switch (settings.provider) {
-            case STATIC -> new StaticProvider(settings.comfyUiUrls);
-            case SANDBOX -> new SandboxProvider(settings.sandboxWorkers, settings.sandboxStepTime,
-                    settings.dataDir.resolve("sandbox"));
-            case NOVITA -> throw new SettingsException("Invalid configuration:\n  - "
-                    + Settings.PROVIDER.label() + " (or NOVITA_API_KEY) selects the Novita provider, which this "
-                    + "version does not have yet. Set COMFYUI_URLS to your own ComfyUI servers, or unset "
-                    + "NOVITA_API_KEY and COMFYLESS_PROVIDER for the sandbox.");
-        };
+    private static GpuProvider provider(Settings settings, CamelContext context, NovitaSimulator sandboxCloud,
+                                        WorkerRegistry workers, TaskStore store, RunningTasks running,
+                                        DispatchSignal signal) {
+        if (settings.provider == Settings.Provider.STATIC) {
+            return new StaticProvider(settings.comfyUiUrls);
+        }
+        boolean sandbox = sandboxCloud != null;
+        Settings.Novita n = settings.novita;
+        Settings.Fleet f = settings.fleet;
+        NovitaClient api = sandbox ? new NovitaClient(context, sandboxCloud.apiKey()) : new NovitaClient(context,
+                settings);
+        NovitaProvider.Fleet fleet = new NovitaProvider.Fleet(settings.provider.wire(), f.instancePrefix(),
+                sandbox ? SANDBOX_PRODUCT : n.productId(), sandbox ? "sandbox/comfyui:simulated" : n.imageUrl(),
+                n.gpuNum(), n.rootfsSize(), Map.of("CLI_ARGS", "--listen 0.0.0.0 --port 8188"),
+                new ScalingConfig(n.minWorkers(), n.maxWorkers(), f.maxCreatePerStep(), n.idleTimeout(),
+                        f.scaleUpCooldown()), f.creationTimeout(), f.cleanupInterval());
+        NovitaProvider provider = new NovitaProvider(api, workers, () -> store.metrics().pending(), fleet,
+                Clock.systemUTC(), running::workerFailed, signal::fire);
+        return sandbox ? provider.owning(() -> {
+            api.close();
+            sandboxCloud.close();
+        }) : provider.owning(api);
+    }
+
+    /** A GPU product the simulated Novita sells. */
+    private static final String SANDBOX_PRODUCT = "4090.16c62g";
+
+    /** The simulated Novita of the sandbox: its instances boot in COMFYLESS_SANDBOX_BOOT_TIME. */
+    private static NovitaSimulator startSandboxCloud(Settings settings) {
+        Duration boot = settings.sandboxBootTime;
+        NovitaSimulator cloud = NovitaSimulator.start(NovitaSimulator.Options.defaults()
+                .withApiKey("sk_sandbox_" + UUID.randomUUID().toString().replace("-", ""))
+                // creating and pulling take 3/5 of the boot, ComfyUI's own warm-up (502) the rest
+                .withCreateDwell(boot.dividedBy(5)).withPullDwell(boot.dividedBy(5))
+                .withComfyWarmup(boot.multipliedBy(2).dividedBy(5))
+                .withComfyStepTime(settings.sandboxStepTime)
+                .withDataDir(settings.dataDir.resolve("sandbox")));
+        LOG.warn("Sandbox provider: no NOVITA_API_KEY and no COMFYUI_URLS, so GPU instances are simulated: a "
+                + "Novita-compatible API at {} whose instances boot in {} into simulated ComfyUI servers ({} ms per "
+                + "sampler step, real PNGs). Set NOVITA_API_KEY (with NOVITA_PRODUCT_ID and NOVITA_IMAGE_URL) for "
+                + "real GPUs, or COMFYUI_URLS for your own ComfyUI servers.", cloud.apiBaseUrl(), boot,
+                settings.sandboxStepTime.toMillis());
+        return cloud;
     }
 
     /** Camel's Prometheus endpoint serves the registry bound under its well-known name; create it if absent. */

@@ -114,6 +114,15 @@ public final class Settings {
     public static final Setting RECONCILE_INTERVAL = Setting.of("comfyless.fleet.reconcile-interval",
             "COMFYLESS_RECONCILE_INTERVAL", "5m",
             "how often Novita's instance list is compared with the worker records (also at start)");
+    public static final Setting NOVITA_RETRIES = Setting.of("comfyless.novita.retries", "COMFYLESS_NOVITA_RETRIES", "4",
+            "retries of a Novita API call that failed transiently (429, 5xx, network), with exponential backoff");
+    public static final Setting NOVITA_RETRY_DELAY = Setting.of("comfyless.novita.retry-delay",
+            "COMFYLESS_NOVITA_RETRY_DELAY", "500ms", "first backoff before a Novita API call is retried (doubled each time, with jitter)");
+    public static final Setting NOVITA_TIMEOUT = Setting.of("comfyless.novita.timeout", "COMFYLESS_NOVITA_TIMEOUT",
+            "30s", "how long one Novita API call may take (connect and answer)");
+    public static final Setting NOVITA_BREAKER_OPEN = Setting.of("comfyless.novita.breaker-open",
+            "COMFYLESS_NOVITA_BREAKER_OPEN", "30s",
+            "how long Novita API calls fail fast after the circuit breaker opened on repeated failures");
 
     /** In the order of the README's configuration table. */
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
@@ -123,6 +132,7 @@ public final class Settings {
             SANDBOX_BOOT_TIME, SANDBOX_STEP_TIME,
             NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
             NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT,
+            NOVITA_RETRIES, NOVITA_RETRY_DELAY, NOVITA_TIMEOUT, NOVITA_BREAKER_OPEN,
             INSTANCE_PREFIX, MAX_CREATE_PER_STEP, SCALE_UP_COOLDOWN, CREATION_TIMEOUT, AUTOSCALE_INTERVAL,
             INSTANCE_WATCH_INTERVAL, CLEANUP_INTERVAL, RECONCILE_INTERVAL);
 
@@ -147,6 +157,7 @@ public final class Settings {
     public final int defaultMaxAttempts;
     public final Duration sweepInterval;
     public final Novita novita;
+    public final NovitaCalls novitaCalls;
     public final Provider provider;
     public final List<String> comfyUiUrls;
     public final Duration comfyUiTimeout;
@@ -182,6 +193,10 @@ public final class Settings {
             return "Novita[apiKey=" + (apiKey.isPresent() ? "***" : "unset") + ", productId=" + productId
                     + ", baseUrl=" + baseUrl + ", minWorkers=" + minWorkers + ", maxWorkers=" + maxWorkers + "]";
         }
+    }
+
+    /** How calls to the Novita API are made: retries with backoff, per-call timeout, circuit breaker open time. */
+    public record NovitaCalls(int retries, Duration retryDelay, Duration timeout, Duration breakerOpen) {
     }
 
     private Settings(Reader r) {
@@ -225,6 +240,10 @@ public final class Settings {
                 r.duration(INSTANCE_WATCH_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1), sandbox ? "1s" : null),
                 r.duration(CLEANUP_INTERVAL, Duration.ofMillis(100), Duration.ofDays(1)),
                 r.duration(RECONCILE_INTERVAL, Duration.ofMillis(100), Duration.ofDays(1)));
+        novitaCalls = new NovitaCalls(r.integer(NOVITA_RETRIES, 0, 20),
+                r.duration(NOVITA_RETRY_DELAY, Duration.ofMillis(10), Duration.ofMinutes(1)),
+                r.duration(NOVITA_TIMEOUT, Duration.ofSeconds(1), Duration.ofMinutes(10)),
+                r.duration(NOVITA_BREAKER_OPEN, Duration.ofSeconds(1), Duration.ofHours(1)));
         comfyUiTimeout = r.duration(COMFYUI_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
         maxInputBytes = r.integer(MAX_INPUT_BYTES, 1024, Integer.MAX_VALUE);
         historyPollMax = r.duration(HISTORY_POLL_MAX, Duration.ofMillis(100), Duration.ofHours(1));

@@ -1,0 +1,121 @@
+package dev.comfyless.provider.novita;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import dev.comfyless.config.Settings;
+import org.apache.camel.CamelContext;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.PluginHelper;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LogEvent;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.AbstractAppender;
+import org.apache.logging.log4j.core.config.Configurator;
+import org.apache.logging.log4j.core.config.Property;
+
+/**
+ * The real routes/novita.camel.yaml (and error-handling.camel.yaml) in a plain Camel context with the beans
+ * ComfyLessConfiguration binds and its derived properties, plus a NovitaClient against a {@link FakeNovita}.
+ */
+final class NovitaHarness implements AutoCloseable {
+
+    static final String KEY = "sk_test_6f1c0ffee5ecret42";
+
+    final FakeNovita fake;
+    final CamelContext context;
+    final NovitaClient client;
+    final Settings settings;
+
+    private NovitaHarness(FakeNovita fake, Map<String, String> overrides) throws Exception {
+        this.fake = fake;
+        Map<String, String> p = new HashMap<>();
+        p.put(Settings.NOVITA_API_KEY.key(), KEY);
+        p.put(Settings.NOVITA_BASE_URL.key(), fake.baseUrl() + "/");
+        p.put(Settings.NOVITA_RETRIES.key(), "4");
+        p.put(Settings.NOVITA_RETRY_DELAY.key(), "20ms");
+        p.put(Settings.NOVITA_TIMEOUT.key(), "5s");
+        p.put(Settings.NOVITA_BREAKER_OPEN.key(), "30s");
+        p.put(Settings.PROVIDER.key(), "sandbox");
+        p.putAll(overrides);
+        settings = Settings.load(k -> Optional.ofNullable(p.get(k)));
+        context = new DefaultCamelContext();
+        NovitaClient.routeProperties(settings).forEach(context.getPropertiesComponent()::addOverrideProperty);
+        context.getRegistry().bind("novitaRequests", new NovitaRequests());
+        context.getRegistry().bind("novitaResponses", new NovitaResponses());
+        context.getRegistry().bind("novitaHttpClientConfigurer", new NovitaHttpClientConfigurer());
+        PluginHelper.getRoutesLoader(context).loadRoutes(
+                PluginHelper.getResourceLoader(context).resolveResource("file:routes/error-handling.camel.yaml"),
+                PluginHelper.getResourceLoader(context).resolveResource("file:routes/novita.camel.yaml"));
+        context.start();
+        client = new NovitaClient(context, settings);
+    }
+
+    static NovitaHarness start(Map<String, String> overrides) throws Exception {
+        return new NovitaHarness(new FakeNovita(), overrides);
+    }
+
+    static NovitaHarness start() throws Exception {
+        return start(Map.of());
+    }
+
+    @Override
+    public void close() {
+        client.close();
+        context.stop();
+        fake.close();
+    }
+
+    /** Every log event of the JVM while open, formatted with its throwable's full stack trace. */
+    static final class CapturedLog extends AbstractAppender implements AutoCloseable {
+        private static final String PROPERTIES_PARSER = "org.apache.camel.component.properties";
+        final List<String> lines = new CopyOnWriteArrayList<>();
+
+        CapturedLog() {
+            super("novita-test-capture", null, null, true, Property.EMPTY_ARRAY);
+            start();
+            LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+            ctx.getConfiguration().getRootLogger().addAppender(this, Level.ALL, null);
+            ctx.updateLoggers();
+            // the shipped level is INFO; DEBUG here also covers Camel's and ComfyLess's debug lines
+            Configurator.setLevel("org.apache.camel", Level.DEBUG);
+            Configurator.setLevel("dev.comfyless", Level.DEBUG);
+            // except Camel's placeholder parser: at DEBUG it prints every resolved property value unmasked
+            // (REDIS_PASSWORD and NOVITA_API_KEY included) - a Camel behaviour, not a line of ours
+            Configurator.setLevel(PROPERTIES_PARSER, Level.INFO);
+        }
+
+        @Override
+        public void append(LogEvent event) {
+            StringBuilder line = new StringBuilder(event.getLoggerName()).append(' ')
+                    .append(event.getMessage().getFormattedMessage());
+            if (event.getThrown() != null) {
+                StringWriter w = new StringWriter();
+                event.getThrown().printStackTrace(new PrintWriter(w));
+                line.append('\n').append(w);
+            }
+            lines.add(line.toString());
+        }
+
+        String all() {
+            return String.join("\n", lines);
+        }
+
+        @Override
+        public void close() {
+            LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+            Configurator.setLevel("org.apache.camel", Level.INFO);
+            Configurator.setLevel("dev.comfyless", Level.INFO);
+            Configurator.setLevel(PROPERTIES_PARSER, Level.INFO);
+            ctx.getConfiguration().getRootLogger().removeAppender(getName());
+            ctx.updateLoggers();
+            stop();
+        }
+    }
+}
