@@ -165,7 +165,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 sandbox ? SANDBOX_PRODUCT : n.productId(), sandbox ? "sandbox/comfyui:simulated" : n.imageUrl(),
                 n.gpuNum(), n.rootfsSize(), Map.of("CLI_ARGS", "--listen 0.0.0.0 --port 8188"),
                 new ScalingConfig(n.minWorkers(), n.maxWorkers(), f.maxCreatePerStep(), n.idleTimeout(),
-                        f.scaleUpCooldown()), f.creationTimeout(), f.cleanupInterval());
+                        f.scaleUpCooldown()), f.creationTimeout(), f.cleanupInterval(),
+                settings.novitaCalls.timeout());
         NovitaProvider provider = new NovitaProvider(api, workers, () -> store.metrics().pending(), fleet,
                 Clock.systemUTC(), running::workerFailed, signal::fire);
         return sandbox ? provider.owning(() -> {

@@ -49,15 +49,17 @@ public final class NovitaProvider implements GpuProvider {
 
     private static final Logger LOG = LoggerFactory.getLogger(NovitaProvider.class);
     private static final SecureRandom RANDOM = new SecureRandom();
-    /** A pending record with no instance id this old was left by a create that never answered (or a crash). */
-    private static final Duration PENDING_GRACE = Duration.ofMinutes(2);
     /** A delete Novita accepted but did not carry out is asked again after this long. */
     private static final Duration DELETE_REPEAT = Duration.ofMinutes(1);
 
-    /** What a new instance looks like and how the fleet is bounded. */
+    /**
+     * What a new instance looks like and how the fleet is bounded. {@code pendingGrace}: a pending record with no
+     * instance id this old was left by a create that got no answer (or a crash between record and create); the
+     * instance watcher then looks the instance up by name.
+     */
     public record Fleet(String providerName, String instancePrefix, String productId, String imageUrl, int gpuNum,
                         int rootfsSize, Map<String, String> envs, ScalingConfig scaling,
-                        Duration creationTimeout, Duration cleanupInterval) {
+                        Duration creationTimeout, Duration cleanupInterval, Duration pendingGrace) {
     }
 
     private final NovitaApi api;
@@ -133,16 +135,27 @@ public final class NovitaProvider implements GpuProvider {
             if (now.isBefore(createsHeldUntil)) {
                 LOG.warn("Autoscale: {} instance(s) wanted, but creates are held until {} after Novita refused the "
                         + "last one", d.create(), createsHeldUntil);
+            } else if (api.circuitOpen()) {
+                LOG.warn("Autoscale: {} instance(s) wanted, but the Novita API failed repeatedly (circuit breaker "
+                        + "open); the next turn tries again", d.create());
             } else {
-                registry.recordScaleUp(now);
-                for (int i = 0; i < d.create() && !now.isBefore(createsHeldUntil); i++) {
-                    create("autoscale");
+                boolean made = false;
+                for (int i = 0; i < d.create(); i++) {
+                    Created c = create("autoscale");
+                    made |= c != Created.NOT_ATTEMPTED && c != Created.REFUSED;
+                    if (c == Created.NOT_ATTEMPTED || c == Created.REFUSED) {
+                        break;
+                    }
+                }
+                // the cooldown starts only when something was (or may have been) created
+                if (made) {
+                    registry.recordScaleUp(now);
                 }
             }
         }
         for (String id : d.delete()) {
-            if (registry.retire(id, "idle for more than " + fleet.scaling().idleTimeout().toSeconds()
-                    + " s (scale-down)", false) == WorkerRegistry.Retirement.TERMINATING) {
+            if (registry.retire(id, "idle for more than " + human(fleet.scaling().idleTimeout()) + " (scale-down)",
+                    false) == WorkerRegistry.Retirement.TERMINATING) {
                 registry.get(id).ifPresent(this::deleteStep);
             } else {
                 LOG.info("Scale-down of worker {} skipped: it was given a task meanwhile", id);
@@ -157,7 +170,8 @@ public final class NovitaProvider implements GpuProvider {
         if (live >= fleet.scaling().maxWorkers()) {
             return Optional.empty();
         }
-        return registry.get(create("operator"));
+        create("operator");
+        return registry.get(lastCreated);
     }
 
     /** Takes a worker out of service: deleted now when idle or booting, after its task when running. */
@@ -172,9 +186,16 @@ public final class NovitaProvider implements GpuProvider {
         return r;
     }
 
-    /** Records a worker, then asks Novita for its instance. Returns the worker id. */
-    private String create(String why) {
+    /** How a create ended. */
+    private enum Created { MADE, AMBIGUOUS, REFUSED, NOT_ATTEMPTED }
+
+    /** The worker of the last create (for addWorker). */
+    private String lastCreated;
+
+    /** Records a worker, then asks Novita for its instance. */
+    private Created create(String why) {
         String id = "nv-" + HexFormat.of().formatHex(randomBytes());
+        lastCreated = id;
         String name = fleet.instancePrefix() + id;
         registry.register(id, name(), "", Map.of("status", WorkerStatus.PENDING.wire(), "instance_name", name,
                 "product_id", fleet.productId()));
@@ -183,7 +204,14 @@ public final class NovitaProvider implements GpuProvider {
                     fleet.rootfsSize(), fleet.imageUrl(), fleet.envs(), "onDemand"));
             attach(id, instanceId);
             LOG.info("Instance {} ({}) created for worker {} ({})", instanceId, name, id, why);
+            return Created.MADE;
         } catch (NovitaException e) {
+            if (NovitaException.CIRCUIT_OPEN.equals(e.reason())) {
+                // the call never left: nothing exists, so the record goes too
+                registry.remove(id);
+                LOG.warn("Create of instance {} not attempted: {}", name, e.getMessage());
+                return Created.NOT_ATTEMPTED;
+            }
             if (!e.retryable() && e.httpStatus() >= 400 && e.httpStatus() < 500) {
                 // refused before anything was made (balance, quota, no GPUs, bad product): nothing to delete
                 createsHeldUntil = clock.instant().plus(fleet.scaling().scaleUpCooldown());
@@ -191,14 +219,14 @@ public final class NovitaProvider implements GpuProvider {
                         "Novita refused to create the instance: " + e.getMessage()));
                 LOG.error("Novita refused to create instance {}: {} (creates paused until {})", name,
                         e.getMessage(), createsHeldUntil);
-            } else {
-                // the instance may exist although no answer said so (create is not idempotent): look it up
-                LOG.warn("Create of instance {} ended without an answer ({}); looking it up by name", name,
-                        e.getMessage());
-                findByName(id, name);
+                return Created.REFUSED;
             }
+            // the instance may exist although no answer said so (create is not idempotent): look it up
+            LOG.warn("Create of instance {} ended without an answer ({}); looking it up by name", name,
+                    e.getMessage());
+            findByName(id, name);
+            return Created.AMBIGUOUS;
         }
-        return id;
     }
 
     private static byte[] randomBytes() {
@@ -245,7 +273,7 @@ public final class NovitaProvider implements GpuProvider {
                     case PENDING -> {
                         if (w.instanceId() != null) {
                             attach(w.id(), w.instanceId());
-                        } else if (age(w, now).compareTo(PENDING_GRACE) > 0) {
+                        } else if (age(w, now).compareTo(fleet.pendingGrace()) > 0) {
                             findByName(w.id(), w.instanceName() == null ? fleet.instancePrefix() + w.id()
                                     : w.instanceName());
                         }
@@ -269,7 +297,7 @@ public final class NovitaProvider implements GpuProvider {
             return;
         }
         if (age(w, now).compareTo(fleet.creationTimeout()) > 0) {
-            fail(w, "not ready within the creation timeout of " + fleet.creationTimeout().toMinutes() + " min"
+            fail(w, "not ready within the creation timeout of " + human(fleet.creationTimeout())
                     + (w.endpoint() == null ? " (Novita never reported it running)"
                     : " (ComfyUI at its endpoint never answered GET /system_stats)"));
             return;
@@ -445,6 +473,14 @@ public final class NovitaProvider implements GpuProvider {
     private static boolean live(WorkerStatus s) {
         return EnumSet.of(WorkerStatus.PENDING, WorkerStatus.STARTING, WorkerStatus.IDLE, WorkerStatus.RUNNING)
                 .contains(s);
+    }
+
+    /** 90 s, 10 min, 1500 ms: for log lines and worker errors. */
+    static String human(Duration d) {
+        if (d.toMillis() % 1000 != 0) {
+            return d.toMillis() + " ms";
+        }
+        return d.toSeconds() % 60 == 0 && d.toSeconds() > 0 ? d.toMinutes() + " min" : d.toSeconds() + " s";
     }
 
     private static Duration age(Worker w, Instant now) {

@@ -67,7 +67,11 @@ class NovitaFleetTest {
         cloud = NovitaSimulator.start(NovitaSimulator.Options.defaults().withApiKey(KEY)
                 .withDwells(Duration.ofMillis(100)).withComfyWarmup(Duration.ofMillis(200))
                 .withComfyStepTime(Duration.ofMillis(5)).withDataDir(dir.resolve("cloud")));
-        Map<String, String> p = RunningService.defaults();
+        service = RunningService.start(properties(min, max, extra, RunningService.defaults()));
+    }
+
+    private Map<String, String> properties(int min, int max, Map<String, String> extra, Map<String, String> base) {
+        Map<String, String> p = new java.util.LinkedHashMap<>(base);
         p.put("comfyless.provider", "novita");
         p.put("comfyless.novita.api-key", KEY);
         p.put("comfyless.novita.base-url", cloud.baseUrl());
@@ -77,6 +81,8 @@ class NovitaFleetTest {
         p.put("comfyless.novita.max-workers", Integer.toString(max));
         p.put("comfyless.novita.idle-timeout", "2");
         p.put("comfyless.novita.retry-delay", "50ms");
+        p.put("comfyless.novita.breaker-open", "2s");
+        p.put("comfyless.novita.timeout", "2s");
         p.put("comfyless.fleet.instance-prefix", "cl-test-");
         p.put("comfyless.fleet.autoscale-interval", "300ms");
         p.put("comfyless.fleet.instance-watch-interval", "200ms");
@@ -88,7 +94,7 @@ class NovitaFleetTest {
         p.put("comfyless.comfyui.history-poll-max", "1s");
         p.put("comfyless.output-dir", dir.resolve("outputs").toString());
         p.putAll(extra);
-        service = RunningService.start(p);
+        return p;
     }
 
     private List<String> submit(int n) {
@@ -124,22 +130,31 @@ class NovitaFleetTest {
         return ids;
     }
 
-    /** No instance runs on the cloud that no worker record owns, and the fleet is back to {@code n} instances. */
+    /** Our live instances on the cloud (name prefix cl-test-). */
+    private List<String> ourLiveInstances() {
+        return cloud.liveInstances().stream().filter(i -> i.name().startsWith("cl-test-"))
+                .map(NovitaSimulator.InstanceInfo::id).toList();
+    }
+
+    /** No instance of ours runs on the cloud that no worker record owns, and the fleet is back to {@code n}. */
     private void awaitFleetOf(int n) {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            assertThat(cloud.liveInstances()).hasSize(n);
+            assertThat(ourLiveInstances()).hasSize(n);
             assertThat(workers()).hasSize(n);
-            assertThat(workerInstanceIds()).containsExactlyInAnyOrderElementsOf(
-                    cloud.liveInstances().stream().map(NovitaSimulator.InstanceInfo::id).toList());
+            assertThat(workerInstanceIds()).containsExactlyInAnyOrderElementsOf(ourLiveInstances());
         });
     }
 
     @Test
     void scalesFromZeroToTheBacklogInOneDecisionAndBackToTheMinimum() throws Exception {
-        start(0, 5, Map.of());
-        assertThat(service.get("/novita/status").json().get("metrics").get("total_workers").asInt()).isZero();
-
+        // 30 tasks wait while the fleet may not grow (max 0), then ComfyLess starts again with max 5
+        start(0, 0, Map.of());
         List<String> ids = submit(30);
+        assertThat(service.get("/novita/status").json().get("metrics").get("total_workers").asInt()).isZero();
+        Map<String, String> same = service.properties();
+        service.close();
+        service = RunningService.start(properties(0, 5, Map.of(), same));
+
         // the cooldown is 60 s: five creates within this test can only come from one (or two) decisions
         await().atMost(Duration.ofSeconds(15)).until(() -> cloud.createCount() == 5);
         JsonNode status = service.get("/novita/status").json();
@@ -201,7 +216,7 @@ class NovitaFleetTest {
 
     @Test
     void reconcileAdoptsAnInstanceWithOurPrefixAndNeverTouchesOthers() throws Exception {
-        start(0, 3, Map.of("comfyless.novita.idle-timeout", "600"));
+        start(0, 1, Map.of("comfyless.novita.idle-timeout", "600"));
         String foreign = cloud.seedInstance("someone-elses-worker", "running");
         String orphan = cloud.seedInstance("cl-test-nv-orphan0001", "running");
         // reconcile runs every second: the orphan becomes a worker and, once its ComfyUI answers, idle
@@ -218,7 +233,8 @@ class NovitaFleetTest {
 
         // and a foreign instance survives the fleet going to zero
         service.delete("/api/v1/workers/nv-orphan0001");
-        awaitFleetOf(1); // the foreign one is the only live instance; no worker owns it
+        awaitFleetOf(0);
+        assertThat(cloud.instance(foreign).orElseThrow().status()).isEqualTo("running");
     }
 
     @Test
@@ -226,6 +242,8 @@ class NovitaFleetTest {
         start(0, 1, Map.of("comfyless.fleet.creation-timeout", "2s", "comfyless.fleet.scale-up-cooldown", "0s"));
         cloud.slowBoot(Duration.ofSeconds(30));
         List<String> ids = submit(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> cloud.createCount() == 1);
+        cloud.slowBoot(Duration.ZERO); // only the first instance is slow
         await().atMost(Duration.ofSeconds(20)).until(() -> cloud.createCount() >= 2);
         String slow = cloud.instances().get(0).id();
         await().atMost(Duration.ofSeconds(10)).until(() ->

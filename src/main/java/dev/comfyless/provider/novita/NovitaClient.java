@@ -154,7 +154,7 @@ public final class NovitaClient implements NovitaApi, AutoCloseable {
         }
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof CallNotPermittedException) {
-                return new NovitaException(0, "CIRCUIT_OPEN", "Novita " + operation + " not attempted: the "
+                return new NovitaException(0, NovitaException.CIRCUIT_OPEN, "Novita " + operation + " not attempted: the "
                         + "circuit breaker is open after repeated failures of the Novita API", true);
             }
         }

@@ -7,6 +7,9 @@ package dev.comfyless.provider.novita;
  */
 public class NovitaException extends RuntimeException {
 
+    /** The reason of a call the circuit breaker did not let out (nothing reached Novita). */
+    public static final String CIRCUIT_OPEN = "CIRCUIT_OPEN";
+
     private final int httpStatus;
     private final String reason;
     private final boolean retryable;
