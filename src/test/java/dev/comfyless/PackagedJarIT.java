@@ -85,27 +85,40 @@ class PackagedJarIT {
     }
 
     @Test
-    void theReadmeSessionWorksOnTheEmbeddedRedisAndTheSandbox(@TempDir Path data) throws Exception {
+    void theReadmeSessionWorksOnTheEmbeddedRedisAndTheSandboxCloud(@TempDir Path data) throws Exception {
         int port = TestRedis.freePort();
         Path log = data.resolve("service.log");
+        // the README's run command with its defaults, but a short idle timeout to watch the scale-down
         Process p = launch(Path.of("").toAbsolutePath(), Map.of("PORT", Integer.toString(port),
                 "COMFYLESS_DATA_DIR", data.toString(), "COMFYLESS_OUTPUT_DIR", data.resolve("outputs").toString(),
-                "COMFYLESS_EMBEDDED_REDIS_PORT", Integer.toString(TestRedis.freePort())), log);
+                "COMFYLESS_EMBEDDED_REDIS_PORT", Integer.toString(TestRedis.freePort()),
+                "NOVITA_IDLE_TIMEOUT", "5"), log);
         try {
             awaitHealthy(port, p, log);
             String base = "http://127.0.0.1:" + port;
-            awaitIdleWorkers(base, 2);
-            String id = submitAndDownload(base);
+            assertThat(providerStatus(base)).contains("\"provider\":\"sandbox\"").contains("\"total_workers\":0");
+            String id = submit(base);
+            // the seed's story on /novita/status: an instance is created for the waiting task, boots, runs it
+            await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200)).until(() ->
+                    providerStatus(base).contains("\"starting_workers\":1"));
+            awaitCompletedAndDownload(base, id);
             assertThat(call("GET", base + "/api/v1/tasks?status=completed", null).body()).contains(id);
             HttpResponse<String> again = call("DELETE", base + "/api/v1/tasks/" + id, null);
             assertThat(again.statusCode()).isEqualTo(409);
             assertThat(call("GET", base + "/observe/metrics", null).body()).contains("comfyless_tasks_submitted_total");
-            assertThat(call("GET", base + "/novita/status", null).body()).contains("\"provider\":\"sandbox\"");
+            // ...and once it has idled past NOVITA_IDLE_TIMEOUT, it is deleted: nothing left to pay for
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
+                    providerStatus(base).contains("\"total_workers\":0"));
             assertThat(read(log)).contains("REDIS_HOST is not set: using an embedded Redis")
-                    .contains("Sandbox provider: 2 simulated ComfyUI server(s)");
+                    .contains("Sandbox provider: no NOVITA_API_KEY").contains("Autoscale: scale up +1")
+                    .contains("Autoscale: scale down -1");
         } finally {
             stop(p);
         }
+    }
+
+    private static String providerStatus(String base) throws Exception {
+        return call("GET", base + "/novita/status", null).body();
     }
 
     @Test
@@ -145,13 +158,22 @@ class PackagedJarIT {
 
     /** The README's session: submit the example, watch it complete, download its PNG. Returns the task id. */
     private static String submitAndDownload(String base) throws Exception {
+        String id = submit(base);
+        awaitCompletedAndDownload(base, id);
+        return id;
+    }
+
+    private static String submit(String base) throws Exception {
         String body = Files.readString(Path.of("examples/text-to-image.json"));
         HttpResponse<String> created = call("POST", base + "/api/v1/tasks", body);
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         JsonNode task = JSON.readTree(created.body());
         assertThat(task.get("status").asText()).isEqualTo("pending");
         assertThat(task.get("queue_position").asInt()).isEqualTo(1);
-        String id = task.get("id").asText();
+        return task.get("id").asText();
+    }
+
+    private static void awaitCompletedAndDownload(String base, String id) throws Exception {
         await().atMost(Duration.ofSeconds(60)).until(() -> JSON.readTree(call("GET", base + "/api/v1/tasks/" + id,
                 null).body()).get("status").asText().equals("completed"));
         JsonNode done = JSON.readTree(call("GET", base + "/api/v1/tasks/" + id, null).body());
@@ -163,7 +185,6 @@ class PackagedJarIT {
         assertThat(png.headers().firstValue("Content-Type")).contains("image/png");
         assertThat(png.body()).hasSize(output.get("size").asInt());
         assertThat(java.util.Arrays.copyOf(png.body(), 4)).isEqualTo(new byte[] {(byte) 0x89, 'P', 'N', 'G'});
-        return id;
     }
 
     @Test

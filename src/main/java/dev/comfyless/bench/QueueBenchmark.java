@@ -52,6 +52,7 @@ public final class QueueBenchmark {
         main.addOverrideProperty("camel.main.startup-summary-level", "off");
         // the queue alone: no workers take the tasks (DispatchBenchmark measures running them)
         main.addOverrideProperty("comfyless.provider", "sandbox");
+        main.addOverrideProperty("comfyless.novita.min-workers", "0");
         main.addOverrideProperty("comfyless.novita.max-workers", "0");
         main.init();
         main.start();

@@ -124,6 +124,10 @@ public final class Settings {
             "COMFYLESS_NOVITA_BREAKER_OPEN", "30s",
             "how long Novita API calls fail fast after the circuit breaker opened on repeated failures");
 
+    /** Settings whose default depends on the provider (the sandbox's are shorter): empty in the properties file. */
+    public static final List<Setting> PROVIDER_DEPENDENT_DEFAULTS = List.of(NOVITA_MIN_WORKERS, NOVITA_IDLE_TIMEOUT,
+            INSTANCE_WATCH_INTERVAL);
+
     /** In the order of the README's configuration table. */
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
@@ -223,7 +227,7 @@ public final class Settings {
         // the sandbox tells the seed's whole story in minutes: no instance kept, idle ones go after a minute
         int minWorkers = r.integer(NOVITA_MIN_WORKERS, 0, 1000, sandbox ? "0" : null);
         int maxWorkers = r.integer(NOVITA_MAX_WORKERS, 0, 1000);
-        if (minWorkers > maxWorkers) {
+        if (minWorkers > maxWorkers && provider != Provider.STATIC) {
             r.problems.add(NOVITA_MIN_WORKERS.label() + " is " + minWorkers + " but " + NOVITA_MAX_WORKERS.label()
                     + " is " + maxWorkers + ": the minimum cannot exceed the maximum");
         }

@@ -40,9 +40,47 @@ class SettingsTest {
         assertThat(s.novita.baseUrl()).isEqualTo("https://api.novita.ai");
         assertThat(s.novita.gpuNum()).isEqualTo(1);
         assertThat(s.novita.rootfsSize()).isEqualTo(50);
+        assertThat(s.novita.maxWorkers()).isEqualTo(10);
+        assertThat(s.fleet.scaleUpCooldown()).isEqualTo(Duration.ofSeconds(120));
+        assertThat(s.fleet.creationTimeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(s.healthInterval).isEqualTo(Duration.ofSeconds(60));
+        assertThat(s.fleet.cleanupInterval()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(s.fleet.autoscaleInterval()).isEqualTo(Duration.ofSeconds(15));
+        // no key, no URLs: the sandbox, which keeps nothing idle and lets idle instances go after a minute
+        assertThat(s.provider).isEqualTo(Settings.Provider.SANDBOX);
+        assertThat(s.novita.minWorkers()).isZero();
+        assertThat(s.novita.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(s.fleet.instanceWatchInterval()).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    private static Map<String, String> novita() {
+        Map<String, String> m = new HashMap<>();
+        m.put(Settings.NOVITA_API_KEY.key(), "sk-secret");
+        m.put(Settings.NOVITA_PRODUCT_ID.key(), "4090.16c62g");
+        m.put(Settings.NOVITA_IMAGE_URL.key(), "docker.io/example/comfyui:latest");
+        return m;
+    }
+
+    @Test
+    void withAKeyTheProviderIsNovitaWithTheSeedDocumentsDefaults() {
+        Settings s = load(novita());
+        assertThat(s.provider).isEqualTo(Settings.Provider.NOVITA);
         assertThat(s.novita.minWorkers()).isEqualTo(1);
         assertThat(s.novita.maxWorkers()).isEqualTo(10);
         assertThat(s.novita.idleTimeout()).isEqualTo(Duration.ofSeconds(600));
+        assertThat(s.fleet.instanceWatchInterval()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(s.fleet.instancePrefix()).isEqualTo("comfyless-");
+    }
+
+    @Test
+    void novitaNeedsItsProductAndImageAndAKey() {
+        assertThatThrownBy(() -> load(with(Settings.NOVITA_API_KEY, "sk-secret")))
+                .hasMessageContaining("NOVITA_PRODUCT_ID").hasMessageContaining("NOVITA_IMAGE_URL")
+                .message().doesNotContain("sk-secret");
+        assertThatThrownBy(() -> load(with(Settings.PROVIDER, "novita"))).hasMessageContaining("NOVITA_API_KEY");
+        Map<String, String> badPrefix = novita();
+        badPrefix.put(Settings.INSTANCE_PREFIX.key(), "Has Space");
+        assertThatThrownBy(() -> load(badPrefix)).hasMessageContaining("COMFYLESS_INSTANCE_PREFIX");
     }
 
     @Test
@@ -76,7 +114,7 @@ class SettingsTest {
         Map<String, String> m = with(Settings.REDIS_PASSWORD, "hunter2");
         m.put(Settings.REDIS_PORT.key(), "x");
         assertThatThrownBy(() -> load(m)).message().doesNotContain("hunter2");
-        Settings ok = load(with(Settings.NOVITA_API_KEY, "sk-secret"));
+        Settings ok = load(novita());
         assertThat(ok.novita.toString()).doesNotContain("sk-secret");
         assertThat(ok.novita.apiKey()).contains("sk-secret");
     }
@@ -104,7 +142,8 @@ class SettingsTest {
         String properties = Files.readString(Path.of("config/application.properties"), StandardCharsets.UTF_8);
         String readme = Files.readString(Path.of("README.md"), StandardCharsets.UTF_8);
         for (Setting s : Settings.ALL) {
-            assertThat(properties).as(s.key()).contains(s.key() + " = {{env:" + s.env() + ":" + s.defaultValue() + "}}");
+            String fallback = Settings.PROVIDER_DEPENDENT_DEFAULTS.contains(s) ? "" : s.defaultValue();
+            assertThat(properties).as(s.key()).contains(s.key() + " = {{env:" + s.env() + ":" + fallback + "}}");
             assertThat(readme).as(s.env()).contains("`" + s.env() + "`");
         }
     }

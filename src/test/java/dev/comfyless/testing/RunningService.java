@@ -46,6 +46,7 @@ public final class RunningService implements AutoCloseable {
         p.put("comfyless.redis.port", Integer.toString(redis.port));
         p.put("comfyless.redis.prefix", TestRedis.newPrefix());
         // no workers unless a test asks for them: tasks stay pending where a test looks at the queue
+        p.put("comfyless.novita.min-workers", "0");
         p.put("comfyless.novita.max-workers", "0");
         return p;
     }

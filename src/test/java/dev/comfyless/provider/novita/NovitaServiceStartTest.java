@@ -19,7 +19,8 @@ class NovitaServiceStartTest {
     void theRoutesStartWithAnotherProviderAndTheKeyIsNeverLogged() throws Exception {
         try (FakeNovita fake = new FakeNovita(); NovitaHarness.CapturedLog log = new NovitaHarness.CapturedLog()) {
             Map<String, String> p = RunningService.defaults();
-            p.put("comfyless.provider", "sandbox");
+            p.put("comfyless.provider", "static");
+            p.put("comfyless.comfyui.urls", "http://127.0.0.1:9"); // never answers: no worker, no task runs
             p.put("comfyless.novita.api-key", NovitaHarness.KEY);
             p.put("comfyless.novita.base-url", fake.baseUrl());
             // the summary of every property Camel loaded, at its most detailed
