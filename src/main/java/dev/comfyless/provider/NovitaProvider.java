@@ -19,6 +19,7 @@ import dev.comfyless.provider.novita.CreateInstance;
 import dev.comfyless.provider.novita.NovitaApi;
 import dev.comfyless.provider.novita.NovitaException;
 import dev.comfyless.provider.novita.NovitaInstance;
+import dev.comfyless.provider.novita.NovitaProduct;
 import dev.comfyless.scaling.Decision;
 import dev.comfyless.scaling.FleetMember;
 import dev.comfyless.scaling.ScalingConfig;
@@ -110,9 +111,25 @@ public final class NovitaProvider implements GpuProvider {
     @Override
     public void synchronize(WorkerRegistry workers) {
         try {
+            checkProduct();
             reconcile();
         } catch (NovitaException e) {
             LOG.warn("Reconcile at start failed ({}); the reconcile route tries again", e.getMessage());
+        }
+    }
+
+    /** Says at start when NOVITA_PRODUCT_ID is not sold or sold out, rather than at the first failed create. */
+    private void checkProduct() {
+        List<NovitaProduct> products = api.products();
+        Optional<NovitaProduct> ours = products.stream().filter(p -> fleet.productId().equals(p.id())).findFirst();
+        if (ours.isEmpty()) {
+            LOG.error("NOVITA_PRODUCT_ID {} is not among Novita's {} GPU products ({}); creates will be refused",
+                    fleet.productId(), products.size(), products.stream().map(NovitaProduct::id).limit(20).toList());
+        } else if (!ours.get().availableDeploy()) {
+            LOG.warn("NOVITA_PRODUCT_ID {} ({}) is sold out right now (availableDeploy false); creates may be "
+                    + "refused with INSUFFICIENT_RESOURCE", fleet.productId(), ours.get().name());
+        } else {
+            LOG.info("Novita product {} ({}) is available", fleet.productId(), ours.get().name());
         }
     }
 
@@ -127,7 +144,12 @@ public final class NovitaProvider implements GpuProvider {
         Decision d = ScalingPolicy.decide(new ScalingInput(members, (int) Math.min(pending, Integer.MAX_VALUE),
                 registry.lastScaleUp()), fleet.scaling(), now);
         if (d.isNoop()) {
-            LOG.debug("Autoscale: {}", d.reason());
+            // work waiting with nothing done about it (cooldown, maximum) is worth a line; a steady fleet is not
+            if (pending > 0) {
+                LOG.info("Autoscale: {}", d.reason());
+            } else {
+                LOG.debug("Autoscale: {}", d.reason());
+            }
             return;
         }
         LOG.info("Autoscale: {}", d.reason());
@@ -405,8 +427,13 @@ public final class NovitaProvider implements GpuProvider {
         }
         Set<String> listed = ours.stream().map(NovitaInstance::id).collect(Collectors.toSet());
         for (Worker w : mine) {
-            if (w.instanceId() != null && !listed.contains(w.instanceId()) && live(w.status())
-                    && w.status() != WorkerStatus.PENDING && api.get(w.instanceId()).isEmpty()) {
+            if (!live(w.status()) || w.status() == WorkerStatus.PENDING) {
+                continue;
+            }
+            if (w.instanceId() == null) {
+                // a record without an instance can only come from an older ComfyLess; nothing runs behind it
+                fail(w, "the worker has no instance on Novita");
+            } else if (!listed.contains(w.instanceId()) && api.get(w.instanceId()).isEmpty()) {
                 fail(w, "the instance no longer exists on Novita");
             }
         }

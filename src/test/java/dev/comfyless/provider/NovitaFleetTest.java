@@ -205,6 +205,31 @@ class NovitaFleetTest {
     }
 
     @Test
+    void aNovitaOutageOpensTheBreakerLeaksNothingAndAFailedDeleteIsRepeatedUntilTheInstanceIsGone()
+            throws Exception {
+        start(0, 2, Map.of());
+        cloud.serverErrors(true);
+        List<String> ids = submit(2);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(service.get("/ready").json().get("checks").get("provider_api").asText())
+                        .startsWith("circuit open"));
+        assertThat(service.get("/ready").status()).isEqualTo(200); // tasks could still run on existing workers
+        assertThat(cloud.liveInstances()).isEmpty();
+
+        cloud.serverErrors(false);
+        awaitCompleted(ids, Duration.ofSeconds(40));
+        assertThat(service.get("/ready").json().get("checks").get("provider_api").asText()).isEqualTo("up");
+
+        // the scale-down's delete fails: the worker stays (terminating) and its instance is deleted later
+        cloud.serverErrors(true);
+        await().atMost(Duration.ofSeconds(20)).until(() -> StreamSupport.stream(workers().spliterator(), false)
+                .anyMatch(w -> "terminating".equals(w.get("status").asText())));
+        assertThat(ourLiveInstances()).isNotEmpty();
+        cloud.serverErrors(false);
+        awaitFleetOf(0);
+    }
+
+    @Test
     void aCreateWhoseAnswerWasLostIsFoundByNameNotCreatedTwice() throws Exception {
         start(0, 1, Map.of());
         cloud.loseNextCreateResponse();
