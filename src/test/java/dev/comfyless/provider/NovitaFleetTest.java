@@ -278,6 +278,22 @@ class NovitaFleetTest {
     }
 
     @Test
+    void anImagePullFailureFailsTheWorkerWithNovitasMessageDeletesTheInstanceAndReplacesIt() throws Exception {
+        start(0, 1, Map.of());
+        cloud.failPull("manifest unknown: docker.io/example/comfyui:latest");
+        List<String> ids = submit(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> cloud.createCount() == 1);
+        String broken = cloud.instances().get(0).id();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(LOGS.text())
+                .contains("Novita reports an error for the instance").contains("manifest unknown"));
+        // the broken instance is deleted; scaling from zero replaces it at once (no cooldown wait)
+        awaitCompleted(ids, Duration.ofSeconds(30));
+        assertThat(cloud.instance(broken).map(NovitaSimulator.InstanceInfo::status).orElse("gone"))
+                .isIn("gone", "toRemove", "removing", "removed");
+        assertThat(cloud.createCount()).isEqualTo(2);
+    }
+
+    @Test
     void anInstanceThatDiesMidTaskRerunsTheTaskElsewhere() throws Exception {
         start(2, 2, Map.of());
         await().atMost(Duration.ofSeconds(20)).until(() ->
