@@ -191,8 +191,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         LOG.warn("Sandbox provider: no NOVITA_API_KEY and no COMFYUI_URLS, so GPU instances are simulated: a "
                 + "Novita-compatible API at {} whose instances boot in {} into simulated ComfyUI servers ({} ms per "
                 + "sampler step, real PNGs). Set NOVITA_API_KEY (with NOVITA_PRODUCT_ID and NOVITA_IMAGE_URL) for "
-                + "real GPUs, or COMFYUI_URLS for your own ComfyUI servers.", cloud.apiBaseUrl(), boot,
-                settings.sandboxStepTime.toMillis());
+                + "real GPUs, or COMFYUI_URLS for your own ComfyUI servers.", cloud.apiBaseUrl(),
+                NovitaProvider.human(boot), settings.sandboxStepTime.toMillis());
         return cloud;
     }
 

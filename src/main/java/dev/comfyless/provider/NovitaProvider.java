@@ -503,7 +503,7 @@ public final class NovitaProvider implements GpuProvider {
     }
 
     /** 90 s, 10 min, 1500 ms: for log lines and worker errors. */
-    static String human(Duration d) {
+    public static String human(Duration d) {
         if (d.toMillis() % 1000 != 0) {
             return d.toMillis() + " ms";
         }
