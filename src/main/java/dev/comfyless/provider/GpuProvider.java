@@ -35,6 +35,11 @@ public interface GpuProvider {
     default void autoscale() {
     }
 
+    /** {@code capacity-check} route, after a dispatch run: autoscale now if tasks wait and no worker could take
+     * them (none idle, none booting), instead of at the next autoscale turn. */
+    default void autoscaleIfStarved() {
+    }
+
     /** {@code instance-watch} route: move booting instances along, carry out deletes. */
     default void watchInstances() {
     }

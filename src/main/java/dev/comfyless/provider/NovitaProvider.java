@@ -169,8 +169,8 @@ public final class NovitaProvider implements GpuProvider {
                         break;
                     }
                 }
-                // the cooldown starts only when something was (or may have been) created
-                if (made) {
+                // the cooldown starts only for a backlog scale-up that created (or may have created) something
+                if (made && d.startsCooldown()) {
                     registry.recordScaleUp(now);
                 }
             }
@@ -182,6 +182,23 @@ public final class NovitaProvider implements GpuProvider {
             } else {
                 LOG.info("Scale-down of worker {} skipped: it was given a task meanwhile", id);
             }
+        }
+    }
+
+    /** When {@link #autoscaleIfStarved} last looked (it runs after dispatch runs, which can be many a second). */
+    private volatile Instant lastStarvationCheck = Instant.EPOCH;
+
+    @Override
+    public void autoscaleIfStarved() {
+        Instant now = clock.instant();
+        if (Duration.between(lastStarvationCheck, now).compareTo(Duration.ofSeconds(1)) < 0) {
+            return;
+        }
+        lastStarvationCheck = now;
+        boolean capacity = mine().stream().anyMatch(w -> w.status() == WorkerStatus.IDLE
+                || w.status() == WorkerStatus.STARTING || w.status() == WorkerStatus.PENDING);
+        if (!capacity && pendingTasks.getAsLong() > 0) {
+            autoscale();
         }
     }
 

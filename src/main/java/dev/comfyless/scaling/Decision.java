@@ -11,8 +11,15 @@ import java.util.Objects;
  * @param delete ids of idle workers to delete, longest idle first
  * @param reason why, with the numbers the decision was made on
  * @param counts the numbers the decision was made on
+ * @param startsCooldown whether the creates are a scale-up for a backlog, which the cooldown then spaces out;
+ *                       replacing workers below the minimum and the first worker for an empty fleet are not
  */
-public record Decision(int create, List<String> delete, String reason, Counts counts) {
+public record Decision(int create, List<String> delete, String reason, Counts counts, boolean startsCooldown) {
+
+    /** A decision that starts no cooldown. */
+    public Decision(int create, List<String> delete, String reason, Counts counts) {
+        this(create, delete, reason, counts, false);
+    }
 
     /**
      * The fleet as counted for the decision.
@@ -47,7 +54,8 @@ public record Decision(int create, List<String> delete, String reason, Counts co
         return create == 0 && delete.isEmpty();
     }
 
-    /** True when workers are created; the caller then records {@code now} as the input's next lastScaleUpAt. */
+    /** True when workers are created. The caller records {@code now} as the next lastScaleUpAt when
+     * {@link #startsCooldown()}. */
     public boolean scaledUp() {
         return create > 0;
     }

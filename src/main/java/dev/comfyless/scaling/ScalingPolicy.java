@@ -47,8 +47,10 @@ import dev.comfyless.worker.WorkerStatus;
  *
  * <h2>For the caller</h2>
  * <ul>
- * <li>When {@link Decision#scaledUp()} the caller records {@code now} as the next {@code lastScaleUpAt}; every create
- * counts, also a minimum replacement.</li>
+ * <li>When {@link Decision#startsCooldown()} the caller records {@code now} as the next {@code lastScaleUpAt}:
+ * creating for a backlog beyond the floors starts the cooldown; a minimum replacement or the first worker for an
+ * empty fleet (which never wait for the cooldown) do not start it either, so a burst arriving just behind its first
+ * task still gets its instances at the next decision.</li>
  * <li>The decision is made on a snapshot: before deleting an idle worker the fleet manager must atomically take it
  * out of the idle set and skip it if the dispatcher got it first.</li>
  * <li>FAILED and TERMINATING workers are cleaned up elsewhere; this policy does not delete them.</li>
@@ -162,7 +164,10 @@ public final class ScalingPolicy {
                 + " [pending=" + pending + " idle=" + idle + " starting=" + starting + " busy=" + busy
                 + " target=" + target + " live=" + live + " terminating=" + terminating + " failed=" + failed
                 + " min=" + config.minWorkers() + " max=" + config.maxWorkers() + "]";
-        return new Decision(create, delete, reason, counts);
+        // only creating for a backlog beyond the floors (minimum, first worker) starts the cooldown: a burst that
+        // trickles in behind a first instance still gets its instances on the next decision
+        boolean startsCooldown = create > 0 && backlogWant > Math.max(minimumWant, fromZeroWant);
+        return new Decision(create, delete, reason, counts, startsCooldown);
     }
 
     /** Zero when a backlog scale-up is allowed, else the time left (a lastScaleUpAt in the future counts in full). */

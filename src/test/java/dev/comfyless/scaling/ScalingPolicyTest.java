@@ -405,6 +405,22 @@ class ScalingPolicyTest {
     }
 
     @Test
+    void onlyABacklogBeyondTheFloorsStartsTheCooldown() {
+        // the first worker for an empty fleet, with one task waiting
+        assertThat(decide(List.of(), 1, DEFAULT).startsCooldown()).isFalse();
+        // a lost worker replaced to keep the minimum
+        assertThat(decide(List.of(), 0, config(2, 10, 5)).startsCooldown()).isFalse();
+        // a backlog asking for more than those floors
+        Decision burst = decide(List.of(), 30, DEFAULT);
+        assertThat(burst.create()).isEqualTo(5);
+        assertThat(burst.startsCooldown()).isTrue();
+        // the burst that arrived behind the first worker: the next decision creates for it, then the cooldown runs
+        Decision behind = decide(List.of(w("s1", STARTING)), 29, null, DEFAULT);
+        assertThat(behind.create()).isEqualTo(5);
+        assertThat(behind.startsCooldown()).isTrue();
+    }
+
+    @Test
     void noopAndScaledUpFlags() {
         Decision noop = decide(List.of(), 0, DEFAULT);
         assertThat(noop.isNoop()).isTrue();
