@@ -1,23 +1,14 @@
 package dev.comfyless.provider.novita;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import dev.comfyless.config.Settings;
 import org.apache.camel.CamelContext;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.PluginHelper;
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LogEvent;
-import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.appender.AbstractAppender;
-import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.logging.log4j.core.config.Property;
 
 /**
@@ -70,52 +61,5 @@ final class NovitaHarness implements AutoCloseable {
         client.close();
         context.stop();
         fake.close();
-    }
-
-    /** Every log event of the JVM while open, formatted with its throwable's full stack trace. */
-    static final class CapturedLog extends AbstractAppender implements AutoCloseable {
-        private static final String PROPERTIES_PARSER = "org.apache.camel.component.properties";
-        final List<String> lines = new CopyOnWriteArrayList<>();
-
-        CapturedLog() {
-            super("novita-test-capture", null, null, true, Property.EMPTY_ARRAY);
-            start();
-            LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-            ctx.getConfiguration().getRootLogger().addAppender(this, Level.ALL, null);
-            ctx.updateLoggers();
-            // the shipped level is INFO; DEBUG here also covers Camel's and ComfyLess's debug lines
-            Configurator.setLevel("org.apache.camel", Level.DEBUG);
-            Configurator.setLevel("dev.comfyless", Level.DEBUG);
-            // except Camel's placeholder parser: at DEBUG it prints every resolved property value unmasked
-            // (REDIS_PASSWORD and NOVITA_API_KEY included) - a Camel behaviour, not a line of ours
-            Configurator.setLevel(PROPERTIES_PARSER, Level.INFO);
-        }
-
-        @Override
-        public void append(LogEvent event) {
-            StringBuilder line = new StringBuilder(event.getLoggerName()).append(' ')
-                    .append(event.getMessage().getFormattedMessage());
-            if (event.getThrown() != null) {
-                StringWriter w = new StringWriter();
-                event.getThrown().printStackTrace(new PrintWriter(w));
-                line.append('\n').append(w);
-            }
-            lines.add(line.toString());
-        }
-
-        String all() {
-            return String.join("\n", lines);
-        }
-
-        @Override
-        public void close() {
-            LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-            Configurator.setLevel("org.apache.camel", Level.INFO);
-            Configurator.setLevel("dev.comfyless", Level.INFO);
-            Configurator.setLevel(PROPERTIES_PARSER, Level.INFO);
-            ctx.getConfiguration().getRootLogger().removeAppender(getName());
-            ctx.updateLoggers();
-            stop();
-        }
     }
 }

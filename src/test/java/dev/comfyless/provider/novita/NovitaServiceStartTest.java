@@ -1,5 +1,6 @@
 package dev.comfyless.provider.novita;
 
+import dev.comfyless.testing.LogCapture;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
@@ -17,7 +18,7 @@ class NovitaServiceStartTest {
 
     @Test
     void theRoutesStartWithAnotherProviderAndTheKeyIsNeverLogged() throws Exception {
-        try (FakeNovita fake = new FakeNovita(); NovitaHarness.CapturedLog log = new NovitaHarness.CapturedLog()) {
+        try (FakeNovita fake = new FakeNovita(); LogCapture log = LogCapture.withDebug().start()) {
             Map<String, String> p = RunningService.defaults();
             p.put("comfyless.provider", "static");
             p.put("comfyless.comfyui.urls", "http://127.0.0.1:9"); // never answers: no worker, no task runs
@@ -36,8 +37,8 @@ class NovitaServiceStartTest {
                 assertThat(service.get("/ready").status()).isEqualTo(200);
             }
             assertThat(fake.requests).isEmpty();
-            assertThat(log.all()).contains("novita-call");
-            assertThat(log.all()).doesNotContain(NovitaHarness.KEY);
+            assertThat(log.text()).contains("novita-call");
+            assertThat(log.text()).doesNotContain(NovitaHarness.KEY);
         }
     }
 }
