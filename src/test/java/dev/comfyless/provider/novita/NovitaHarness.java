@@ -1,7 +1,6 @@
 package dev.comfyless.provider.novita;
 
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -9,7 +8,6 @@ import dev.comfyless.config.Settings;
 import org.apache.camel.CamelContext;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.PluginHelper;
-import org.apache.logging.log4j.core.config.Property;
 
 /**
  * The real routes/novita.camel.yaml (and error-handling.camel.yaml) in a plain Camel context with the beans
