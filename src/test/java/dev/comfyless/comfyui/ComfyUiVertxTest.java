@@ -61,10 +61,12 @@ class ComfyUiVertxTest {
     }
 
     private void serveStats(AtomicInteger calls) {
+        // answered 50 ms late, so that a stage added right after the call is always in place when the answer comes
+        // (on a loaded machine an instant answer could complete the future first, and the stage would run on main)
         comfy = FakeComfyUi.start(vertx, router -> {
             router.get("/system_stats").handler(ctx -> {
                 calls.incrementAndGet();
-                ctx.response().putHeader("Content-Type", "application/json").end(STATS);
+                vertx.setTimer(50, id -> ctx.response().putHeader("Content-Type", "application/json").end(STATS));
             });
             router.route().handler(ctx -> {
                 calls.incrementAndGet();
