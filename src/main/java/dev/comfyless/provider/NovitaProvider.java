@@ -44,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * <li>{@code failed} and {@code terminating} workers have their instance deleted, again and again until Novita
  * says it is gone; only then is the record removed (seed-review C6).</li>
  * </ul>
- * Methods are synchronized: the timed routes run on separate Quartz threads and each acts on a fresh read.
+ * Methods are synchronized: the timed routes run on separate Quartz threads and each acts on a fresh read. Worker
+ * times are Redis' clock and are compared with {@code clock} here: a skew of seconds does not matter against
+ * timeouts of minutes.
  */
 public final class NovitaProvider implements GpuProvider {
 
