@@ -37,10 +37,26 @@ import org.redisson.client.codec.StringCodec;
  *       figure as a multiple of it, since absolute times on a shared machine drift.</li>
  * </ul>
  * Run from the repository root after {@code mvn -B -DskipTests package}:
- * {@code java -cp target/comfyless.jar dev.comfyless.bench.DispatchBenchmark [latency-tasks] [throughput-tasks]}.
+ * {@code java -cp target/comfyless.jar dev.comfyless.bench.DispatchBenchmark [latency-tasks] [throughput-tasks]
+ * [warm-up-tasks]}.
  * Redis: embedded in a temporary folder, or {@code REDIS_HOST} under a throw-away key prefix deleted afterwards.
+ * Files (the simulators' PNGs, the copied outputs, the embedded Redis' AOF) go to {@code COMFYLESS_BENCH_DIR}, by
+ * default the tmpfs {@code /dev/shm} when there is one: the benchmark measures orchestration, and on a virtual
+ * disk creating two files and a folder per task can cost more kernel time than everything else together.
  */
 public final class DispatchBenchmark {
+
+    /** Where the files of a run go (see the class comment). */
+    private static final Path FILES = filesDir();
+
+    private static Path filesDir() {
+        String configured = System.getenv("COMFYLESS_BENCH_DIR");
+        if (configured != null && !configured.isBlank()) {
+            return Path.of(configured);
+        }
+        Path shm = Path.of("/dev/shm");
+        return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+    }
 
     /** The load generator: Vert.x's HTTP client, so that the generator itself costs little of the 2 cores. */
     private static final LoadClient HTTP = new LoadClient();
@@ -50,13 +66,17 @@ public final class DispatchBenchmark {
 
     public static void main(String[] args) throws Exception {
         int latencyTasks = args.length > 0 ? Integer.parseInt(args[0]) : 2_000;
-        int throughputTasks = args.length > 1 ? Integer.parseInt(args[1]) : 3_000;
+        int throughputTasks = args.length > 1 ? Integer.parseInt(args[1]) : 5_000;
+        // the JIT compiles the hot paths during the first few thousand tasks; numbers are for the warm service
+        int warmUpTasks = args.length > 2 ? Integer.parseInt(args[2]) : 2_000;
         String body = Files.readString(Path.of("examples/text-to-image.json")).replace("\"steps\": 20", "\"steps\": 1")
                 .replace("\"height\": 512", "\"height\": 16").replace("\"width\": 512", "\"width\": 16");
 
         List<String> report = new ArrayList<>();
-        report.add(String.format("ComfyLess dispatch benchmark (%d cores, %s)", Runtime.getRuntime().availableProcessors(),
-                System.getenv("REDIS_HOST") == null ? "embedded Redis" : "Redis at " + System.getenv("REDIS_HOST")));
+        report.add(String.format("ComfyLess dispatch benchmark (%d cores, %s, files in %s, %,d warm-up tasks per row)",
+                Runtime.getRuntime().availableProcessors(),
+                System.getenv("REDIS_HOST") == null ? "embedded Redis" : "Redis at " + System.getenv("REDIS_HOST"),
+                FILES, warmUpTasks));
         double[] floor = null;
         for (int workers : new int[] {1, 8, 64}) {
             try (Bench bench = new Bench(workers)) {
@@ -67,7 +87,7 @@ public final class DispatchBenchmark {
                     report.add("");
                     report.add("  workers  tasks/s  dispatch p50/p95/p99 ms      completion p50/p95/p99 ms    Redis RT/task");
                 }
-                bench.warmUp(body, 300);
+                bench.warmUp(body, warmUpTasks);
                 Bench.Result latency = workers == 1 ? bench.sequential(body, latencyTasks) : null;
                 Bench.Result load = bench.flood(body, throughputTasks);
                 Bench.Result shown = latency != null ? latency : load;
@@ -102,14 +122,15 @@ public final class DispatchBenchmark {
         final Map<String, String> promptToTask = new ConcurrentHashMap<>();
         final Map<String, Long> acceptedAt = new ConcurrentHashMap<>();
         final RedisScripts scripts;
-        final Path temp = Files.createTempDirectory("comfyless-bench");
+        final Path temp = Files.createTempDirectory(FILES, "comfyless-bench");
 
         record Result(double tasksPerSecond, double[] dispatch, double[] completion, double redisPerTask) {
         }
 
         Bench(int workers) throws Exception {
             for (int i = 0; i < workers; i++) {
-                servers.add(ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults()));
+                servers.add(ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults()
+                        .withDataDir(temp.resolve("comfyui-" + i))));
             }
             int port = freePort();
             main = Application.newMain(DotEnv.systemOnly());
