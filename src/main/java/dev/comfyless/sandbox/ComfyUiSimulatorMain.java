@@ -15,16 +15,9 @@ public final class ComfyUiSimulatorMain {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        ComfyUiSimulator.Options options;
-        try {
-            options = parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.err.println("usage: ComfyUiSimulatorMain [--port 8188] [--host 127.0.0.1] [--step-ms 50] "
-                    + "[--boot-ms 0] [--data-dir <dir>]");
-            System.exit(2);
-            return;
-        }
+        ComfyUiSimulator.Options options = MainArgs.parseOrExit(args, ComfyUiSimulatorMain::parse,
+                "ComfyUiSimulatorMain [--port 8188] [--host 127.0.0.1] [--step-ms 50] [--boot-ms 0] "
+                        + "[--data-dir <dir>]");
         ComfyUiSimulator simulator = ComfyUiSimulator.start(options);
         Runtime.getRuntime().addShutdownHook(new Thread(simulator::close, "comfyui-simulator-shutdown"));
         String host = options.host().contains(":") ? "[" + options.host() + "]" : options.host();
@@ -33,30 +26,14 @@ public final class ComfyUiSimulatorMain {
     }
 
     static ComfyUiSimulator.Options parse(String[] args) {
-        ComfyUiSimulator.Options options = ComfyUiSimulator.Options.defaults()
-                .withPort(8188).withStepTime(Duration.ofMillis(50));
-        for (int i = 0; i < args.length; i += 2) {
-            if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("missing value for " + args[i]);
-            }
-            String value = args[i + 1];
-            switch (args[i]) {
-                case "--port" -> options = options.withPort(number(args[i], value));
-                case "--host" -> options = options.withHost(value);
-                case "--step-ms" -> options = options.withStepTime(Duration.ofMillis(number(args[i], value)));
-                case "--boot-ms" -> options = options.withBootTime(Duration.ofMillis(number(args[i], value)));
-                case "--data-dir" -> options = options.withDataDir(Path.of(value));
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
-        }
-        return options;
-    }
-
-    private static int number(String option, String value) {
-        try {
-            return Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " needs a whole number, got " + value);
-        }
+        return MainArgs.fold(args, ComfyUiSimulator.Options.defaults().withPort(8188)
+                .withStepTime(Duration.ofMillis(50)), (o, kv) -> switch (kv[0]) {
+                    case "--port" -> o.withPort(MainArgs.number(kv[0], kv[1]));
+                    case "--host" -> o.withHost(kv[1]);
+                    case "--step-ms" -> o.withStepTime(MainArgs.millis(kv[0], kv[1]));
+                    case "--boot-ms" -> o.withBootTime(MainArgs.millis(kv[0], kv[1]));
+                    case "--data-dir" -> o.withDataDir(Path.of(kv[1]));
+                    default -> throw MainArgs.unknown(kv[0]);
+                });
     }
 }

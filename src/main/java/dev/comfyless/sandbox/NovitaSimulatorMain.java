@@ -17,17 +17,10 @@ public final class NovitaSimulatorMain {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        NovitaSimulator.Options options;
-        try {
-            options = parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.err.println("usage: NovitaSimulatorMain [--port 9000] [--host 127.0.0.1] [--api-key sk_sandbox] "
-                    + "[--create-ms 200] [--pull-ms 200] [--remove-ms 200] [--boot-ms 200] [--step-ms 50] "
-                    + "[--data-dir <dir>] [--keep-removed true|false] [--bare-host true|false]");
-            System.exit(2);
-            return;
-        }
+        NovitaSimulator.Options options = MainArgs.parseOrExit(args, NovitaSimulatorMain::parse,
+                "NovitaSimulatorMain [--port 9000] [--host 127.0.0.1] [--api-key sk_sandbox] [--create-ms 200] "
+                        + "[--pull-ms 200] [--remove-ms 200] [--boot-ms 200] [--step-ms 50] [--data-dir <dir>] "
+                        + "[--keep-removed true|false] [--bare-host true|false]");
         NovitaSimulator simulator = NovitaSimulator.start(options);
         Runtime.getRuntime().addShutdownHook(new Thread(simulator::close, "novita-simulator-shutdown"));
         System.out.println("Novita simulator listening on " + simulator.baseUrl() + " (API base "
@@ -36,48 +29,20 @@ public final class NovitaSimulatorMain {
     }
 
     static NovitaSimulator.Options parse(String[] args) {
-        NovitaSimulator.Options options = NovitaSimulator.Options.defaults()
-                .withPort(9000).withComfyStepTime(Duration.ofMillis(50));
-        for (int i = 0; i < args.length; i += 2) {
-            if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("missing value for " + args[i]);
-            }
-            String value = args[i + 1];
-            switch (args[i]) {
-                case "--port" -> options = options.withPort(number(args[i], value));
-                case "--host" -> options = options.withHost(value);
-                case "--api-key" -> options = options.withApiKey(value);
-                case "--create-ms" -> options = options.withCreateDwell(millis(args[i], value));
-                case "--pull-ms" -> options = options.withPullDwell(millis(args[i], value));
-                case "--remove-ms" -> options = options.withRemoveDwell(millis(args[i], value));
-                case "--boot-ms" -> options = options.withComfyWarmup(millis(args[i], value));
-                case "--step-ms" -> options = options.withComfyStepTime(millis(args[i], value));
-                case "--data-dir" -> options = options.withDataDir(Path.of(value));
-                case "--keep-removed" -> options = options.withKeepRemovedReadable(bool(args[i], value));
-                case "--bare-host" -> options = options.withBareHostEndpoints(bool(args[i], value));
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
-        }
-        return options;
-    }
-
-    private static Duration millis(String option, String value) {
-        return Duration.ofMillis(number(option, value));
-    }
-
-    private static boolean bool(String option, String value) {
-        return switch (value) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new IllegalArgumentException(option + " needs true or false, got " + value);
-        };
-    }
-
-    private static int number(String option, String value) {
-        try {
-            return Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " needs a whole number, got " + value);
-        }
+        return MainArgs.fold(args, NovitaSimulator.Options.defaults().withPort(9000)
+                .withComfyStepTime(Duration.ofMillis(50)), (o, kv) -> switch (kv[0]) {
+                    case "--port" -> o.withPort(MainArgs.number(kv[0], kv[1]));
+                    case "--host" -> o.withHost(kv[1]);
+                    case "--api-key" -> o.withApiKey(kv[1]);
+                    case "--create-ms" -> o.withCreateDwell(MainArgs.millis(kv[0], kv[1]));
+                    case "--pull-ms" -> o.withPullDwell(MainArgs.millis(kv[0], kv[1]));
+                    case "--remove-ms" -> o.withRemoveDwell(MainArgs.millis(kv[0], kv[1]));
+                    case "--boot-ms" -> o.withComfyWarmup(MainArgs.millis(kv[0], kv[1]));
+                    case "--step-ms" -> o.withComfyStepTime(MainArgs.millis(kv[0], kv[1]));
+                    case "--data-dir" -> o.withDataDir(Path.of(kv[1]));
+                    case "--keep-removed" -> o.withKeepRemovedReadable(MainArgs.bool(kv[0], kv[1]));
+                    case "--bare-host" -> o.withBareHostEndpoints(MainArgs.bool(kv[0], kv[1]));
+                    default -> throw MainArgs.unknown(kv[0]);
+                });
     }
 }
