@@ -3,20 +3,15 @@ package dev.comfyless.comfyui;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import dev.comfyless.comfyui.ComfyUiClient.SystemStats;
-import io.vertx.core.Vertx;
 import io.vertx.ext.web.handler.BodyHandler;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** POST /interrupt (A.5) and GET /system_stats (A.8). */
-class ComfyUiControlTest {
+class ComfyUiControlTest extends AgainstFakeComfyUi {
 
     private static final String SYSTEM_STATS = "{\n  \"system\": {\"os\": \"posix\", \"ram_total\": 135089954816, \"ram_free\": 120000000000,"
             + " \"comfyui_version\": \"0.3.64\", \"required_frontend_version\": \"1.27.10\","
@@ -26,26 +21,7 @@ class ComfyUiControlTest {
             + "  \"devices\": [{\"name\": \"cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync\", \"type\": \"cuda\", \"index\": 0,"
             + " \"vram_total\": 25386352640, \"vram_free\": 24000000000, \"torch_vram_total\": 0, \"torch_vram_free\": 0}]\n}";
 
-    private static Vertx vertx;
-    private final ComfyUiClient client = new ComfyUiClient("orch-1", Duration.ofSeconds(5));
     private final List<String> interrupts = new CopyOnWriteArrayList<>();
-    private FakeComfyUi comfy;
-
-    @BeforeAll
-    static void startVertx() {
-        vertx = Vertx.vertx();
-    }
-
-    @AfterAll
-    static void stopVertx() {
-        FakeComfyUi.await(vertx.close());
-    }
-
-    @AfterEach
-    void stop() {
-        client.close();
-        comfy.close();
-    }
 
     private void serveInterrupt() {
         comfy = FakeComfyUi.start(vertx, router -> router.post("/interrupt").handler(BodyHandler.create()).handler(ctx -> {

@@ -3,46 +3,26 @@ package dev.comfyless.comfyui;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** WebSocket events (protocols.md A.9). */
-class ComfyUiEventsTest {
+class ComfyUiEventsTest extends AgainstFakeComfyUi {
 
     private static final String P = "0f3c7e9a-4b1d-4c2e-9f7a-2b5d8e1c6a40";
     private static final String Q = "7d1e0000-0000-4000-8000-000000000001";
     private static final String OUTPUT = "{\"images\": [{\"filename\": \"ComfyUI_00001_.png\", \"subfolder\": \"\", \"type\": \"output\"}],"
             + " \"seed\": [123456789012345678901234567890]}";
 
-    private static Vertx vertx;
-    private final ComfyUiClient client = new ComfyUiClient("orch 1", Duration.ofSeconds(5));
     private final AtomicReference<ServerWebSocket> socket = new AtomicReference<>();
     private final AtomicReference<String> clientId = new AtomicReference<>();
-    private FakeComfyUi comfy;
 
-    @BeforeAll
-    static void startVertx() {
-        vertx = Vertx.vertx();
-    }
-
-    @AfterAll
-    static void stopVertx() {
-        FakeComfyUi.await(vertx.close());
-    }
-
-    @AfterEach
-    void stop() {
-        client.close();
-        comfy.close();
+    ComfyUiEventsTest() {
+        super("orch 1");
     }
 
     private void serve() {

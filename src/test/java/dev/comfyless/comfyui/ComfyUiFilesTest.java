@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -13,40 +12,17 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import dev.comfyless.comfyui.ComfyUiClient.Downloaded;
 import dev.comfyless.comfyui.ComfyUiClient.UploadedImage;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.FileUpload;
 import io.vertx.ext.web.handler.BodyHandler;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** GET /view and POST /upload/image (protocols.md A.7). */
-class ComfyUiFilesTest {
+class ComfyUiFilesTest extends AgainstFakeComfyUi {
 
-    private static Vertx vertx;
-    private final ComfyUiClient client = new ComfyUiClient("orch-1", Duration.ofSeconds(5));
-    private FakeComfyUi comfy;
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startVertx() {
-        vertx = Vertx.vertx();
-    }
-
-    @AfterAll
-    static void stopVertx() {
-        FakeComfyUi.await(vertx.close());
-    }
-
-    @AfterEach
-    void stop() {
-        client.close();
-        comfy.close();
-    }
 
     @Test
     void viewStreamsTheFileAndEncodesTheQuery() throws Exception {

@@ -2,45 +2,21 @@ package dev.comfyless.comfyui;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
-import io.vertx.core.Vertx;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** GET /history/{id} (protocols.md A.6). */
-class ComfyUiHistoryTest {
+class ComfyUiHistoryTest extends AgainstFakeComfyUi {
 
     private static final String ID = "0f3c7e9a-4b1d-4c2e-9f7a-2b5d8e1c6a40";
     private static final String PROMPT_TUPLE = "[3, \"" + ID + "\", {\"3\": {\"class_type\": \"KSampler\", \"inputs\": "
             + "{\"seed\": 123456789012345678901234567890}}}, {\"client_id\": \"orch-1\"}, [\"9\", \"12\", \"15\"]]";
     private static final String META = "{\"9\": {\"node_id\": \"9\", \"display_node\": \"9\", \"parent_node\": null, \"real_node_id\": \"9\"}}";
 
-    private static Vertx vertx;
-    private final ComfyUiClient client = new ComfyUiClient("orch-1", Duration.ofSeconds(5));
     private final AtomicReference<String> path = new AtomicReference<>();
-    private FakeComfyUi comfy;
-
-    @BeforeAll
-    static void startVertx() {
-        vertx = Vertx.vertx();
-    }
-
-    @AfterAll
-    static void stopVertx() {
-        FakeComfyUi.await(vertx.close());
-    }
-
-    @AfterEach
-    void stop() {
-        client.close();
-        comfy.close();
-    }
 
     private Optional<HistoryEntry> history(int status, String body) {
         comfy = FakeComfyUi.start(vertx, router -> router.get("/history/:id").handler(ctx -> {

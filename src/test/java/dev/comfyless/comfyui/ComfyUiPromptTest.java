@@ -13,15 +13,11 @@ import java.util.concurrent.atomic.AtomicReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.comfyless.comfyui.ComfyUiClient.PromptAccepted;
-import io.vertx.core.Vertx;
 import io.vertx.ext.web.handler.BodyHandler;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** POST /prompt (protocols.md A.2). */
-class ComfyUiPromptTest {
+class ComfyUiPromptTest extends AgainstFakeComfyUi {
 
     private static final String PROMPT_ID = "0f3c7e9a-4b1d-4c2e-9f7a-2b5d8e1c6a40";
     /** Seeds beyond 2^53 and odd spacing: the server must receive this text byte for byte. */
@@ -37,28 +33,6 @@ class ComfyUiPromptTest {
             + "         \"details\": \"ckpt_name: 'missing.safetensors' not in (list of length 37)\",\n"
             + "         \"extra_info\": {\"input_name\": \"ckpt_name\", \"input_config\": null, \"received_value\": \"missing.safetensors\"}}\n"
             + "      ],\n      \"dependent_outputs\": [\"9\"],\n      \"class_type\": \"CheckpointLoaderSimple\"\n    }\n  }";
-
-    private static Vertx vertx;
-    private final ComfyUiClient client = new ComfyUiClient("orch-1", Duration.ofSeconds(5));
-    private FakeComfyUi comfy;
-
-    @BeforeAll
-    static void startVertx() {
-        vertx = Vertx.vertx();
-    }
-
-    @AfterAll
-    static void stopVertx() {
-        FakeComfyUi.await(vertx.close());
-    }
-
-    @AfterEach
-    void stop() {
-        client.close();
-        if (comfy != null) {
-            comfy.close();
-        }
-    }
 
     /** A server whose /prompt answers status with body, remembering the request body and content type. */
     private void answer(int status, String body, AtomicReference<String> received, AtomicReference<String> type) {

@@ -11,37 +11,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.netty.buffer.Unpooled;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import org.awaitility.core.ConditionFactory;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Reconnects of the event subscription, and the A.9 reconnect pitfall (one socket per clientId at a time). */
-class ComfyUiReconnectTest {
+class ComfyUiReconnectTest extends AgainstFakeComfyUi {
 
-    private static Vertx vertx;
-    private final ComfyUiClient client = new ComfyUiClient("orch-1", Duration.ofSeconds(5));
     private final RecordingEvents events = new RecordingEvents();
-
-    @BeforeAll
-    static void startVertx() {
-        vertx = Vertx.vertx();
-    }
-
-    @AfterAll
-    static void stopVertx() {
-        FakeComfyUi.await(vertx.close());
-    }
-
-    @AfterEach
-    void stop() {
-        client.close();
-    }
 
     /** Counts sockets per clientId as ComfyUI's {@code sockets} map would hold them; refuses the first handshakes if asked. */
     private static final class SocketServer implements AutoCloseable {

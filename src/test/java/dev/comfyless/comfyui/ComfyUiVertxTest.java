@@ -20,45 +20,20 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import dev.comfyless.comfyui.ComfyUiClient.Downloaded;
 import dev.comfyless.comfyui.ComfyUiClient.SystemStats;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What the Vert.x-based client adds to the protocol tests: threads, ownership of Vert.x, streaming, event decoding. */
-class ComfyUiVertxTest {
+class ComfyUiVertxTest extends AgainstFakeComfyUi {
 
     private static final String STATS = "{\"system\": {\"comfyui_version\": \"0.3.64\"}, \"devices\": []}";
 
-    private static Vertx vertx;
-    private final ComfyUiClient client = new ComfyUiClient("orch-1", Duration.ofSeconds(5));
-    private FakeComfyUi comfy;
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startVertx() {
-        vertx = Vertx.vertx();
-    }
-
-    @AfterAll
-    static void stopVertx() {
-        FakeComfyUi.await(vertx.close());
-    }
-
-    @AfterEach
-    void stop() {
-        client.close();
-        if (comfy != null) {
-            comfy.close();
-        }
-    }
 
     private void serveStats(AtomicInteger calls) {
         // answered 50 ms late, so that a stage added right after the call is always in place when the answer comes
