@@ -13,26 +13,10 @@ import java.util.Map;
 import javax.imageio.ImageIO;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** /view's path rules, uploads with their rename rule, and images flowing from an upload through LoadImage. */
-class ComfyUiSimulatorFilesTest {
-
-    private ComfyUiSimulator sim;
-    private SimulatorHttp http;
-
-    @BeforeEach
-    void start() {
-        sim = ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults());
-        http = new SimulatorHttp(sim.baseUrl());
-    }
-
-    @AfterEach
-    void stop() {
-        sim.close();
-    }
+class ComfyUiSimulatorFilesTest extends AgainstSimulator {
 
     @Test
     void viewAppliesComfyUisStatusRules() throws Exception {

@@ -17,26 +17,10 @@ import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The seed workflow end to end over real HTTP and WebSocket, and the simulator's everyday behaviour. */
-class ComfyUiSimulatorTest {
-
-    private ComfyUiSimulator sim;
-    private SimulatorHttp http;
-
-    @BeforeEach
-    void start() {
-        sim = ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults());
-        http = new SimulatorHttp(sim.baseUrl());
-    }
-
-    @AfterEach
-    void stop() {
-        sim.close();
-    }
+class ComfyUiSimulatorTest extends AgainstSimulator {
 
     @Test
     void seedWorkflowEmitsComfyUisEventSequence() throws Exception {

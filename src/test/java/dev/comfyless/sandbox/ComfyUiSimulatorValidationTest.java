@@ -5,26 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.http.HttpResponse;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** POST /prompt's 400 answers, shaped as ComfyUI shapes them. */
-class ComfyUiSimulatorValidationTest {
-
-    private ComfyUiSimulator sim;
-    private SimulatorHttp http;
-
-    @BeforeEach
-    void start() {
-        sim = ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults());
-        http = new SimulatorHttp(sim.baseUrl());
-    }
-
-    @AfterEach
-    void stop() {
-        sim.close();
-    }
+class ComfyUiSimulatorValidationTest extends AgainstSimulator {
 
     @Test
     void aBodyWithoutPromptIsNoPrompt() {
