@@ -36,6 +36,7 @@ import dev.comfyless.task.TaskQueue;
 import dev.comfyless.task.TaskRequestParser;
 import dev.comfyless.task.TaskStore;
 import dev.comfyless.worker.WorkerHealth;
+import dev.comfyless.worker.WorkerMetrics;
 import dev.comfyless.worker.WorkerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -145,6 +146,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("errorResponses", new ErrorResponses(metrics));
         registry.bind("health", new Health(context, redis, provider));
         registry.bind("queueMaintenance", new QueueMaintenance(queue, store, metrics, outputs));
+        registry.bind("workerMetrics", new WorkerMetrics(workers, metrics));
         context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes));
         LOG.info("ComfyLess configured: HTTP port {}, Redis key prefix '{}', provider {}", settings.httpPort,
                 settings.redisPrefix, provider.name());

@@ -15,8 +15,8 @@ import io.micrometer.core.instrument.Timer;
 
 /**
  * The service's own Prometheus meters (Camel adds its route and JVM meters to the same registry, scraped at
- * {@code /observe/metrics}). Queue gauges read a snapshot that the {@code queue-metrics-refresh} route updates, so a
- * scrape never waits for Redis.
+ * {@code /observe/metrics}). Queue and worker gauges read snapshots that the {@code queue-metrics-refresh} route
+ * updates, so a scrape never waits for Redis.
  */
 public final class ComfyLessMetrics {
 
@@ -29,6 +29,7 @@ public final class ComfyLessMetrics {
     private final AtomicReference<QueueMetrics> snapshot = new AtomicReference<>();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
     private final Map<String, Counter> rejections = new ConcurrentHashMap<>();
+    private final AtomicReference<Map<String, Integer>> workers = new AtomicReference<>();
 
     public ComfyLessMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -46,6 +47,12 @@ public final class ComfyLessMetrics {
         for (String status : new String[] {"pending", "running", "completed", "failed", "cancelled"}) {
             Gauge.builder("comfyless.tasks", snapshot, s -> s.get() == null ? Double.NaN : count(s.get(), status))
                     .description("Tasks in Redis by status (terminal ones until their retention ends)")
+                    .tag("status", status).register(registry);
+        }
+        for (String status : new String[] {"pending", "starting", "idle", "running", "terminating", "failed"}) {
+            Gauge.builder("comfyless.workers", workers, w -> w.get() == null ? Double.NaN
+                            : w.get().getOrDefault(status, 0))
+                    .description("Workers by status (what GPU instances are up, booting, busy or being deleted)")
                     .tag("status", status).register(registry);
         }
     }
@@ -82,5 +89,10 @@ public final class ComfyLessMetrics {
 
     public void queueSnapshot(QueueMetrics metrics) {
         snapshot.set(metrics);
+    }
+
+    /** Workers by status name (pending, starting, idle, running, terminating, failed). */
+    public void workerSnapshot(Map<String, Integer> byStatus) {
+        workers.set(Map.copyOf(byStatus));
     }
 }

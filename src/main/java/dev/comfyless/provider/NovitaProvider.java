@@ -137,7 +137,12 @@ public final class NovitaProvider implements GpuProvider {
 
     /** The {@code autoscale} route: evaluate the scaling policy and act on it. */
     @Override
-    public synchronized void autoscale() {
+    public void autoscale() {
+        decideAndAct(false);
+    }
+
+    /** @param eager called by capacity-check rather than the timer: a decision that does nothing is not logged */
+    private synchronized void decideAndAct(boolean eager) {
         List<Worker> mine = mine();
         Instant now = clock.instant();
         long pending = pendingTasks.getAsLong();
@@ -146,8 +151,9 @@ public final class NovitaProvider implements GpuProvider {
         Decision d = ScalingPolicy.decide(new ScalingInput(members, (int) Math.min(pending, Integer.MAX_VALUE),
                 registry.lastScaleUp()), fleet.scaling(), now);
         if (d.isNoop()) {
-            // work waiting with nothing done about it (cooldown, maximum) is worth a line; a steady fleet is not
-            if (pending > 0) {
+            // work waiting with nothing done about it (cooldown, maximum) is worth a line each turn; a steady fleet
+            // is not
+            if (pending > 0 && !eager) {
                 LOG.info("Autoscale: {}", d.reason());
             } else {
                 LOG.debug("Autoscale: {}", d.reason());
@@ -197,10 +203,12 @@ public final class NovitaProvider implements GpuProvider {
             return;
         }
         lastStarvationCheck = now;
-        boolean capacity = mine().stream().anyMatch(w -> w.status() == WorkerStatus.IDLE
+        List<Worker> mine = mine();
+        boolean capacity = mine.stream().anyMatch(w -> w.status() == WorkerStatus.IDLE
                 || w.status() == WorkerStatus.STARTING || w.status() == WorkerStatus.PENDING);
-        if (!capacity && pendingTasks.getAsLong() > 0) {
-            autoscale();
+        boolean room = mine.stream().filter(w -> live(w.status())).count() < fleet.scaling().maxWorkers();
+        if (!capacity && room && pendingTasks.getAsLong() > 0) {
+            decideAndAct(true);
         }
     }
 

@@ -158,6 +158,9 @@ class NovitaFleetTest {
         JsonNode status = service.get("/novita/status").json();
         assertThat(status.get("provider").asText()).isEqualTo("novita");
         assertThat(status.get("metrics").get("total_workers").asInt()).isEqualTo(5);
+        // the fleet on the Prometheus endpoint too (refreshed every sweep interval)
+        await().atMost(Duration.ofSeconds(15)).until(() -> service.get("/observe/metrics").body()
+                .matches("(?s).*comfyless_workers\\{status=\"(idle|running|starting)\",?} [1-5]\\.0.*"));
 
         awaitCompleted(ids, Duration.ofSeconds(60));
         assertThat(cloud.createCount()).isEqualTo(5);
