@@ -147,7 +147,7 @@ class NovitaFleetTest {
 
     @Test
     void scalesFromZeroToTheBacklogInOneOrTwoDecisionsAndBackToTheMinimum() throws Exception {
-        start(0, 5, Map.of());
+        start(0, 5, Map.of("comfyless.queue.sweep-interval", "300ms")); // the gauges' refresh, checked below
         assertThat(service.get("/novita/status").json().get("metrics").get("total_workers").asInt()).isZero();
         int logMark = LOGS.lines().size();
 
@@ -160,7 +160,7 @@ class NovitaFleetTest {
         assertThat(status.get("metrics").get("total_workers").asInt()).isEqualTo(5);
         // the fleet on the Prometheus endpoint too (refreshed every sweep interval)
         await().atMost(Duration.ofSeconds(15)).until(() -> service.get("/observe/metrics").body()
-                .matches("(?s).*comfyless_workers\\{status=\"(idle|running|starting)\",?} [1-5]\\.0.*"));
+                .matches("(?s).*comfyless_workers\\{status=\"(pending|starting|idle|running|terminating)\",?} [1-5]\\.0.*"));
 
         awaitCompleted(ids, Duration.ofSeconds(60));
         assertThat(cloud.createCount()).isEqualTo(5);
@@ -176,6 +176,8 @@ class NovitaFleetTest {
         awaitFleetOf(0);
         assertThat(cloud.deleteCount()).isEqualTo(5);
         assertThat(LOGS.text()).contains("Autoscale: scale down");
+        await().atMost(Duration.ofSeconds(5)).until(() -> service.get("/observe/metrics").body()
+                .contains("comfyless_workers{status=\"idle\"} 0.0"));
     }
 
     @Test
