@@ -151,15 +151,18 @@ public final class NovitaProvider implements GpuProvider {
         Decision d = ScalingPolicy.decide(new ScalingInput(members, (int) Math.min(pending, Integer.MAX_VALUE),
                 registry.lastScaleUp()), fleet.scaling(), now);
         if (d.isNoop()) {
-            // work waiting with nothing done about it (cooldown, maximum) is worth a line each turn; a steady fleet
-            // is not
-            if (pending > 0 && !eager) {
+            // every decision is logged, but a fleet that stays as it is says so once, not every turn; work waiting
+            // with nothing done about it (cooldown, maximum) is worth a line each turn
+            boolean news = !d.reason().equals(lastNoop) && !eager;
+            if (news || (pending > 0 && !eager)) {
                 LOG.info("Autoscale: {}", d.reason());
             } else {
                 LOG.debug("Autoscale: {}", d.reason());
             }
+            lastNoop = eager ? lastNoop : d.reason();
             return;
         }
+        lastNoop = null;
         LOG.info("Autoscale: {}", d.reason());
         if (d.create() > 0) {
             if (now.isBefore(createsHeldUntil)) {
@@ -192,6 +195,9 @@ public final class NovitaProvider implements GpuProvider {
             }
         }
     }
+
+    /** The last decision that did nothing, so that an unchanged fleet is logged once. */
+    private String lastNoop;
 
     /** When {@link #autoscaleIfStarved} last looked (it runs after dispatch runs, which can be many a second). */
     private volatile Instant lastStarvationCheck = Instant.EPOCH;
