@@ -114,6 +114,10 @@ public final class NovitaProvider implements GpuProvider {
     public void synchronize(WorkerRegistry workers) {
         try {
             checkProduct();
+        } catch (NovitaException e) {
+            LOG.warn("Could not check NOVITA_PRODUCT_ID against Novita's products: {}", e.getMessage());
+        }
+        try {
             reconcile();
         } catch (NovitaException e) {
             LOG.warn("Reconcile at start failed ({}); the reconcile route tries again", e.getMessage());
