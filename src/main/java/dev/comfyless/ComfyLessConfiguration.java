@@ -101,7 +101,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         ComfyUiClient comfyUi = new ComfyUiClient("comfyless-" + UUID.randomUUID().toString().substring(0, 8),
                 settings.comfyUiTimeout);
         DispatchSignal signal = new DispatchSignal(context);
-        boolean workersRecover = settings.provider == Settings.Provider.STATIC;
+        boolean workersRecover = settings.provider.workersRecover();
         RunningTasks running = new RunningTasks(queue, store, workers, comfyUi,
                 new OutputCollector(comfyUi, outputs), signal, settings.historyPollMax,
                 settings.healthFailures, workersRecover, settings.comfyUiTimeout);
@@ -131,7 +131,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("dispatcher", new Dispatcher(queue, workers, comfyUi, running, signal,
                 new PromptPreparer(comfyUi, settings.maxInputBytes, settings.comfyUiTimeout)));
         registry.bind("workerHealth", new WorkerHealth(workers, comfyUi, settings.healthFailures,
-                provider.workersRecover(), settings.comfyUiTimeout, signal::fire, running::workerFailed,
+                workersRecover, settings.comfyUiTimeout, signal::fire, running::workerFailed,
                 running::subscribe));
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running));
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs));
@@ -194,7 +194,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 + "Novita-compatible API at {} whose instances boot in {} into simulated ComfyUI servers ({} ms per "
                 + "sampler step, real PNGs). Set NOVITA_API_KEY (with NOVITA_PRODUCT_ID and NOVITA_IMAGE_URL) for "
                 + "real GPUs, or COMFYUI_URLS for your own ComfyUI servers.", cloud.apiBaseUrl(),
-                NovitaProvider.human(boot), settings.sandboxStepTime.toMillis());
+                Settings.human(boot), settings.sandboxStepTime.toMillis());
         return cloud;
     }
 

@@ -49,7 +49,7 @@ public final class Health {
         }
         // reported, not failing readiness: tasks still run on the workers there are while the cloud API is down
         if (provider.scales()) {
-            checks.put("provider_api", Boolean.TRUE.equals(provider.describe().get("circuit_open"))
+            checks.put("provider_api", provider.apiCircuitOpen()
                     ? "circuit open: the cloud API failed repeatedly; calls pause and are retried by themselves"
                     : "up");
         }

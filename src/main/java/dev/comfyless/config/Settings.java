@@ -181,6 +181,14 @@ public final class Settings {
         public String wire() {
             return name().toLowerCase(Locale.ROOT);
         }
+
+        /**
+         * Whether a failed worker becomes idle again when it answers (a server of your own that came back) or stays
+         * failed until it is replaced (a cloud instance).
+         */
+        public boolean workersRecover() {
+            return this == STATIC;
+        }
     }
 
     /** How the fleet of created instances is run (Novita and sandbox providers). */
@@ -317,6 +325,23 @@ public final class Settings {
         }
     }
 
+    /** A duration as a setting is written: {@code 1500ms}, {@code 90s}, {@code 10m}, {@code 24h}, {@code 7d}. */
+    public static String human(Duration d) {
+        if (d.toMillis() % 1000 != 0) {
+            return d.toMillis() + "ms";
+        }
+        if (d.toSeconds() < 60 || d.toSeconds() % 60 != 0) {
+            return d.toSeconds() + "s";
+        }
+        if (d.toMinutes() < 60 || d.toMinutes() % 60 != 0) {
+            return d.toMinutes() + "m";
+        }
+        if (d.toHours() < 24 || d.toHours() % 24 != 0) {
+            return d.toHours() + "h";
+        }
+        return d.toDays() + "d";
+    }
+
     /** Collects every problem so that one start tells the operator about all of them. */
     private static final class Reader {
         final Function<String, Optional<String>> lookup;
@@ -443,22 +468,6 @@ public final class Settings {
             }
             problems.add(s.label() + " must be static, sandbox or novita, got " + shown(s, v));
             return Provider.SANDBOX;
-        }
-
-        private static String human(Duration d) {
-            if (d.toMillis() < 1000) {
-                return d.toMillis() + "ms";
-            }
-            if (d.toSeconds() < 60 || d.toSeconds() % 60 != 0) {
-                return d.toSeconds() + "s";
-            }
-            if (d.toMinutes() < 60 || d.toMinutes() % 60 != 0) {
-                return d.toMinutes() + "m";
-            }
-            if (d.toHours() < 24 || d.toHours() % 24 != 0) {
-                return d.toHours() + "h";
-            }
-            return d.toDays() + "d";
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.comfyless.provider;
 
-import java.util.Map;
 import java.util.Optional;
 
 import dev.comfyless.worker.Worker;
@@ -19,12 +18,6 @@ public interface GpuProvider {
 
     /** Brings the registry in line with the workers this provider has; called once at start. */
     void synchronize(WorkerRegistry workers);
-
-    /**
-     * Whether a failed worker becomes idle again when it answers (a server of your own that came back) or stays
-     * failed until it is replaced (a cloud instance).
-     */
-    boolean workersRecover();
 
     /** Whether this provider creates and deletes workers (then the fleet steps below act). */
     default boolean scales() {
@@ -66,9 +59,9 @@ public interface GpuProvider {
         throw new UnsupportedOperationException();
     }
 
-    /** Provider facts for the readiness report (e.g. whether the cloud API's circuit breaker is open). */
-    default Map<String, Object> describe() {
-        return Map.of();
+    /** Whether the cloud API's circuit breaker is open (calls fail fast), for the readiness report. */
+    default boolean apiCircuitOpen() {
+        return false;
     }
 
     /** Stops whatever the provider runs inside this process. */

@@ -15,6 +15,7 @@ import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
+import dev.comfyless.config.Settings;
 import dev.comfyless.provider.novita.CreateInstance;
 import dev.comfyless.provider.novita.NovitaApi;
 import dev.comfyless.provider.novita.NovitaException;
@@ -100,11 +101,6 @@ public final class NovitaProvider implements GpuProvider {
     }
 
     @Override
-    public boolean workersRecover() {
-        return false;
-    }
-
-    @Override
     public boolean scales() {
         return true;
     }
@@ -178,11 +174,11 @@ public final class NovitaProvider implements GpuProvider {
             } else {
                 boolean made = false;
                 for (int i = 0; i < d.create(); i++) {
-                    Created c = create("autoscale");
-                    made |= c != Created.NOT_ATTEMPTED && c != Created.REFUSED;
-                    if (c == Created.NOT_ATTEMPTED || c == Created.REFUSED) {
-                        break;
+                    Creation c = create("autoscale");
+                    if (c.refusal() != null) {
+                        break; // Novita refused or could not be asked: the next turn tries again
                     }
+                    made = true;
                 }
                 // the cooldown starts only for a backlog scale-up that created (or may have created) something
                 if (made && d.startsCooldown()) {
@@ -191,8 +187,8 @@ public final class NovitaProvider implements GpuProvider {
             }
         }
         for (String id : d.delete()) {
-            if (registry.retire(id, "idle for more than " + human(fleet.scaling().idleTimeout()) + " (scale-down)",
-                    false) == WorkerRegistry.Retirement.TERMINATING) {
+            String why = "idle for more than " + Settings.human(fleet.scaling().idleTimeout()) + " (scale-down)";
+            if (registry.retire(id, why, false) == WorkerRegistry.Retirement.TERMINATING) {
                 registry.get(id).ifPresent(this::deleteStep);
             } else {
                 LOG.info("Scale-down of worker {} skipped: it was given a task meanwhile", id);
@@ -229,8 +225,11 @@ public final class NovitaProvider implements GpuProvider {
         if (live >= fleet.scaling().maxWorkers()) {
             return Optional.empty();
         }
-        create("operator");
-        return registry.get(lastCreated);
+        Creation c = create("operator");
+        if (c.refusal() != null) {
+            throw c.refusal();
+        }
+        return registry.get(c.workerId());
     }
 
     /** Takes a worker out of service: deleted now when idle or booting, after its task when running. */
@@ -245,16 +244,16 @@ public final class NovitaProvider implements GpuProvider {
         return r;
     }
 
-    /** How a create ended. */
-    private enum Created { MADE, AMBIGUOUS, REFUSED, NOT_ATTEMPTED }
-
-    /** The worker of the last create (for addWorker). */
-    private String lastCreated;
+    /**
+     * How a create ended: {@code refusal} is set when no instance exists for the worker (Novita refused it, or the
+     * breaker kept the call in); null when the instance was made or may have been (an unanswered create).
+     */
+    private record Creation(String workerId, NovitaException refusal) {
+    }
 
     /** Records a worker, then asks Novita for its instance. */
-    private Created create(String why) {
+    private Creation create(String why) {
         String id = "nv-" + HexFormat.of().formatHex(randomBytes());
-        lastCreated = id;
         String name = fleet.instancePrefix() + id;
         registry.register(id, name(), "", Map.of("status", WorkerStatus.PENDING.wire(), "instance_name", name,
                 "product_id", fleet.productId()));
@@ -263,13 +262,13 @@ public final class NovitaProvider implements GpuProvider {
                     fleet.rootfsSize(), fleet.imageUrl(), fleet.envs(), "onDemand"));
             attach(id, instanceId);
             LOG.info("Instance {} ({}) created for worker {} ({})", instanceId, name, id, why);
-            return Created.MADE;
+            return new Creation(id, null);
         } catch (NovitaException e) {
             if (NovitaException.CIRCUIT_OPEN.equals(e.reason())) {
                 // the call never left: nothing exists, so the record goes too
                 registry.remove(id);
                 LOG.warn("Create of instance {} not attempted: {}", name, e.getMessage());
-                return Created.NOT_ATTEMPTED;
+                return new Creation(id, e);
             }
             if (!e.retryable() && e.httpStatus() >= 400 && e.httpStatus() < 500) {
                 // refused before anything was made (balance, quota, no GPUs, bad product): nothing to delete
@@ -278,13 +277,13 @@ public final class NovitaProvider implements GpuProvider {
                         "Novita refused to create the instance: " + e.getMessage()));
                 LOG.error("Novita refused to create instance {}: {} (creates paused until {})", name,
                         e.getMessage(), createsHeldUntil);
-                return Created.REFUSED;
+                return new Creation(id, e);
             }
             // the instance may exist although no answer said so (create is not idempotent): look it up
             LOG.warn("Create of instance {} ended without an answer ({}); looking it up by name", name,
                     e.getMessage());
             findByName(id, name);
-            return Created.AMBIGUOUS;
+            return new Creation(id, null);
         }
     }
 
@@ -356,7 +355,7 @@ public final class NovitaProvider implements GpuProvider {
             return;
         }
         if (age(w, now).compareTo(fleet.creationTimeout()) > 0) {
-            fail(w, "not ready within the creation timeout of " + human(fleet.creationTimeout())
+            fail(w, "not ready within the creation timeout of " + Settings.human(fleet.creationTimeout())
                     + (w.endpoint() == null ? " (Novita never reported it running)"
                     : " (ComfyUI at its endpoint never answered GET /system_stats)"));
             return;
@@ -539,14 +538,6 @@ public final class NovitaProvider implements GpuProvider {
                 .contains(s);
     }
 
-    /** 90 s, 10 min, 1500 ms: for log lines and worker errors. */
-    public static String human(Duration d) {
-        if (d.toMillis() % 1000 != 0) {
-            return d.toMillis() + " ms";
-        }
-        return d.toSeconds() % 60 == 0 && d.toSeconds() > 0 ? d.toMinutes() + " min" : d.toSeconds() + " s";
-    }
-
     private static Duration age(Worker w, Instant now) {
         return w.createdAt() == null ? Duration.ZERO : Duration.between(w.createdAt(), now);
     }
@@ -567,7 +558,7 @@ public final class NovitaProvider implements GpuProvider {
     }
 
     @Override
-    public Map<String, Object> describe() {
-        return Map.of("circuit_open", api.circuitOpen());
+    public boolean apiCircuitOpen() {
+        return api.circuitOpen();
     }
 }

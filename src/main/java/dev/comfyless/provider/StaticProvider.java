@@ -30,11 +30,6 @@ public final class StaticProvider implements GpuProvider {
         return "static";
     }
 
-    @Override
-    public boolean workersRecover() {
-        return true;
-    }
-
     /** The same URL is the same worker across restarts, so its record (and its running task) carries over. */
     public static String workerId(String url) {
         try {

@@ -337,6 +337,12 @@ class NovitaFleetTest {
         await().atMost(Duration.ofSeconds(15)).until(() -> service.get("/api/v1/workers/" + id).status() == 404);
         assertThat(service.delete("/api/v1/workers/nope").status()).isEqualTo(404);
         awaitFleetOf(1);
+
+        // a create Novita refuses is an error with Novita's reason, not a 202 for a worker that will never run
+        cloud.failCreatesWith("INSUFFICIENT_RESOURCE", 1);
+        Response refused = service.postJson("/api/v1/workers", "");
+        assertThat(refused.status()).as(refused.body()).isEqualTo(502);
+        assertThat(refused.json().get("message").asText()).contains("INSUFFICIENT_RESOURCE");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.comfyless.provider;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -266,10 +267,23 @@ class NovitaProviderTest {
         p.watchInstances();
         assertThat(workers()).allSatisfy(w -> {
             assertThat(w.status()).isEqualTo(WorkerStatus.FAILED);
-            assertThat(w.lastError()).contains("not ready within the creation timeout of 10 min");
+            assertThat(w.lastError()).contains("not ready within the creation timeout of 10m");
         });
         assertThat(novita.deleted).hasSize(2);
         assertThat(failedWorkers).hasSize(2);
+    }
+
+    @Test
+    void anOperatorsAddThatNovitaRefusesFailsWithNovitasReason() {
+        NovitaProvider p = provider(0, 2);
+        novita.nextCreateFailure = new NovitaException(400, "INSUFFICIENT_RESOURCE",
+                "Novita refused create: 400 INSUFFICIENT_RESOURCE: no gpu available", false);
+        assertThatThrownBy(p::addWorker).isInstanceOf(NovitaException.class)
+                .hasMessageContaining("INSUFFICIENT_RESOURCE");
+        assertThat(workers()).singleElement().satisfies(w -> {
+            assertThat(w.status()).isEqualTo(WorkerStatus.FAILED);
+            assertThat(w.lastError()).contains("INSUFFICIENT_RESOURCE");
+        });
     }
 
     @Test
