@@ -26,7 +26,11 @@ public final class Health {
     private final RedisConnector redis;
     private final GpuProvider provider;
 
-    public Health(CamelContext context, RedisConnector redis, GpuProvider provider) {
+    private final java.util.function.BooleanSupplier stopping;
+
+    public Health(CamelContext context, RedisConnector redis, GpuProvider provider,
+                  java.util.function.BooleanSupplier stopping) {
+        this.stopping = stopping;
         this.context = context;
         this.redis = redis;
         this.provider = provider;
@@ -42,6 +46,9 @@ public final class Health {
         Optional<String> redisProblem = redis.problem(PING_TIMEOUT);
         checks.put("redis", redisProblem.isEmpty() ? "up" : "down");
         redisProblem.ifPresent(p -> problems.add(p + "; ComfyLess keeps reconnecting by itself"));
+        if (stopping.getAsBoolean()) {
+            problems.add("this process is stopping; it takes no new tasks");
+        }
         List<String> stopped = stoppedApiRoutes();
         checks.put("routes", stopped.isEmpty() ? "started" : "stopped: " + String.join(", ", stopped));
         if (!stopped.isEmpty()) {
