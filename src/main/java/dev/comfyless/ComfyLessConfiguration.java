@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 
+import dev.comfyless.api.ApiKeyGuard;
+import dev.comfyless.api.ApiKeys;
 import dev.comfyless.api.ErrorResponses;
 import dev.comfyless.api.Health;
 import dev.comfyless.api.HttpEdge;
@@ -97,6 +99,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         WorkerRegistry workers = new WorkerRegistry(scripts, settings.taskRetention);
         ComfyLessMetrics metrics = new ComfyLessMetrics(meterRegistry(registry));
         FileOutputStore outputs = new FileOutputStore(settings.outputDir);
+        ApiKeys apiKeys = ApiKeys.of(settings.apiKeys.keys());
+        ApiKeyGuard.logMode(apiKeys, settings.httpPort);
 
         ComfyUiClient comfyUi = new ComfyUiClient("comfyless-" + UUID.randomUUID().toString().substring(0, 8),
                 settings.comfyUiTimeout);
@@ -135,7 +139,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 running::subscribe));
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running));
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs));
-        registry.bind("workerApi", new WorkerApi(workers, provider));
+        registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled()));
         if (sandboxCloud != null) {
             registry.bind("novitaSimulator", sandboxCloud);
         }
@@ -147,7 +151,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("health", new Health(context, redis, provider));
         registry.bind("queueMaintenance", new QueueMaintenance(queue, store, metrics, outputs));
         registry.bind("workerMetrics", new WorkerMetrics(workers, metrics));
-        context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes));
+        context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes,
+                new ApiKeyGuard(apiKeys, metrics)));
         LOG.info("ComfyLess configured: HTTP port {}, Redis key prefix '{}', provider {}", settings.httpPort,
                 settings.redisPrefix, provider.name());
     }
