@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 
+import dev.comfyless.api.ApiKeyGuard;
+import dev.comfyless.api.ApiKeys;
 import dev.comfyless.api.ErrorResponses;
 import dev.comfyless.api.Health;
 import dev.comfyless.api.HttpEdge;
@@ -117,6 +119,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         WorkerRegistry workers = new WorkerRegistry(scripts, settings.taskRetention);
         ComfyLessMetrics metrics = new ComfyLessMetrics(meterRegistry(registry));
         FileOutputStore outputs = new FileOutputStore(settings.outputDir);
+        ApiKeys apiKeys = ApiKeys.of(settings.apiKeys.keys());
+        ApiKeyGuard.logMode(apiKeys, settings.httpPort);
 
         ComfyUiClient comfyUi = new ComfyUiClient("comfyless-" + UUID.randomUUID().toString().substring(0, 8),
                 settings.comfyUiTimeout);
@@ -165,8 +169,9 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 workersRecover, settings.comfyUiTimeout, signal::fire, running::workerFailed,
                 running::subscribe));
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running));
-        registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs, shutdown::stopping));
-        registry.bind("workerApi", new WorkerApi(workers, provider));
+        registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs,
+                shutdown::stopping));
+        registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled()));
         if (sandboxCloud != null) {
             registry.bind("novitaSimulator", sandboxCloud);
         }
@@ -178,7 +183,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("health", new Health(context, redis, provider, shutdown::stopping));
         registry.bind("queueMaintenance", new QueueMaintenance(store, metrics, outputs));
         registry.bind("workerMetrics", new WorkerMetrics(workers, metrics));
-        context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes));
+        context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes,
+                new ApiKeyGuard(apiKeys, metrics)));
         LOG.info("ComfyLess configured: HTTP port {}, Redis key prefix '{}', provider {}", settings.httpPort,
                 settings.redisPrefix, provider.name());
     }

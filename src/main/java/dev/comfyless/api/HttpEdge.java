@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What happens on the HTTP server before a Camel route is reached: unknown paths (404), wrong methods (405) and
  * oversized bodies (413, from the body limit {@code camel.server.max-body-size}) get the JSON error body instead of
- * Vert.x's HTML, and every request is timed for {@code comfyless_http_server_requests_seconds}.
+ * Vert.x's HTML, and every request is timed for {@code comfyless_http_server_requests_seconds}; then the
+ * {@link ApiKeyGuard} refuses unauthenticated API calls.
  */
 public final class HttpEdge implements StartupListener {
 
@@ -25,11 +26,13 @@ public final class HttpEdge implements StartupListener {
 
     private final ComfyLessMetrics metrics;
     private final long maxBodyBytes;
+    private final ApiKeyGuard guard;
     private volatile boolean installed;
 
-    public HttpEdge(ComfyLessMetrics metrics, long maxBodyBytes) {
+    public HttpEdge(ComfyLessMetrics metrics, long maxBodyBytes, ApiKeyGuard guard) {
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
+        this.guard = guard;
     }
 
     @Override
@@ -52,6 +55,7 @@ public final class HttpEdge implements StartupListener {
         }
         for (VertxPlatformHttpRouter camelRouter : routers) {
             camelRouter.route().order(Integer.MIN_VALUE).handler(this::time);
+            guard.install(camelRouter, Integer.MIN_VALUE + 1);
             Router router = topRouter(camelRouter);
             router.errorHandler(404, ctx -> error(ctx, 404, "not_found", "No endpoint at " + ctx.request().method()
                     + " " + clip(ctx.request().path()) + ". The task API is under /api/v1 (OpenAPI document: "

@@ -13,15 +13,24 @@ import dev.comfyless.worker.WorkerRegistry;
 import dev.comfyless.worker.WorkerStatus;
 import org.apache.camel.Exchange;
 
-/** The fleet endpoints of {@code routes/workers.camel.yaml}, in the seed's shapes (lists are [], never null). */
+/**
+ * The fleet endpoints of {@code routes/workers.camel.yaml}, in the seed's shapes (lists are [], never null).
+ * A worker's ComfyUI endpoint (a public URL that runs any workflow, bypassing the queue) and its Novita instance id
+ * are shown only to authenticated callers: without API keys nobody is, so they are null and kept out of messages.
+ */
 public final class WorkerApi {
+
+    private static final String HIDDEN = "(hidden: set COMFYLESS_API_KEYS)";
 
     private final WorkerRegistry registry;
     private final GpuProvider provider;
+    private final boolean showLocations;
 
-    public WorkerApi(WorkerRegistry registry, GpuProvider provider) {
+    /** @param showLocations whether callers are authenticated (API keys are enabled) */
+    public WorkerApi(WorkerRegistry registry, GpuProvider provider, boolean showLocations) {
         this.registry = registry;
         this.provider = provider;
+        this.showLocations = showLocations;
     }
 
     /** {@code POST /api/v1/workers}: one more instance now, for an operator who knows work is coming. */
@@ -53,7 +62,9 @@ public final class WorkerApi {
         try {
             r = provider.drainWorker(id);
         } catch (NovitaException e) {
-            throw new ApiException(502, "provider_error", "Novita did not delete the instance yet (" + e.getMessage()
+            Worker w = registry.get(id).orElse(null);
+            throw new ApiException(502, "provider_error", "Novita did not delete the instance yet ("
+                    + (w == null ? e.getMessage() : hide(e.getMessage(), w))
                     + "); the worker is terminating and the instance watcher keeps trying", Map.of("reason",
                     e.reason()));
         }
@@ -130,14 +141,18 @@ public final class WorkerApi {
         g.writeEndObject();
     }
 
-    private static void write(JsonGenerator g, Worker w) throws IOException {
+    private void write(JsonGenerator g, Worker w) throws IOException {
         g.writeStartObject();
         g.writeStringField("id", w.id());
         g.writeStringField("provider", w.provider());
         g.writeStringField("status", w.status().wire());
-        g.writeStringField("endpoint", w.endpoint());
-        g.writeNumberField("port", port(w.endpoint()));
-        g.writeStringField("instance_id", w.instanceId());
+        g.writeStringField("endpoint", showLocations ? w.endpoint() : null);
+        if (showLocations) {
+            g.writeNumberField("port", port(w.endpoint()));
+        } else {
+            g.writeNullField("port");
+        }
+        g.writeStringField("instance_id", showLocations ? w.instanceId() : null);
         g.writeStringField("product_id", w.productId());
         g.writeStringField("current_task_id", w.currentTask());
         Json.time(g, "created_at", w.createdAt());
@@ -146,10 +161,35 @@ public final class WorkerApi {
         Json.time(g, "last_health_check", w.lastHealthCheck());
         g.writeBooleanField("health_status", w.healthy());
         g.writeNumberField("consecutive_failures", w.consecutiveFailures());
-        g.writeStringField("last_error", w.lastError());
+        g.writeStringField("last_error", hide(w.lastError(), w));
         g.writeStringField("instance_name", w.instanceName());
         g.writeBooleanField("draining", w.draining());
         g.writeEndObject();
+    }
+
+    /** A text about the worker (a health-check failure names the URL it called) without its endpoint or id. */
+    private String hide(String text, Worker w) {
+        if (showLocations || text == null) {
+            return text;
+        }
+        String hidden = text;
+        for (String secret : new String[] {w.endpoint(), hostAndPort(w.endpoint()), w.instanceId()}) {
+            if (secret != null && !secret.isBlank()) {
+                hidden = hidden.replace(secret, HIDDEN);
+            }
+        }
+        return hidden;
+    }
+
+    private static String hostAndPort(String endpoint) {
+        if (endpoint == null) {
+            return null;
+        }
+        try {
+            return URI.create(endpoint).getRawAuthority();
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private static int port(String endpoint) {

@@ -20,6 +20,12 @@ public final class Settings {
             "HTTP port of the API, /health, /ready and /observe/metrics");
     public static final Setting MAX_BODY_BYTES = Setting.of("comfyless.http.max-body-bytes",
             "COMFYLESS_MAX_BODY_BYTES", "10485760", "largest request body accepted; larger bodies get 413");
+    // the key ends in "api-key" (not "keys") because Camel's start-up summary masks values by that last segment
+    public static final Setting API_KEYS = Setting.secret("comfyless.auth.api-key", "COMFYLESS_API_KEYS",
+            "comma-separated API keys (at least 16 characters each); when set, /api/** and /novita/** need "
+            + "Authorization: Bearer <key>; never logged");
+    public static final Setting API_KEYS_FILE = Setting.of("comfyless.auth.api-keys-file", "COMFYLESS_API_KEYS_FILE",
+            "", "a file of API keys, one a line (# comments), in addition to COMFYLESS_API_KEYS");
     public static final Setting ROUTES_DIR = Setting.of("comfyless.routes-dir", "COMFYLESS_ROUTES_DIR", "routes",
             "folder of the editable YAML routes (*.camel.yaml), relative to the working directory");
     public static final Setting DATA_DIR = Setting.of("comfyless.data-dir", "COMFYLESS_DATA_DIR", "./data",
@@ -141,7 +147,7 @@ public final class Settings {
             INSTANCE_WATCH_INTERVAL);
 
     /** In the order of the README's configuration table. */
-    public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
+    public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, API_KEYS, API_KEYS_FILE, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
             TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL, TASK_LEASE, REPLICA_ID, SHUTDOWN_TIMEOUT,
             ON_SHUTDOWN,
@@ -157,9 +163,12 @@ public final class Settings {
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9:._{}-]{1,64}");
     private static final Pattern INSTANCE_NAME_PREFIX = Pattern.compile("[a-z0-9-]{1,40}");
     private static final Pattern REPLICA = Pattern.compile("[A-Za-z0-9:._@-]{0,100}");
+    /** Shortest API key accepted: shorter ones are guessable. */
+    public static final int MIN_API_KEY_LENGTH = 16;
 
     public final int httpPort;
     public final long maxBodyBytes;
+    public final ApiKeyList apiKeys;
     public final Path routesDir;
     public final Path dataDir;
     public final Path outputDir;
@@ -227,6 +236,14 @@ public final class Settings {
         }
     }
 
+    /** The API keys of COMFYLESS_API_KEYS and COMFYLESS_API_KEYS_FILE (union, no duplicates); empty = API open. */
+    public record ApiKeyList(List<String> keys) {
+        @Override
+        public String toString() {
+            return "ApiKeys[" + keys.size() + " keys]";
+        }
+    }
+
     /** How calls to the Novita API are made: retries with backoff, per-call timeout, circuit breaker open time. */
     public record NovitaCalls(int retries, Duration retryDelay, Duration timeout, Duration breakerOpen) {
     }
@@ -234,6 +251,7 @@ public final class Settings {
     private Settings(Reader r) {
         httpPort = r.integer(PORT, 0, 65535);
         maxBodyBytes = r.integer(MAX_BODY_BYTES, 1024, Integer.MAX_VALUE);
+        apiKeys = r.apiKeys(API_KEYS, API_KEYS_FILE);
         routesDir = Path.of(r.text(ROUTES_DIR));
         dataDir = Path.of(r.text(DATA_DIR));
         outputDir = Path.of(r.text(OUTPUT_DIR));
@@ -479,6 +497,65 @@ public final class Settings {
                 }
             }
             return List.copyOf(urls);
+        }
+
+        /** The keys of the list setting and of the file setting; problems name the variable, never a key. */
+        ApiKeyList apiKeys(Setting list, Setting file) {
+            java.util.LinkedHashSet<String> keys = new java.util.LinkedHashSet<>();
+            int position = 0;
+            for (String part : lookup.apply(list.key()).orElse("").split(",")) {
+                String key = part.strip();
+                if (key.isEmpty()) {
+                    continue;
+                }
+                position++;
+                if (apiKey(key, list.label() + ": key " + position)) {
+                    keys.add(key);
+                }
+            }
+            Optional<String> path = optional(file);
+            if (path.isPresent()) {
+                try {
+                    List<String> lines = java.nio.file.Files.readAllLines(Path.of(path.get()),
+                            java.nio.charset.StandardCharsets.UTF_8);
+                    int found = 0;
+                    for (int i = 0; i < lines.size(); i++) {
+                        String key = lines.get(i).strip();
+                        if (key.isEmpty() || key.startsWith("#")) {
+                            continue;
+                        }
+                        found++;
+                        if (apiKey(key, file.label() + ": line " + (i + 1))) {
+                            keys.add(key);
+                        }
+                    }
+                    // a file meant to turn authentication on must not leave the API open by being empty
+                    if (found == 0) {
+                        problems.add(file.label() + " lists no key (" + path.get() + "): put one key a line, or "
+                                + "unset it");
+                    }
+                } catch (java.io.IOException | RuntimeException e) {
+                    // the exception's own message is left out: a malformed-input one could quote the file
+                    problems.add(file.label() + " cannot be read: " + path.get() + " (" + e.getClass().getSimpleName()
+                            + "); give a readable UTF-8 file with one key a line, or unset it");
+                }
+            }
+            return new ApiKeyList(List.copyOf(keys));
+        }
+
+        /** Whether a key is usable; a problem names where it is, never the key itself. */
+        private boolean apiKey(String key, String where) {
+            if (key.length() < MIN_API_KEY_LENGTH) {
+                problems.add(where + " is " + key.length() + " characters long; API keys must have at least "
+                        + MIN_API_KEY_LENGTH + " (generate one with: openssl rand -hex 32)");
+                return false;
+            }
+            if (!key.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+                problems.add(where + " has a space or a character that is not printable ASCII; an HTTP header "
+                        + "cannot carry it (generate one with: openssl rand -hex 32)");
+                return false;
+            }
+            return true;
         }
 
         Provider provider(Setting s, boolean haveUrls, boolean haveNovitaKey) {

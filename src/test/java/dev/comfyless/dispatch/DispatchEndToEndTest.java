@@ -35,6 +35,10 @@ import org.junit.jupiter.api.Test;
  */
 class DispatchEndToEndTest {
 
+    /** Worker endpoints are shown only to authenticated callers: tests that read them configure an API key. */
+    private static final Map<String, String> WITH_API_KEY = Map.of("comfyless.auth.api-key",
+            "e2e_test_api_key_9d4b7a2f61c3");
+
     private final List<ComfyUiSimulator> servers = new ArrayList<>();
     private RunningService service;
 
@@ -102,7 +106,7 @@ class DispatchEndToEndTest {
         for (int i = 0; i < 3; i++) {
             server(Duration.ZERO).setBooting(true);
         }
-        start(Map.of(), 0);
+        start(WITH_API_KEY, 0);
         // while the servers boot no worker is idle: the whole backlog waits, then drains in order
         Map<String, Integer> priorities = new LinkedHashMap<>();
         for (int i = 0; i < 200; i++) {
@@ -329,7 +333,7 @@ class DispatchEndToEndTest {
     void theFleetIsVisibleInTheSeedShapes() {
         server(Duration.ZERO);
         server(Duration.ZERO);
-        start(Map.of());
+        start(WITH_API_KEY);
         JsonNode list = service.get("/api/v1/workers").json();
         assertThat(list.get("count").asInt()).isEqualTo(2);
         JsonNode w = list.get("workers").get(0);

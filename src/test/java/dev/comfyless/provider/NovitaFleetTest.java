@@ -33,6 +33,8 @@ import org.junit.jupiter.api.Test;
 class NovitaFleetTest {
 
     private static final String KEY = "sk_fleet_test_0123456789abcdef";
+    /** Instance ids are shown only to authenticated callers, so the API is called with a key. */
+    private static final String API_KEY = "fleet_test_api_key_3e8c5b1d9a07";
     private static final LogCapture LOGS = new LogCapture();
 
     private NovitaSimulator cloud;
@@ -48,7 +50,7 @@ class NovitaFleetTest {
     static void keyNeverLogged() {
         LOGS.stop();
         assertThat(LOGS.lines()).isNotEmpty();
-        assertThat(LOGS.text()).doesNotContain(KEY);
+        assertThat(LOGS.text()).doesNotContain(KEY).doesNotContain(API_KEY);
     }
 
     @AfterEach
@@ -74,6 +76,7 @@ class NovitaFleetTest {
         Map<String, String> p = new java.util.LinkedHashMap<>(base);
         p.put("comfyless.provider", "novita");
         p.put("comfyless.novita.api-key", KEY);
+        p.put("comfyless.auth.api-key", API_KEY);
         p.put("comfyless.novita.base-url", cloud.baseUrl());
         p.put("comfyless.novita.product-id", "4090.16c62g");
         p.put("comfyless.novita.image-url", "docker.io/example/comfyui:latest");

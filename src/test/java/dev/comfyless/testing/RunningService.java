@@ -167,7 +167,12 @@ public final class RunningService implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + port + path);
     }
 
-    private static Response send(HttpRequest.Builder builder) {
+    private Response send(HttpRequest.Builder builder) {
+        // with API keys configured the helper calls as an authenticated client (ApiKeyAuthTest sends its own)
+        String keys = properties.get("comfyless.auth.api-key");
+        if (keys != null && !keys.isBlank() && builder.copy().build().headers().firstValue("Authorization").isEmpty()) {
+            builder.header("Authorization", "Bearer " + keys.split(",")[0].strip());
+        }
         try {
             HttpResponse<byte[]> r = HTTP.send(builder.timeout(Duration.ofSeconds(30)).build(),
                     HttpResponse.BodyHandlers.ofByteArray());
