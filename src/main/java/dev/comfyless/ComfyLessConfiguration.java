@@ -164,13 +164,14 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("runningTasks", running);
         registry.bind("dispatchSignal", signal);
         registry.bind("dispatcher", new Dispatcher(queue, workers, comfyUi, running, signal,
-                new PromptPreparer(comfyUi, settings.maxInputBytes, settings.comfyUiTimeout)));
+                new PromptPreparer(comfyUi, settings.maxInputBytes, settings.inputFetchTimeout,
+                        settings.allowPrivateUrls)));
         registry.bind("workerHealth", new WorkerHealth(workers, comfyUi, settings.healthFailures,
                 workersRecover, settings.comfyUiTimeout, signal::fire, running::workerFailed,
                 running::subscribe));
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running));
-        registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs,
-                shutdown::stopping));
+        registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(settings.allowPrivateUrls), metrics,
+                running, outputs, shutdown::stopping));
         registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled()));
         if (sandboxCloud != null) {
             registry.bind("novitaSimulator", sandboxCloud);

@@ -126,6 +126,11 @@ public final class ComfyUiClient implements AutoCloseable {
         return clientId;
     }
 
+    /** The Vert.x instance its calls run on (input image fetches share it). */
+    public Vertx vertx() {
+        return vertx;
+    }
+
     public record PromptAccepted(String promptId, double number, String nodeErrorsJson) {
     }
 

@@ -77,6 +77,12 @@ public final class Settings {
             "30s", "how long one HTTP call to a ComfyUI server may take");
     public static final Setting MAX_INPUT_BYTES = Setting.of("comfyless.input.max-bytes", "COMFYLESS_MAX_INPUT_BYTES",
             "20971520", "largest input image fetched from a URL (inputs.images[].url)");
+    public static final Setting INPUT_FETCH_TIMEOUT = Setting.of("comfyless.input.fetch-timeout",
+            "COMFYLESS_INPUT_FETCH_TIMEOUT", "30s",
+            "how long fetching one input image from its URL may take (DNS, connect, redirects and the whole body)");
+    public static final Setting ALLOW_PRIVATE_URLS = Setting.of("comfyless.input.allow-private-urls",
+            "COMFYLESS_ALLOW_PRIVATE_URLS", "false", "true = input image URLs may point at loopback, link-local "
+            + "and private addresses (an image server on your own network); false refuses them");
     public static final Setting HISTORY_POLL_MAX = Setting.of("comfyless.comfyui.history-poll-max",
             "COMFYLESS_HISTORY_POLL_MAX", "10s",
             "longest wait between two /history checks of a running prompt (the WebSocket is the fast path)");
@@ -151,7 +157,8 @@ public final class Settings {
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
             TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL, TASK_LEASE, REPLICA_ID, SHUTDOWN_TIMEOUT,
             ON_SHUTDOWN,
-            PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, HISTORY_POLL_MAX, HEALTH_INTERVAL, HEALTH_FAILURES, READINESS_INTERVAL,
+            PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, INPUT_FETCH_TIMEOUT,
+            ALLOW_PRIVATE_URLS, HISTORY_POLL_MAX, HEALTH_INTERVAL, HEALTH_FAILURES, READINESS_INTERVAL,
             SANDBOX_BOOT_TIME, SANDBOX_STEP_TIME,
             NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
             NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT,
@@ -195,6 +202,8 @@ public final class Settings {
     public final List<String> comfyUiUrls;
     public final Duration comfyUiTimeout;
     public final long maxInputBytes;
+    public final Duration inputFetchTimeout;
+    public final boolean allowPrivateUrls;
     public final Duration historyPollMax;
     public final Duration healthInterval;
     public final int healthFailures;
@@ -301,6 +310,8 @@ public final class Settings {
                 r.duration(NOVITA_BREAKER_OPEN, Duration.ofSeconds(1), Duration.ofHours(1)));
         comfyUiTimeout = r.duration(COMFYUI_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
         maxInputBytes = r.integer(MAX_INPUT_BYTES, 1024, Integer.MAX_VALUE);
+        inputFetchTimeout = r.duration(INPUT_FETCH_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
+        allowPrivateUrls = r.bool(ALLOW_PRIVATE_URLS);
         historyPollMax = r.duration(HISTORY_POLL_MAX, Duration.ofMillis(100), Duration.ofHours(1));
         healthInterval = r.duration(HEALTH_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
         healthFailures = r.integer(HEALTH_FAILURES, 1, 100);
@@ -451,6 +462,15 @@ public final class Settings {
                 return parseDuration(s.defaultValue()).orElseThrow();
             }
             return d.get();
+        }
+
+        boolean bool(Setting s) {
+            String v = text(s).toLowerCase(Locale.ROOT);
+            if (!v.equals("true") && !v.equals("false")) {
+                problems.add(s.label() + " must be true or false, got " + shown(s, v));
+                return Boolean.parseBoolean(s.defaultValue());
+            }
+            return Boolean.parseBoolean(v);
         }
 
         String matching(Setting s, Pattern pattern, String rule) {

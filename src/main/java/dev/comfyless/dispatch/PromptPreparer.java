@@ -19,9 +19,15 @@ public class PromptPreparer {
     private final ComfyUiClient client;
     private final InputFetcher fetcher;
 
-    public PromptPreparer(ComfyUiClient client, long maxInputBytes, java.time.Duration fetchTimeout) {
+    /** @param allowPrivateUrls whether input image URLs may point at loopback, link-local and private addresses */
+    public PromptPreparer(ComfyUiClient client, long maxInputBytes, java.time.Duration fetchTimeout,
+                          boolean allowPrivateUrls) {
+        this(client, new InputFetcher(client.vertx(), maxInputBytes, fetchTimeout, allowPrivateUrls));
+    }
+
+    PromptPreparer(ComfyUiClient client, InputFetcher fetcher) {
         this.client = client;
-        this.fetcher = new InputFetcher(maxInputBytes, fetchTimeout);
+        this.fetcher = fetcher;
     }
 
     /** The task's inputs cannot be used; the task fails with {@link #errorJson()} (no retry). */
@@ -65,9 +71,11 @@ public class PromptPreparer {
                     InputFetcher.Fetched fetched = fetcher.fetch(url);
                     bytes = fetched.bytes();
                     contentType = fetched.contentType();
-                } catch (IOException | IllegalArgumentException e) {
-                    throw new InputException("input image for node " + nodeId + " could not be fetched from " + url
-                            + ": " + e.getMessage(), inputError(nodeId, url, e.getMessage()));
+                } catch (InputFetcher.FetchException e) {
+                    // the host only: the URL's query (and user info) can carry tokens, and this goes to logs
+                    String host = host(url);
+                    throw new InputException("input image " + i + " for node " + nodeId + " could not be fetched from "
+                            + host + ": " + e.getMessage(), inputError(i, nodeId, host, e.getMessage()));
                 }
             }
             String type = contentType == null || contentType.isBlank() ? sniff(bytes) : contentType;
@@ -79,14 +87,25 @@ public class PromptPreparer {
         return prompt;
     }
 
-    private static String inputError(String nodeId, String url, String reason) {
+    private static String inputError(int index, String nodeId, String host, String reason) {
         ObjectNode e = Json.MAPPER.createObjectNode();
         e.put("type", "input");
-        e.put("message", "The input image for node " + nodeId + " could not be fetched: " + reason);
+        e.put("message", "The input image inputs.images[" + index + "] for node " + nodeId + " could not be fetched "
+                + "from " + host + ": " + reason);
         ObjectNode details = e.putObject("details");
+        details.put("input", index);
         details.put("node_id", nodeId);
-        details.put("url", url);
+        details.put("host", host);
         return e.toString();
+    }
+
+    /** The URL's host as messages show it, or a placeholder when it has none. */
+    private static String host(String url) {
+        try {
+            return dev.comfyless.net.InputUrl.check(url).shown();
+        } catch (dev.comfyless.net.InputUrl.Refused e) {
+            return "(a URL without a usable host)";
+        }
     }
 
     /** The image type from its first bytes (PNG, JPEG, GIF, WebP), PNG when unknown. */

@@ -9,6 +9,7 @@ import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.comfyless.api.ApiException;
+import dev.comfyless.net.InputUrl;
 
 /**
  * Checks a submission's {@code inputs}: images to upload to the worker before the prompt runs, each named into a
@@ -25,7 +26,7 @@ public final class InputImages {
     private InputImages() {
     }
 
-    static void validate(JsonNode inputs, JsonNode payload) {
+    static void validate(JsonNode inputs, JsonNode payload, boolean allowPrivateUrls) {
         if (!inputs.isObject()) {
             throw error("inputs", "inputs must be an object such as {\"images\": [{\"node_id\": \"10\", \"data\": "
                     + "\"<base64>\"}]}, got " + WorkflowValidator.describe(inputs));
@@ -44,11 +45,12 @@ public final class InputImages {
         }
         Set<String> nodes = new HashSet<>();
         for (int i = 0; i < images.size(); i++) {
-            image(images.get(i), "inputs.images[" + i + "]", payload, nodes);
+            image(images.get(i), "inputs.images[" + i + "]", payload, nodes, allowPrivateUrls);
         }
     }
 
-    private static void image(JsonNode image, String at, JsonNode payload, Set<String> nodes) {
+    private static void image(JsonNode image, String at, JsonNode payload, Set<String> nodes,
+                              boolean allowPrivateUrls) {
         if (!image.isObject()) {
             throw error(at, at + " must be an object with node_id and data or url, got "
                     + WorkflowValidator.describe(image));
@@ -81,8 +83,15 @@ public final class InputImages {
         if (hasData && decodedSize(image.get("data")) <= 0) {
             throw error(at + ".data", at + ".data must be the image's bytes in base64 (a data: URL works too)");
         }
-        if (hasUrl && !isHttpUrl(image.get("url"))) {
+        if (hasUrl && !image.get("url").isTextual()) {
             throw error(at + ".url", at + ".url must be an http or https URL");
+        }
+        if (hasUrl) {
+            // fail fast on what is known without DNS; names are resolved and checked when the image is fetched
+            String problem = InputUrl.problem(image.get("url").textValue(), allowPrivateUrls);
+            if (problem != null) {
+                throw error(at + ".url", at + ".url cannot be fetched: " + problem);
+            }
         }
         JsonNode name = image.path("name");
         if (!name.isMissingNode() && !(name.isTextual() && NAME.matcher(name.textValue()).matches())) {
@@ -106,18 +115,6 @@ public final class InputImages {
     public static byte[] decode(String data) {
         String b64 = data.startsWith("data:") ? data.substring(data.indexOf(',') + 1) : data;
         return Base64.getMimeDecoder().decode(b64);
-    }
-
-    private static boolean isHttpUrl(JsonNode url) {
-        if (!url.isTextual()) {
-            return false;
-        }
-        try {
-            java.net.URI uri = java.net.URI.create(url.textValue());
-            return uri.getHost() != null && ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()));
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
     }
 
     private static ApiException error(String field, String message) {

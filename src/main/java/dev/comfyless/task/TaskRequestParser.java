@@ -61,7 +61,15 @@ public final class TaskRequestParser {
         }
     }
 
+    private final boolean allowPrivateUrls;
+
     public TaskRequestParser() {
+        this(false);
+    }
+
+    /** @param allowPrivateUrls whether input image URLs may name loopback, link-local and private addresses */
+    public TaskRequestParser(boolean allowPrivateUrls) {
+        this.allowPrivateUrls = allowPrivateUrls;
     }
 
     /** @throws ApiException (status 400) naming what is wrong and how to fix it */
@@ -92,7 +100,7 @@ public final class TaskRequestParser {
         Value inputs = fields.get("inputs");
         String inputsJson = null;
         if (inputs != null && !inputs.node().isNull()) {
-            InputImages.validate(inputs.node(), payload.node());
+            InputImages.validate(inputs.node(), payload.node(), allowPrivateUrls);
             inputsJson = inputs.text(bytes);
         }
 

@@ -138,6 +138,21 @@ class SettingsTest {
     }
 
     @Test
+    void inputUrlsArePublicOnlyUnlessAllowedInSoManyWords() {
+        Settings defaults = load(Map.of());
+        assertThat(defaults.allowPrivateUrls).isFalse();
+        assertThat(defaults.inputFetchTimeout).isEqualTo(Duration.ofSeconds(30));
+        assertThat(load(with(Settings.ALLOW_PRIVATE_URLS, "TRUE")).allowPrivateUrls).isTrue();
+        assertThat(load(with(Settings.INPUT_FETCH_TIMEOUT, "5s")).inputFetchTimeout).isEqualTo(Duration.ofSeconds(5));
+        for (String bad : new String[] {"yes", "1", "on"}) {
+            assertThatThrownBy(() -> load(with(Settings.ALLOW_PRIVATE_URLS, bad)))
+                    .hasMessageContaining("COMFYLESS_ALLOW_PRIVATE_URLS").hasMessageContaining("true or false");
+        }
+        assertThatThrownBy(() -> load(with(Settings.INPUT_FETCH_TIMEOUT, "soon")))
+                .hasMessageContaining("COMFYLESS_INPUT_FETCH_TIMEOUT");
+    }
+
+    @Test
     void everySettingIsInTheConfigurationFileAndTheReadme() throws Exception {
         String properties = Files.readString(Path.of("config/application.properties"), StandardCharsets.UTF_8);
         String readme = Files.readString(Path.of("README.md"), StandardCharsets.UTF_8);

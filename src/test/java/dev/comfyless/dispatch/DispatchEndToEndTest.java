@@ -309,7 +309,8 @@ class DispatchEndToEndTest {
     @Test
     void anInputImageGivenByUrlIsFetchedAndUploaded() throws Exception {
         ComfyUiSimulator s = server(Duration.ZERO);
-        start(Map.of());
+        // the image's source is on 127.0.0.1, which only an operator's opt-in allows
+        start(Map.of("comfyless.input.allow-private-urls", "true"));
         // any http server will do as the image's source: this one serves a PNG that another prompt wrote
         String first = submit(seedWorkflow(1, 1, 11));
         JsonNode made = awaitStatus(first, "completed").get("outputs").get(0);
