@@ -1,6 +1,7 @@
 package dev.comfyless.api;
 
 import java.lang.reflect.Field;
+import java.util.Locale;
 import java.util.Map;
 
 import dev.comfyless.metrics.ComfyLessMetrics;
@@ -15,10 +16,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What happens on the HTTP server before a Camel route is reached: unknown paths (404), wrong methods (405) and
- * oversized bodies (413, from the body limit {@code camel.server.max-body-size}) get the JSON error body instead of
- * Vert.x's HTML, and every request is timed for {@code comfyless_http_server_requests_seconds}; then the
- * {@link ApiKeyGuard} refuses unauthenticated API calls.
+ * What happens on the HTTP server before a Camel route is reached: unknown paths (404), wrong methods (405),
+ * oversized bodies (413, from the body limit {@code camel.server.max-body-size}), requests Vert.x cannot decode
+ * (400) and failures in Vert.x handlers (500) get the JSON error body instead of Vert.x's plain text, and every
+ * request is timed for {@code comfyless_http_server_requests_seconds}. What the HTTP codec itself refuses (a request
+ * line or headers over its limits: 414, 431; a header with a control character: 400) never reaches a router and
+ * keeps the codec's empty answer. Then the {@link ApiKeyGuard} refuses unauthenticated API calls.
  */
 public final class HttpEdge implements StartupListener {
 
@@ -66,6 +69,21 @@ public final class HttpEdge implements StartupListener {
             router.errorHandler(413, ctx -> error(ctx, 413, "payload_too_large", "The request body is larger than "
                     + maxBodyBytes + " bytes (COMFYLESS_MAX_BODY_BYTES). Send a smaller workflow, or pass large "
                     + "inputs by URL."));
+            // Vert.x fails a request it cannot decode (a bad %-escape in the URL, a form body it cannot parse)
+            // before any route runs; a form body is refused as the API refuses any non-JSON body
+            router.errorHandler(400, ctx -> {
+                String media = ctx.request().getHeader("Content-Type");
+                if (media != null && media.toLowerCase(Locale.ROOT).matches(
+                        "\\s*(application/x-www-form-urlencoded|multipart/form-data).*")) {
+                    error(ctx, 415, "unsupported_media_type", "Content-Type '" + clip(media.split(";")[0].strip())
+                            + "' is not supported; send the body as JSON with 'Content-Type: application/json'");
+                } else {
+                    error(ctx, 400, "bad_request", "The request is malformed and could not be read, e.g. a '%' in "
+                            + "the URL not followed by two hex digits; encode the URL (and the body) correctly.");
+                }
+            });
+            router.errorHandler(500, ctx -> error(ctx, 500, "internal", "ComfyLess failed to handle this request; "
+                    + "the error is in its log. Retrying may help."));
         }
         installed = true;
     }

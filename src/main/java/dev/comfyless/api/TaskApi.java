@@ -146,7 +146,7 @@ public final class TaskApi {
             throw unsupported("The request has no Content-Type; send the body as JSON with "
                     + "'Content-Type: application/json'", null);
         }
-        String[] parts = contentType.split(";");
+        String[] parts = contentType.split(";", -1); // -1: ";;;" is four empty parts, not none
         String media = parts[0].strip().toLowerCase(Locale.ROOT);
         if (!media.equals("application/json")) {
             throw unsupported("Content-Type '" + clip(media) + "' is not supported; send the body as JSON with "
