@@ -61,7 +61,9 @@ final class TaskErrors {
                 + " s); its prompt was interrupted on the worker", details);
     }
 
-    static String outputsLost(String file, String reason) {
+    static String outputsLost(String file, String cause) {
+        // the client's error names no worker URL: ComfyUI endpoints are shown to authenticated callers only
+        String reason = cause == null ? "unknown" : cause.replaceAll("(?i)(https?|wss?)://\\S+", "the worker");
         ObjectNode details = JSON.createObjectNode();
         details.put("file", file);
         details.put("reason", reason);
