@@ -10,6 +10,8 @@ import dev.comfyless.api.Health;
 import dev.comfyless.api.HttpEdge;
 import dev.comfyless.api.TaskApi;
 import dev.comfyless.api.WorkerApi;
+import dev.comfyless.cluster.Leadership;
+import dev.comfyless.cluster.RedisClusterService;
 import dev.comfyless.comfyui.ComfyUiClient;
 import dev.comfyless.config.Settings;
 import dev.comfyless.dispatch.DispatchSignal;
@@ -91,6 +93,13 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         // started with the context, before the routes; stopped after them
         context.addService(redis, true, true);
         RedisScripts scripts = new RedisScripts(redis, settings.redisPrefix);
+        // the leader lease the master: routes use (camel-master finds the cluster service among the context's
+        // services); started after Redis, stopped before it so that a graceful stop releases the lease at once
+        RedisClusterService cluster = new RedisClusterService(scripts, settings.leaderLease,
+                RedisClusterService.memberId(settings.httpPort));
+        context.addService(cluster, true, true);
+        Leadership leadership = new Leadership(cluster);
+        context.addService(leadership, true, true);
         TaskStore store = new TaskStore(scripts, settings.taskRetention, settings.taskTimeout,
                 settings.defaultMaxAttempts);
         TaskQueue queue = new TaskQueue(scripts, settings.taskRetention);
@@ -133,7 +142,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("workerHealth", new WorkerHealth(workers, comfyUi, settings.healthFailures,
                 workersRecover, settings.comfyUiTimeout, signal::fire, running::workerFailed,
                 running::subscribe));
-        registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running));
+        registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running, leadership::term));
+        registry.bind("leadership", leadership);
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs));
         registry.bind("workerApi", new WorkerApi(workers, provider));
         if (sandboxCloud != null) {
@@ -144,7 +154,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("novitaResponses", new NovitaResponses());
         registry.bind("novitaHttpClientConfigurer", new NovitaHttpClientConfigurer());
         registry.bind("errorResponses", new ErrorResponses(metrics));
-        registry.bind("health", new Health(context, redis, provider));
+        registry.bind("health", new Health(context, redis, provider, leadership::isLeader));
         registry.bind("queueMaintenance", new QueueMaintenance(queue, store, metrics, outputs));
         registry.bind("workerMetrics", new WorkerMetrics(workers, metrics));
         context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes));

@@ -49,6 +49,9 @@ public final class Settings {
     public static final Setting SWEEP_INTERVAL = Setting.of("comfyless.queue.sweep-interval",
             "COMFYLESS_SWEEP_INTERVAL", "5s",
             "how often expired leases are requeued and queue gauges refreshed (a safety net, not the hot path)");
+    public static final Setting LEADER_LEASE = Setting.of("comfyless.cluster.leader-lease", "COMFYLESS_LEADER_LEASE",
+            "15s", "leader lease in Redis: of several replicas on one Redis only the leader runs the timed fleet and "
+            + "health routes; another takes over at most this long (plus a third) after the leader dies");
 
     public static final Setting PROVIDER = Setting.of("comfyless.provider", "COMFYLESS_PROVIDER", "",
             "where workers come from: static (COMFYUI_URLS), sandbox (simulated ComfyUI servers in the process) or "
@@ -132,6 +135,7 @@ public final class Settings {
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
             TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL,
+            LEADER_LEASE,
             PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, HISTORY_POLL_MAX, HEALTH_INTERVAL, HEALTH_FAILURES, READINESS_INTERVAL,
             SANDBOX_BOOT_TIME, SANDBOX_STEP_TIME,
             NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
@@ -160,6 +164,7 @@ public final class Settings {
     public final Duration taskTimeout;
     public final int defaultMaxAttempts;
     public final Duration sweepInterval;
+    public final Duration leaderLease;
     public final Novita novita;
     public final NovitaCalls novitaCalls;
     public final Provider provider;
@@ -228,6 +233,7 @@ public final class Settings {
         taskTimeout = r.duration(TASK_TIMEOUT, Duration.ofSeconds(1), Duration.ofDays(7));
         defaultMaxAttempts = r.integer(MAX_ATTEMPTS, 1, 10);
         sweepInterval = r.duration(SWEEP_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
+        leaderLease = r.duration(LEADER_LEASE, Duration.ofSeconds(3), Duration.ofMinutes(10));
         comfyUiUrls = r.urls(COMFYUI_URLS);
         boolean haveKey = r.optional(NOVITA_API_KEY).isPresent();
         provider = r.provider(PROVIDER, !comfyUiUrls.isEmpty(), haveKey);
