@@ -25,13 +25,38 @@ public final class Application {
     public static void main(String[] args) throws Exception {
         int exit;
         try {
-            exit = newMain(DotEnv.load(Path.of(".env"))).run(args);
+            Main main = newMain(DotEnv.load(Path.of(".env")));
+            stopOnSignals(main);
+            exit = main.run(args);
         } catch (SettingsException e) {
             // the message names every bad variable; a stack trace would only bury it
             System.err.println("ComfyLess cannot start. " + e.getMessage());
             exit = 2;
         }
         System.exit(exit);
+    }
+
+    /**
+     * SIGTERM and SIGINT stop the service gracefully (see {@link GracefulShutdown}) and the process exits 0: a stop
+     * asked for is a success. Handled here rather than by a shutdown hook, because a JVM ended by a signal's default
+     * handler exits 143 whatever its hooks do.
+     */
+    private static void stopOnSignals(Main main) {
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> {
+                    GracefulShutdown shutdown = main.getCamelContext() == null ? null
+                            : main.getCamelContext().getRegistry().lookupByNameAndType("gracefulShutdown",
+                                    GracefulShutdown.class);
+                    if (shutdown != null) {
+                        shutdown.begin();
+                    }
+                    main.completed();
+                });
+            } catch (IllegalArgumentException e) {
+                // the signal is not available on this platform: the JVM's default handling stays
+            }
+        }
     }
 
     /** A camel-main configured like the shipped service; tests build theirs the same way. */

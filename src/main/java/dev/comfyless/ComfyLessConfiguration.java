@@ -16,6 +16,7 @@ import dev.comfyless.comfyui.ComfyUiClient;
 import dev.comfyless.config.Settings;
 import dev.comfyless.dispatch.DispatchSignal;
 import dev.comfyless.dispatch.Dispatcher;
+import dev.comfyless.dispatch.LeaseKeeper;
 import dev.comfyless.dispatch.OutputCollector;
 import dev.comfyless.dispatch.PromptPreparer;
 import dev.comfyless.dispatch.RunningTasks;
@@ -61,6 +62,22 @@ public class ComfyLessConfiguration implements CamelConfiguration {
 
     private static final Logger LOG = LoggerFactory.getLogger(ComfyLessConfiguration.class);
 
+    /** COMFYLESS_REPLICA_ID, else host name and port: a restart on the same host and port resumes its tasks at once. */
+    static String replicaId(Settings settings) {
+        if (!settings.replicaId.isEmpty()) {
+            return settings.replicaId;
+        }
+        String host = System.getenv("HOSTNAME");
+        if (host == null || host.isBlank()) {
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                host = "localhost";
+            }
+        }
+        return host + ":" + settings.httpPort;
+    }
+
     @Override
     public void configure(CamelContext context) throws Exception {
         Settings settings = Settings.load(key -> context.getPropertiesComponent().resolveProperty(key));
@@ -68,6 +85,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         // values the routes need in another unit than the operator wrote them (Quartz wants milliseconds)
         PropertiesComponent pc = context.getPropertiesComponent();
         pc.addOverrideProperty("comfyless.queue.sweep-interval-ms", Long.toString(settings.sweepInterval.toMillis()));
+        // three renewals per lease: one lost renewal never loses a lease
+        pc.addOverrideProperty("comfyless.task.lease-renew-ms", Long.toString(settings.taskLease.toMillis() / 3));
         pc.addOverrideProperty("comfyless.worker.health-interval-ms",
                 Long.toString(settings.healthInterval.toMillis()));
         pc.addOverrideProperty("comfyless.worker.readiness-interval-ms",
@@ -102,7 +121,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         context.addService(leadership, true, true);
         TaskStore store = new TaskStore(scripts, settings.taskRetention, settings.taskTimeout,
                 settings.defaultMaxAttempts);
-        TaskQueue queue = new TaskQueue(scripts, settings.taskRetention);
+        String replicaId = replicaId(settings);
+        TaskQueue queue = new TaskQueue(scripts, settings.taskRetention, replicaId);
         WorkerRegistry workers = new WorkerRegistry(scripts, settings.taskRetention);
         ComfyLessMetrics metrics = new ComfyLessMetrics(meterRegistry(registry));
         FileOutputStore outputs = new FileOutputStore(settings.outputDir);
@@ -113,7 +133,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         boolean workersRecover = settings.provider.workersRecover();
         RunningTasks running = new RunningTasks(queue, store, workers, comfyUi,
                 new OutputCollector(comfyUi, outputs), signal, settings.historyPollMax,
-                settings.healthFailures, workersRecover, settings.comfyUiTimeout);
+                settings.healthFailures, workersRecover, settings.comfyUiTimeout, settings.taskLease);
         GpuProvider provider = provider(settings, context, sandboxCloud, workers, store, running, signal);
         // stopped before Redis (added after it): prompts keep running, a restarted process resumes them
         context.addService(new ServiceSupport() {
@@ -125,7 +145,18 @@ public class ComfyLessConfiguration implements CamelConfiguration {
             }
         }, true, true);
 
+        LeaseKeeper leases = new LeaseKeeper(queue, store, running);
+        GracefulShutdown shutdown = new GracefulShutdown(running, leases, provider, settings.shutdownTimeout,
+                settings.deleteInstancesOnShutdown);
+        // runs when the context starts stopping, before the routes stop (the cloud API calls still work)
+        context.addLifecycleStrategy(shutdown);
+        context.getShutdownStrategy().setTimeout(settings.shutdownTimeout.toSeconds());
+        LOG.info("Replica {}: running tasks are leased for {} and renewed while their workers answer", replicaId,
+                Settings.human(settings.taskLease));
+
         registry.bind("comfylessSettings", settings);
+        registry.bind("leaseKeeper", leases);
+        registry.bind("gracefulShutdown", shutdown);
         registry.bind("redisConnector", redis);
         registry.bind("redisScripts", scripts);
         registry.bind("taskStore", store);
@@ -144,7 +175,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 running::subscribe));
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running, leadership::term));
         registry.bind("leadership", leadership);
-        registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs));
+        registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(), metrics, running, outputs, shutdown::stopping));
         registry.bind("workerApi", new WorkerApi(workers, provider));
         if (sandboxCloud != null) {
             registry.bind("novitaSimulator", sandboxCloud);
@@ -154,8 +185,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("novitaResponses", new NovitaResponses());
         registry.bind("novitaHttpClientConfigurer", new NovitaHttpClientConfigurer());
         registry.bind("errorResponses", new ErrorResponses(metrics));
-        registry.bind("health", new Health(context, redis, provider, leadership::isLeader));
-        registry.bind("queueMaintenance", new QueueMaintenance(queue, store, metrics, outputs));
+        registry.bind("health", new Health(context, redis, provider, shutdown::stopping, leadership::isLeader));
+        registry.bind("queueMaintenance", new QueueMaintenance(store, metrics, outputs));
         registry.bind("workerMetrics", new WorkerMetrics(workers, metrics));
         context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes));
         LOG.info("ComfyLess configured: HTTP port {}, Redis key prefix '{}', provider {}", settings.httpPort,

@@ -1,4 +1,4 @@
--- ARGV: prefix, lease grace ms (the lease is the task's timeout plus this), prompt id for ComfyUI.
+-- ARGV: prefix, lease ms, prompt id for ComfyUI, lease owner (the process that sends and watches the prompt).
 -- Pairs the best pending task with the most recently active idle worker, both changing state in this one step:
 -- the task becomes running on that worker (with a lease and the prompt id it will be sent under), the worker
 -- becomes running with that task. Recent workers first, so that the others idle long enough to be scaled down.
@@ -14,7 +14,7 @@ for _ = 1, 100 do
   local wk = P .. 'worker:' .. worker_id
   if redis.call('HGET', wk, 'status') == 'idle' then
     local now = now_ms()
-    local id = claim_next(worker_id, 0, now, ARGV[3], tonumber(ARGV[2]))
+    local id = claim_next(worker_id, tonumber(ARGV[2]), now, ARGV[3], ARGV[4])
     if not id then
       return {}
     end

@@ -1,5 +1,5 @@
 -- ARGV: prefix, id, claimer ('' = any), retention ms, 'completed'|'failed', field ('outputs'|'error'), value,
---       prompt id for the worker's next task ('' = do not pair), lease grace ms.
+--       prompt id for the worker's next task ('' = do not pair), lease ms, lease owner of the next task.
 -- Only a running task (held by `claimer`) finishes; a second completion is ignored. When a prompt id is given,
 -- the worker freed by this task takes the best pending task in the same step (what the dispatch script would do
 -- next, without another round trip).
@@ -16,7 +16,7 @@ local next_task, worker = {}, {}
 if ARGV[8] ~= '' and claimer ~= '' then
   local wk = P .. 'worker:' .. claimer
   if redis.call('HGET', wk, 'status') == 'idle' then
-    local next_id = claim_next(claimer, 0, now, ARGV[8], tonumber(ARGV[9]))
+    local next_id = claim_next(claimer, tonumber(ARGV[9]), now, ARGV[8], ARGV[10])
     if next_id then
       redis.call('ZREM', P .. 'workers:idle', claimer)
       redis.call('HSET', wk, 'status', 'running', 'current_task', next_id, 'last_active_at', num(now))

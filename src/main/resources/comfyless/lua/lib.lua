@@ -2,7 +2,8 @@
 -- Keys, all under the prefix:
 --   task:<id>     hash, the task (payload kept as the exact JSON text the client sent)
 --   queue         zset of pending ids, score = (10 - priority) * BAND + seq: higher priority first, FIFO within one
---   inflight      zset of claimed ids, score = lease deadline (ms, Redis clock)
+--   inflight      zset of claimed ids, score = lease deadline (ms, Redis clock); the task's lease_owner (the process
+--                 watching it) renews it while the worker answers, and another process adopts it when it expires
 --   seq           counter; the FIFO order and the list cursor
 --   idx:all, idx:<status>  zsets of ids by seq, for newest-first listing and counts
 --   expiry        zset of terminal ids by the time their retention ends
@@ -92,7 +93,7 @@ local function finish(id, from, to, now, retention_ms)
   local key = task_key(id)
   local t = redis.call('HMGET', key, 'seq', 'worker_id')
   redis.call('HSET', key, 'status', to, 'completed_at', num(now), 'updated_at', num(now))
-  redis.call('HDEL', key, 'lease_until')
+  redis.call('HDEL', key, 'lease_until', 'lease_owner')
   redis.call('ZREM', P .. 'queue', id)
   redis.call('ZREM', P .. 'inflight', id)
   reindex(id, t[1], from, to)
@@ -116,7 +117,7 @@ local function release(id, now, retention_ms, error_json)
   end
   free_worker(t[5], id, now)
   redis.call('HSET', key, 'status', 'pending', 'updated_at', num(now), 'last_error', error_json)
-  redis.call('HDEL', key, 'worker_id', 'lease_until', 'prompt_id', 'progress')
+  redis.call('HDEL', key, 'worker_id', 'lease_until', 'lease_owner', 'prompt_id', 'progress')
   redis.call('ZADD', P .. 'queue', queue_score(t[3], t[4]), id)
   reindex(id, t[4], 'running', 'pending')
   return 'requeued'
@@ -135,9 +136,9 @@ local function not_held(id, claimer)
 end
 
 -- Takes the best pending task for `claimer` (a worker id, or any claimer's id) and records it in flight with a
--- lease in the same step: `lease_ms`, or, when `grace_ms` is given, the task's own timeout plus that grace.
+-- lease of `lease_ms` held by `owner` (the process that will watch it; nil = none) in the same step.
 -- Returns its id, or nil when the queue is empty.
-local function claim_next(claimer, lease_ms, now, prompt_id, grace_ms)
+local function claim_next(claimer, lease_ms, now, prompt_id, owner)
   for _ = 1, 100 do
     local popped = redis.call('ZPOPMIN', P .. 'queue', 1)
     if #popped == 0 then
@@ -145,17 +146,17 @@ local function claim_next(claimer, lease_ms, now, prompt_id, grace_ms)
     end
     local id = popped[1]
     local key = task_key(id)
-    local t = redis.call('HMGET', key, 'status', 'seq', 'timeout_seconds')
+    local t = redis.call('HMGET', key, 'status', 'seq')
     if t[1] == 'pending' then
-      if grace_ms then
-        lease_ms = tonumber(t[3]) * 1000 + grace_ms
-      end
       local deadline = num(now + lease_ms)
       redis.call('HINCRBY', key, 'attempts', 1)
       redis.call('HSET', key, 'status', 'running', 'worker_id', claimer, 'started_at', num(now),
         'updated_at', num(now), 'lease_until', deadline)
       if prompt_id and prompt_id ~= '' then
         redis.call('HSET', key, 'prompt_id', prompt_id)
+      end
+      if owner and owner ~= '' then
+        redis.call('HSET', key, 'lease_owner', owner)
       end
       redis.call('ZADD', P .. 'inflight', deadline, id)
       reindex(id, t[2], 'pending', 'running')

@@ -55,6 +55,9 @@ public final class ErrorResponses {
             type = api.type();
             message = api.getMessage();
             details = api.details();
+            if (status == 503) {
+                retryAfter = RETRY_AFTER_SECONDS;
+            }
         } else if (failure instanceof RedisUnavailableException) {
             status = 503;
             type = "unavailable";

@@ -29,7 +29,11 @@ public final class Health {
     private final GpuProvider provider;
     private final BooleanSupplier leader;
 
-    public Health(CamelContext context, RedisConnector redis, GpuProvider provider, BooleanSupplier leader) {
+    private final java.util.function.BooleanSupplier stopping;
+
+    public Health(CamelContext context, RedisConnector redis, GpuProvider provider,
+                  java.util.function.BooleanSupplier stopping, BooleanSupplier leader) {
+        this.stopping = stopping;
         this.context = context;
         this.redis = redis;
         this.provider = provider;
@@ -46,6 +50,9 @@ public final class Health {
         Optional<String> redisProblem = redis.problem(PING_TIMEOUT);
         checks.put("redis", redisProblem.isEmpty() ? "up" : "down");
         redisProblem.ifPresent(p -> problems.add(p + "; ComfyLess keeps reconnecting by itself"));
+        if (stopping.getAsBoolean()) {
+            problems.add("this process is stopping; it takes no new tasks");
+        }
         List<String> stopped = stoppedApiRoutes();
         checks.put("routes", stopped.isEmpty() ? "started" : "stopped: " + String.join(", ", stopped));
         if (!stopped.isEmpty()) {

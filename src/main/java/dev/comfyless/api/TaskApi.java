@@ -39,8 +39,11 @@ public final class TaskApi {
     private final RunningTasks running;
     private final OutputStore outputs;
 
+    private final java.util.function.BooleanSupplier stopping;
+
     public TaskApi(TaskStore store, TaskRequestParser parser, ComfyLessMetrics metrics, RunningTasks running,
-                   OutputStore outputs) {
+                   OutputStore outputs, java.util.function.BooleanSupplier stopping) {
+        this.stopping = stopping;
         this.store = store;
         this.parser = parser;
         this.metrics = metrics;
@@ -49,6 +52,10 @@ public final class TaskApi {
     }
 
     public void submit(Exchange exchange) {
+        if (stopping.getAsBoolean()) {
+            throw new ApiException(503, "unavailable", "This ComfyLess process is stopping and takes no new tasks. "
+                    + "Retry in a few seconds (another replica, or this service once it is back, takes it).", Map.of());
+        }
         requireJson(Http.header(exchange, Exchange.CONTENT_TYPE));
         String idempotencyKey = Http.header(exchange, "Idempotency-Key");
         if (idempotencyKey != null && !IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {

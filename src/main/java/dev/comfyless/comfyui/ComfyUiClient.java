@@ -179,6 +179,17 @@ public final class ComfyUiClient implements AutoCloseable {
         });
     }
 
+    /** GET {base}/queue: the ids of the prompts ComfyUI is running or has waiting. */
+    public CompletableFuture<java.util.Set<String>> queuedPromptIds(String baseUrl) {
+        Target target = target(HttpMethod.GET, url(baseUrl, "/queue"));
+        return send(target, null, null, answer -> {
+            if (answer.status() != 200) {
+                throw failure(target, answer);
+            }
+            return ResponseParser.queuedPromptIds(answer.body());
+        });
+    }
+
     /**
      * GET {base}/view?filename=&subfolder=&type= streamed into target (created or overwritten). The content type is
      * the one ComfyUI sent, null if none. A failure to write target is an {@link UncheckedIOException}, not a

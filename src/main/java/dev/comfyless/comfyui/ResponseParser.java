@@ -103,6 +103,23 @@ final class ResponseParser {
         return new SystemStats(JsonText.text(answer.path("system"), "comfyui_version"), devices);
     }
 
+    /** The prompt ids in GET /queue's running and pending lists (items are [number, prompt_id, prompt, extra, outputs]). */
+    static java.util.Set<String> queuedPromptIds(String body) {
+        JsonNode answer = tree("GET /queue", body);
+        if (!answer.isObject()) {
+            throw unexpected("GET /queue", body, null);
+        }
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (String list : new String[] {"queue_running", "queue_pending"}) {
+            for (JsonNode item : answer.path(list)) {
+                if (item.isArray() && item.size() > 1 && item.get(1).isTextual()) {
+                    ids.add(item.get(1).asText());
+                }
+            }
+        }
+        return ids;
+    }
+
     private static JsonNode tree(String call, String body) {
         try {
             return JsonText.MAPPER.readTree(body);

@@ -49,6 +49,18 @@ public final class Settings {
     public static final Setting SWEEP_INTERVAL = Setting.of("comfyless.queue.sweep-interval",
             "COMFYLESS_SWEEP_INTERVAL", "5s",
             "how often expired leases are requeued and queue gauges refreshed (a safety net, not the hot path)");
+    public static final Setting TASK_LEASE = Setting.of("comfyless.task.lease", "COMFYLESS_TASK_LEASE", "30s",
+            "lease of a running task: the process watching it renews it while the worker answers; when that process "
+            + "dies, another one (or its restart) adopts the task after this long and keeps watching its prompt");
+    public static final Setting REPLICA_ID = Setting.of("comfyless.replica-id", "COMFYLESS_REPLICA_ID", "",
+            "name of this process in task leases; unset = <hostname>:<PORT>, so a restarted process resumes its "
+            + "own running tasks at once (others adopt them when their lease expires)");
+    public static final Setting SHUTDOWN_TIMEOUT = Setting.of("comfyless.shutdown.timeout",
+            "COMFYLESS_SHUTDOWN_TIMEOUT", "30s",
+            "on SIGTERM, how long dispatch steps under way may take to finish before the process exits");
+    public static final Setting ON_SHUTDOWN = Setting.of("comfyless.shutdown.instances", "COMFYLESS_ON_SHUTDOWN",
+            "keep", "what a stop does to GPU instances: keep (the next start resumes them and their prompts) or "
+            + "delete (stopping for good: every instance of ours is deleted, running tasks go back to the queue)");
     public static final Setting LEADER_LEASE = Setting.of("comfyless.cluster.leader-lease", "COMFYLESS_LEADER_LEASE",
             "15s", "leader lease in Redis: of several replicas on one Redis only the leader runs the timed fleet and "
             + "health routes; another takes over at most this long (plus a third) after the leader dies");
@@ -134,7 +146,8 @@ public final class Settings {
     /** In the order of the README's configuration table. */
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
-            TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL,
+            TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL, TASK_LEASE, REPLICA_ID, SHUTDOWN_TIMEOUT,
+            ON_SHUTDOWN,
             LEADER_LEASE,
             PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, HISTORY_POLL_MAX, HEALTH_INTERVAL, HEALTH_FAILURES, READINESS_INTERVAL,
             SANDBOX_BOOT_TIME, SANDBOX_STEP_TIME,
@@ -147,6 +160,7 @@ public final class Settings {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9:._{}-]{1,64}");
     private static final Pattern INSTANCE_NAME_PREFIX = Pattern.compile("[a-z0-9-]{1,40}");
+    private static final Pattern REPLICA = Pattern.compile("[A-Za-z0-9:._@-]{0,100}");
 
     public final int httpPort;
     public final long maxBodyBytes;
@@ -164,6 +178,12 @@ public final class Settings {
     public final Duration taskTimeout;
     public final int defaultMaxAttempts;
     public final Duration sweepInterval;
+    public final Duration taskLease;
+    /** Empty = derived from the host name and the port (see ComfyLessConfiguration). */
+    public final String replicaId;
+    public final Duration shutdownTimeout;
+    /** COMFYLESS_ON_SHUTDOWN=delete: a stop deletes every instance of ours. */
+    public final boolean deleteInstancesOnShutdown;
     public final Duration leaderLease;
     public final Novita novita;
     public final NovitaCalls novitaCalls;
@@ -233,6 +253,11 @@ public final class Settings {
         taskTimeout = r.duration(TASK_TIMEOUT, Duration.ofSeconds(1), Duration.ofDays(7));
         defaultMaxAttempts = r.integer(MAX_ATTEMPTS, 1, 10);
         sweepInterval = r.duration(SWEEP_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
+        taskLease = r.duration(TASK_LEASE, Duration.ofSeconds(3), Duration.ofHours(1));
+        replicaId = r.matching(REPLICA_ID, REPLICA, "empty, or 1-100 characters of letters, digits and :._@-");
+        shutdownTimeout = r.duration(SHUTDOWN_TIMEOUT, Duration.ofSeconds(1), Duration.ofHours(1));
+        deleteInstancesOnShutdown = "delete".equals(r.matching(ON_SHUTDOWN, Pattern.compile("keep|delete"),
+                "keep or delete"));
         leaderLease = r.duration(LEADER_LEASE, Duration.ofSeconds(3), Duration.ofMinutes(10));
         comfyUiUrls = r.urls(COMFYUI_URLS);
         boolean haveKey = r.optional(NOVITA_API_KEY).isPresent();

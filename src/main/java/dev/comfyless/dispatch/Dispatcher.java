@@ -1,6 +1,5 @@
 package dev.comfyless.dispatch;
 
-import java.time.Duration;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
@@ -21,8 +20,6 @@ import org.slf4j.LoggerFactory;
 public final class Dispatcher {
 
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
-    /** A lease outlives the task's own timeout by this much; the timeout itself is enforced by {@link RunningTasks}. */
-    static final Duration LEASE_GRACE = Duration.ofMinutes(2);
 
     private final TaskQueue queue;
     private final WorkerRegistry workers;
@@ -44,10 +41,14 @@ public final class Dispatcher {
 
     /** Dispatches until no task or no idle worker is left; returns how many tasks were sent. */
     public int dispatchAvailable() {
+        if (running.draining()) {
+            // stopping: what is pending stays in Redis for the next process or another replica
+            return 0;
+        }
         int sent = 0;
         Optional<TaskQueue.Dispatched> next;
         do {
-            next = queue.dispatch(LEASE_GRACE, UUID.randomUUID().toString());
+            next = queue.dispatch(running.lease(), UUID.randomUUID().toString());
             if (next.isPresent()) {
                 launch(next.get().assignment());
                 sent++;
@@ -61,19 +62,33 @@ public final class Dispatcher {
         String promptId = a.task().promptId();
         String endpoint = a.worker().endpoint();
         running.watch(a.task(), a.worker());
+        // a step until ComfyUI has answered the prompt (or its failure is recorded): a stop waits for it
+        running.stepStarted();
         String prompt;
         try {
             prompt = preparer.prepare(a.task(), endpoint);
         } catch (RuntimeException e) {
-            promptFailed(a, e);
+            try {
+                promptFailed(a, e);
+            } finally {
+                running.stepEnded();
+            }
             return;
         }
         client.prompt(endpoint, promptId, prompt).whenComplete((accepted, failure) -> {
-            if (failure != null) {
-                // off the HTTP client's event loop: handling the failure blocks on Redis
-                running.execute(() -> promptFailed(a, failure instanceof CompletionException
-                        && failure.getCause() != null ? failure.getCause() : failure));
+            if (failure == null) {
+                running.stepEnded();
+                return;
             }
+            // off the HTTP client's event loop: handling the failure blocks on Redis
+            running.execute(() -> {
+                try {
+                    promptFailed(a, failure instanceof CompletionException && failure.getCause() != null
+                            ? failure.getCause() : failure);
+                } finally {
+                    running.stepEnded();
+                }
+            });
         });
     }
 

@@ -58,6 +58,8 @@ public final class RunningTasks implements AutoCloseable {
     private final int failureThreshold;
     private final boolean workersRecover;
     private final Duration callTimeout;
+    private final Duration lease;
+    private volatile boolean draining;
 
     private volatile java.util.function.Consumer<TaskQueue.Assignment> launcher = a -> {
         throw new IllegalStateException("no dispatcher");
@@ -71,6 +73,7 @@ public final class RunningTasks implements AutoCloseable {
 
     /** One prompt being watched. */
     private static final class Run {
+        final Task task;
         final String taskId;
         final String workerId;
         final String endpoint;
@@ -84,8 +87,16 @@ public final class RunningTasks implements AutoCloseable {
         volatile ScheduledFuture<?> deadline;
         volatile long lastProgressNanos;
         final long startedNanos = System.nanoTime();
+        /** The last time the worker answered about this prompt: while it answers, the task's lease is renewed. */
+        volatile long lastContactNanos = startedNanos;
+        /**
+         * Adopted from a process that stopped: whether its prompt ever reached the worker is not known until the
+         * worker's queue and history have been read once.
+         */
+        volatile boolean unconfirmed;
 
         Run(Task task, String endpoint) {
+            this.task = task;
             this.taskId = task.id();
             this.workerId = task.workerId();
             this.endpoint = endpoint;
@@ -96,7 +107,7 @@ public final class RunningTasks implements AutoCloseable {
 
     public RunningTasks(TaskQueue queue, TaskStore store, WorkerRegistry workers, ComfyUiClient client,
                         OutputCollector outputs, DispatchSignal signal, Duration maxPoll, int failureThreshold,
-                        boolean workersRecover, Duration callTimeout) {
+                        boolean workersRecover, Duration callTimeout, Duration lease) {
         this.queue = queue;
         this.store = store;
         this.workers = workers;
@@ -107,6 +118,48 @@ public final class RunningTasks implements AutoCloseable {
         this.failureThreshold = failureThreshold;
         this.workersRecover = workersRecover;
         this.callTimeout = callTimeout;
+        this.lease = lease;
+    }
+
+    /** The lease each dispatched task holds; renewed by {@link LeaseKeeper} while its worker answers. */
+    public Duration lease() {
+        return lease;
+    }
+
+    /** The process is stopping: a task that ends no longer takes the next one for its worker. */
+    public void drain() {
+        draining = true;
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    /** Dispatch steps under way: prompts being sent, results being read and recorded. A stop waits for them. */
+    private final AtomicInteger steps = new AtomicInteger();
+
+    void stepStarted() {
+        steps.incrementAndGet();
+    }
+
+    void stepEnded() {
+        if (steps.decrementAndGet() == 0) {
+            synchronized (steps) {
+                steps.notifyAll();
+            }
+        }
+    }
+
+    /** Waits until no dispatch step is under way, at most {@code timeout}; returns how many still are. */
+    public int awaitSteps(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (steps) {
+            long left;
+            while (steps.get() > 0 && (left = deadline - System.nanoTime()) > 0) {
+                steps.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        }
+        return steps.get();
     }
 
     private static Thread thread(Runnable r, String name) {
@@ -168,23 +221,19 @@ public final class RunningTasks implements AutoCloseable {
         signal.fire();
     }
 
-    /** Re-attaches to every task Redis says is running, e.g. after this process restarted. */
+    /**
+     * Re-attaches to every running task whose lease this process holds: after a restart under the same replica id
+     * (host name and port), at once. Tasks held by other processes are theirs; if such a process died, its leases
+     * expire and {@link LeaseKeeper#recoverExpired()} adopts the tasks.
+     */
     public int resume() {
         int resumed = 0;
         Long cursor = null;
         do {
             TaskStore.Page page = store.list(TaskStatus.RUNNING, 500, cursor);
             for (Task summary : page.tasks()) {
-                Optional<Task> task = store.get(summary.id(), false);
-                if (task.isEmpty() || task.get().promptId() == null || task.get().workerId() == null
-                        || byPrompt.containsKey(task.get().promptId())) {
-                    continue;
-                }
-                Optional<Worker> worker = workers.get(task.get().workerId());
-                if (worker.isPresent() && worker.get().endpoint() != null) {
-                    watch(task.get(), worker.get());
-                    Run run = byPrompt.get(task.get().promptId());
-                    io.execute(() -> settle(run));
+                Optional<Task> task = store.get(summary.id(), true);
+                if (task.isPresent() && queue.owner().equals(task.get().leaseOwner()) && adopt(task.get())) {
                     resumed++;
                 }
             }
@@ -194,6 +243,52 @@ public final class RunningTasks implements AutoCloseable {
             LOG.info("Resumed watching {} running task(s) from Redis", resumed);
         }
         return resumed;
+    }
+
+    /**
+     * Watches a running task that a stopped process had dispatched. Its prompt is never sent twice: the worker's
+     * queue and history are read first, and only a prompt the worker has never seen is sent (again).
+     *
+     * @return whether the task is now watched here
+     */
+    public boolean adopt(Task task) {
+        if (task.status() != TaskStatus.RUNNING || task.promptId() == null || task.workerId() == null
+                || byPrompt.containsKey(task.promptId())) {
+            return false;
+        }
+        Optional<Worker> worker = workers.get(task.workerId());
+        if (worker.isEmpty() || worker.get().endpoint() == null) {
+            return false;
+        }
+        watch(task, worker.get());
+        Run run = byPrompt.get(task.promptId());
+        if (run == null) {
+            return false;
+        }
+        run.unconfirmed = true;
+        io.execute(() -> settle(run));
+        return true;
+    }
+
+    /** The tasks watched here whose worker answered within the lease: the ones whose leases are renewed. */
+    public List<String> answeringTasks() {
+        long now = System.nanoTime();
+        return byPrompt.values().stream().filter(r -> now - r.lastContactNanos < lease.toNanos())
+                .map(r -> r.taskId).toList();
+    }
+
+    /** Every task watched here (handed over when the process stops). */
+    public List<String> watchedTasks() {
+        return byPrompt.values().stream().map(r -> r.taskId).toList();
+    }
+
+    /** This process no longer holds these tasks (they ended, or another process adopted them): stop watching. */
+    public void leaseLost(java.util.Collection<String> taskIds) {
+        if (taskIds.isEmpty()) {
+            return;
+        }
+        java.util.Set<String> lost = java.util.Set.copyOf(taskIds);
+        byPrompt.values().stream().filter(r -> lost.contains(r.taskId)).forEach(this::forget);
     }
 
     /** Runs blocking follow-up work (Redis, file copies) off the caller's thread, e.g. an HTTP event loop. */
@@ -225,9 +320,10 @@ public final class RunningTasks implements AutoCloseable {
 
         @Override
         public void executing(String promptId, String node) {
-            if (node == null && promptId != null) {
-                Run run = byPrompt.get(promptId);
-                if (run != null) {
+            Run run = promptId == null ? null : byPrompt.get(promptId);
+            if (run != null) {
+                run.lastContactNanos = System.nanoTime();
+                if (node == null) {
                     io.execute(() -> settle(run));
                 }
             }
@@ -240,6 +336,7 @@ public final class RunningTasks implements AutoCloseable {
                 return;
             }
             long now = System.nanoTime();
+            run.lastContactNanos = now;
             // a fast prompt writes no progress at all; a slow one at most every PROGRESS_EVERY
             if (now - Math.max(run.startedNanos, run.lastProgressNanos) >= PROGRESS_EVERY.toNanos()) {
                 run.lastProgressNanos = now;
@@ -290,12 +387,32 @@ public final class RunningTasks implements AutoCloseable {
             run.recheck.set(true);
             return;
         }
+        stepStarted();
+        try {
+            settleOnce(run);
+        } finally {
+            stepEnded();
+        }
+    }
+
+    private void settleOnce(Run run) {
         run.recheck.set(false);
         boolean done = false;
         boolean failedToAnswer = false;
         try {
+            // an adopted prompt: the queue is read before the history, so that a prompt finishing in between is
+            // seen in the history (ComfyUI records it there before it leaves the queue)
+            java.util.Set<String> queued = run.unconfirmed
+                    ? client.queuedPromptIds(run.endpoint).get(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                    : null;
             Optional<HistoryEntry> entry = client.history(run.endpoint, run.promptId)
                     .get(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            run.lastContactNanos = System.nanoTime();
+            if (queued != null && entry.isEmpty() && !queued.contains(run.promptId)) {
+                resend(run);
+                return;
+            }
+            run.unconfirmed = false;
             if (entry.isPresent()) {
                 end(run, entry.get());
                 return;
@@ -336,11 +453,29 @@ public final class RunningTasks implements AutoCloseable {
     }
 
     /**
+     * The adopted prompt is neither queued nor in the history: the process that dispatched it stopped before
+     * ComfyUI accepted it. It is sent now under the same prompt id, so the task keeps its attempt.
+     */
+    private void resend(Run run) {
+        forget(run);
+        Optional<Worker> worker = workers.get(run.workerId);
+        if (worker.isEmpty() || worker.get().status() != WorkerStatus.RUNNING
+                || !run.taskId.equals(worker.get().currentTask())) {
+            // the worker moved on (failed, removed): the task's lease decides what happens to it
+            return;
+        }
+        LOG.info("Task {}: prompt {} never reached worker {} (the process that dispatched it stopped first); "
+                + "sending it now", run.taskId, run.promptId, run.workerId);
+        launcher.accept(new TaskQueue.Assignment(run.task, worker.get()));
+    }
+
+    /**
      * Ends the task by its history entry; the freed worker takes the next pending task in the same Redis step,
      * which is launched at once.
      */
     private void end(Run run, HistoryEntry entry) {
-        String next = UUID.randomUUID().toString();
+        // a stopping process lets the worker go idle; the next process (or another replica) dispatches to it
+        String next = draining ? null : UUID.randomUUID().toString();
         TaskQueue.Ended ended;
         if (entry.succeeded()) {
             String outputsJson = null;
@@ -351,8 +486,8 @@ public final class RunningTasks implements AutoCloseable {
                 copyError = TaskErrors.outputsLost(e.file, e.getMessage());
             }
             ended = copyError != null
-                    ? queue.failAndTakeNext(run.taskId, run.workerId, copyError, next, Dispatcher.LEASE_GRACE)
-                    : queue.completeAndTakeNext(run.taskId, run.workerId, outputsJson, next, Dispatcher.LEASE_GRACE);
+                    ? queue.failAndTakeNext(run.taskId, run.workerId, copyError, next, lease)
+                    : queue.completeAndTakeNext(run.taskId, run.workerId, outputsJson, next, lease);
             if (ended.ended() && copyError == null) {
                 long now = System.nanoTime();
                 listeners.forEach(l -> l.completed(run.taskId, run.promptId, now));
@@ -360,10 +495,10 @@ public final class RunningTasks implements AutoCloseable {
         } else if (entry.interrupted()) {
             // ours (cancel, timeout) have already ended the task, so this one is then ignored
             ended = queue.failAndTakeNext(run.taskId, run.workerId, TaskErrors.interrupted(
-                    entry.error().map(e -> e.nodeId()).orElse(null)), next, Dispatcher.LEASE_GRACE);
+                    entry.error().map(e -> e.nodeId()).orElse(null)), next, lease);
         } else {
             ended = queue.failAndTakeNext(run.taskId, run.workerId, entry.error().map(TaskErrors::execution)
-                    .orElseGet(() -> TaskErrors.executionUnknown(entry.rawJson())), next, Dispatcher.LEASE_GRACE);
+                    .orElseGet(() -> TaskErrors.executionUnknown(entry.rawJson())), next, lease);
         }
         forget(run);
         if (ended.next().isPresent()) {

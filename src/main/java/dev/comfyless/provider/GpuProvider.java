@@ -60,6 +60,16 @@ public interface GpuProvider {
     }
 
     /** Whether the cloud API's circuit breaker is open (calls fail fast), for the readiness report. */
+    /**
+     * Stopping for good ({@code COMFYLESS_ON_SHUTDOWN=delete}): deletes every instance of ours, failing the workers
+     * (their running tasks go back to the queue for whoever starts next).
+     *
+     * @return how many instances were asked to go
+     */
+    default int deleteAllInstances() {
+        return 0;
+    }
+
     default boolean apiCircuitOpen() {
         return false;
     }

@@ -475,6 +475,30 @@ public final class NovitaProvider implements GpuProvider {
         }
     }
 
+    @Override
+    public synchronized int deleteAllInstances() {
+        int asked = 0;
+        for (Worker w : mine()) {
+            if (live(w.status())) {
+                fail(w, "ComfyLess stopped for good (COMFYLESS_ON_SHUTDOWN=delete)");
+                asked++;
+            } else if (w.instanceId() != null && w.deleteRequestedAt() == null) {
+                deleteStep(w);
+                asked++;
+            }
+        }
+        // instances whose record is gone (an unanswered create, another process's records): by our prefix only
+        Set<String> known = mine().stream().map(Worker::instanceId).filter(i -> i != null).collect(Collectors.toSet());
+        for (NovitaInstance inst : api.list(fleet.instancePrefix())) {
+            if (inst.name() != null && inst.name().startsWith(fleet.instancePrefix()) && !known.contains(inst.id())
+                    && !inst.endingOrGone()) {
+                api.delete(inst.id());
+                asked++;
+            }
+        }
+        return asked;
+    }
+
     /** Fails a worker (its task goes back to the queue) and starts deleting its instance. */
     private void fail(Worker w, String reason) {
         LOG.warn("Worker {} (instance {}) failed: {}", w.id(), w.instanceId(), reason);

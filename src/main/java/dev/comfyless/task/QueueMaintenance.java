@@ -16,36 +16,15 @@ public final class QueueMaintenance {
 
     private static final Logger LOG = LoggerFactory.getLogger(QueueMaintenance.class);
     static final int BATCH = 500;
-    /** The error a task ends with when its last lease expires. */
-    static final String LEASE_EXPIRED_ERROR = "{\"type\":\"worker_lost\",\"message\":\"The task was started "
-            + "max_attempts times and no attempt finished: the last one stopped reporting (its lease expired).\","
-            + "\"details\":{\"reason\":\"lease_expired\"}}";
 
-    private final TaskQueue queue;
     private final TaskStore store;
     private final ComfyLessMetrics metrics;
     private final OutputStore outputs;
 
-    public QueueMaintenance(TaskQueue queue, TaskStore store, ComfyLessMetrics metrics, OutputStore outputs) {
-        this.queue = queue;
+    public QueueMaintenance(TaskStore store, ComfyLessMetrics metrics, OutputStore outputs) {
         this.store = store;
         this.metrics = metrics;
         this.outputs = outputs;
-    }
-
-    /** Tasks whose claimer stopped renewing its lease go back to the queue (or fail after max_attempts). */
-    public TaskQueue.Requeued requeueExpiredLeases() {
-        TaskQueue.Requeued total = new TaskQueue.Requeued(0, 0);
-        TaskQueue.Requeued step;
-        do {
-            step = queue.requeueExpired(BATCH, LEASE_EXPIRED_ERROR);
-            total = new TaskQueue.Requeued(total.requeued() + step.requeued(), total.failed() + step.failed());
-        } while (step.requeued() + step.failed() == BATCH);
-        if (total.requeued() + total.failed() > 0) {
-            LOG.warn("Leases expired: {} task(s) back in the queue, {} failed after max_attempts", total.requeued(),
-                    total.failed());
-        }
-        return total;
     }
 
     /**

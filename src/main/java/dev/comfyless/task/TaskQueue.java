@@ -16,10 +16,26 @@ public final class TaskQueue {
 
     private final RedisScripts scripts;
     private final Duration retention;
+    private final String owner;
 
+    /** A queue whose claims hold no owner: their leases are never adopted, only requeued when they expire. */
     public TaskQueue(RedisScripts scripts, Duration retention) {
+        this(scripts, retention, "");
+    }
+
+    /**
+     * @param owner this process (see {@code ReplicaId}): it holds the leases of the tasks it dispatches and renews
+     *              them while it watches their prompts
+     */
+    public TaskQueue(RedisScripts scripts, Duration retention, String owner) {
         this.scripts = scripts;
         this.retention = retention;
+        this.owner = owner;
+    }
+
+    /** The process that holds the leases this queue takes. */
+    public String owner() {
+        return owner;
     }
 
     /** What happened to a running task that was released. */
@@ -37,6 +53,13 @@ public final class TaskQueue {
     public record Requeued(int requeued, int failed) {
     }
 
+    /** The result of a lease sweep that may adopt tasks: those requeued, failed, and the ids adopted. */
+    public record Recovered(int requeued, int failed, List<String> adopted) {
+        public int total() {
+            return requeued + failed + adopted.size();
+        }
+    }
+
     /**
      * Takes the highest-priority, oldest pending task: it becomes {@code running}, held by {@code claimer} until
      * {@code lease} passes, and its {@code attempts} grows by one.
@@ -48,13 +71,13 @@ public final class TaskQueue {
 
     /**
      * Pairs the best pending task with the most recently active idle worker in one atomic step: the task becomes
-     * running on that worker with {@code promptId} recorded and a lease of its own timeout plus {@code leaseGrace},
+     * running on that worker with {@code promptId} recorded and a lease of {@code lease} held by this queue's owner,
      * the worker running with that task.
      *
      * @return empty when there is no pending task or no idle worker (then nothing changed)
      */
-    public Optional<Dispatched> dispatch(Duration leaseGrace, String promptId) {
-        List<?> reply = (List<?>) scripts.run("dispatch", leaseGrace.toMillis(), promptId);
+    public Optional<Dispatched> dispatch(Duration lease, String promptId) {
+        List<?> reply = (List<?>) scripts.run("dispatch", lease.toMillis(), promptId, owner);
         if (reply.isEmpty()) {
             return Optional.empty();
         }
@@ -100,20 +123,20 @@ public final class TaskQueue {
      * freed worker take the best pending task in the same atomic step, recorded under {@code nextPromptId}.
      */
     public Ended completeAndTakeNext(String id, String workerId, String outputsJson, String nextPromptId,
-                                     Duration leaseGrace) {
-        return finish(id, workerId, TaskStatus.COMPLETED, "outputs", outputsJson, nextPromptId, leaseGrace);
+                                     Duration lease) {
+        return finish(id, workerId, TaskStatus.COMPLETED, "outputs", outputsJson, nextPromptId, lease);
     }
 
     /** Like {@link #completeAndTakeNext}, for a failure. */
     public Ended failAndTakeNext(String id, String workerId, String errorJson, String nextPromptId,
-                                 Duration leaseGrace) {
-        return finish(id, workerId, TaskStatus.FAILED, "error", errorJson, nextPromptId, leaseGrace);
+                                 Duration lease) {
+        return finish(id, workerId, TaskStatus.FAILED, "error", errorJson, nextPromptId, lease);
     }
 
     private Ended finish(String id, String claimer, TaskStatus to, String field, String json, String nextPromptId,
-                         Duration leaseGrace) {
+                         Duration lease) {
         List<?> reply = (List<?>) scripts.run("finish", id, claimer == null ? "" : claimer, retention.toMillis(),
-                to.wire(), field, json, nextPromptId == null ? "" : nextPromptId, leaseGrace.toMillis());
+                to.wire(), field, json, nextPromptId == null ? "" : nextPromptId, lease.toMillis(), owner);
         if (!to.wire().equals(reply.get(0))) {
             return new Ended(false, Optional.empty(), -1);
         }
@@ -137,9 +160,45 @@ public final class TaskQueue {
         };
     }
 
-    /** Releases up to {@code batch} tasks whose lease deadline has passed. */
+    /** Releases up to {@code batch} tasks whose lease deadline has passed (adopting none). */
     public Requeued requeueExpired(int batch, String errorJson) {
-        List<?> reply = (List<?>) scripts.run("requeue-expired", retention.toMillis(), batch, errorJson);
-        return new Requeued(((Number) reply.get(0)).intValue(), ((Number) reply.get(1)).intValue());
+        Recovered r = recoverExpired(batch, errorJson, "", Duration.ZERO);
+        return new Requeued(r.requeued(), r.failed());
+    }
+
+    /**
+     * Decides up to {@code batch} tasks whose lease deadline has passed: those whose worker still holds them are
+     * adopted by this queue's owner with a fresh {@code lease} (their prompts are watched, never re-run); the
+     * others go back to the queue with their attempt counted, or fail with {@code errorJson} after max_attempts.
+     */
+    public Recovered recoverExpired(int batch, String errorJson, Duration lease) {
+        return recoverExpired(batch, errorJson, owner, lease);
+    }
+
+    private Recovered recoverExpired(int batch, String errorJson, String adopter, Duration lease) {
+        List<?> reply = (List<?>) scripts.run("requeue-expired", retention.toMillis(), batch, errorJson, adopter,
+                lease.toMillis());
+        List<String> adopted = ((List<?>) reply.get(2)).stream().map(String::valueOf).toList();
+        return new Recovered(((Number) reply.get(0)).intValue(), ((Number) reply.get(1)).intValue(), adopted);
+    }
+
+    /**
+     * Extends the leases of the tasks this queue's owner watches to now + {@code lease} ({@link Duration#ZERO}
+     * expires them, handing them to whichever process sweeps next).
+     *
+     * @return the ids among {@code ids} that the owner no longer holds (ended, requeued, or adopted elsewhere)
+     */
+    public List<String> renew(java.util.Collection<String> ids, Duration lease) {
+        if (ids.isEmpty()) {
+            return List.of();
+        }
+        Object[] args = new Object[ids.size() + 2];
+        args[0] = owner;
+        args[1] = lease.toMillis();
+        int i = 2;
+        for (String id : ids) {
+            args[i++] = id;
+        }
+        return ((List<?>) scripts.run("renew", args)).stream().map(String::valueOf).toList();
     }
 }

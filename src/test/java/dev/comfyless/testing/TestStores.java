@@ -22,6 +22,11 @@ public final class TestStores implements AutoCloseable {
     public final WorkerRegistry workers;
 
     public TestStores(String prefix, Duration retention) {
+        this(prefix, retention, "");
+    }
+
+    /** With {@code owner}: the process name the queue's leases are held under (see TaskQueue). */
+    public TestStores(String prefix, Duration retention, String owner) {
         this.prefix = prefix;
         TestRedis r = TestRedis.get();
         Map<String, String> p = new HashMap<>();
@@ -33,7 +38,7 @@ public final class TestStores implements AutoCloseable {
         redis.start();
         RedisScripts scripts = new RedisScripts(redis, prefix);
         store = new TaskStore(scripts, retention, Duration.ofMinutes(30), 3);
-        queue = new TaskQueue(scripts, retention);
+        queue = new TaskQueue(scripts, retention, owner);
         workers = new WorkerRegistry(scripts, retention);
     }
 
