@@ -12,6 +12,8 @@ import dev.comfyless.api.Health;
 import dev.comfyless.api.HttpEdge;
 import dev.comfyless.api.TaskApi;
 import dev.comfyless.api.WorkerApi;
+import dev.comfyless.cluster.Leadership;
+import dev.comfyless.cluster.RedisClusterService;
 import dev.comfyless.comfyui.ComfyUiClient;
 import dev.comfyless.config.Settings;
 import dev.comfyless.dispatch.DispatchSignal;
@@ -112,6 +114,13 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         // started with the context, before the routes; stopped after them
         context.addService(redis, true, true);
         RedisScripts scripts = new RedisScripts(redis, settings.redisPrefix);
+        // the leader lease the master: routes use (camel-master finds the cluster service among the context's
+        // services); started after Redis, stopped before it so that a graceful stop releases the lease at once
+        RedisClusterService cluster = new RedisClusterService(scripts, settings.leaderLease,
+                RedisClusterService.memberId(settings.httpPort));
+        context.addService(cluster, true, true);
+        Leadership leadership = new Leadership(cluster);
+        context.addService(leadership, true, true);
         TaskStore store = new TaskStore(scripts, settings.taskRetention, settings.taskTimeout,
                 settings.defaultMaxAttempts);
         String replicaId = replicaId(settings);
@@ -169,7 +178,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("workerHealth", new WorkerHealth(workers, comfyUi, settings.healthFailures,
                 workersRecover, settings.comfyUiTimeout, signal::fire, running::workerFailed,
                 running::subscribe));
-        registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running));
+        registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running, leadership::term));
+        registry.bind("leadership", leadership);
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(settings.allowPrivateUrls), metrics,
                 running, outputs, shutdown::stopping));
         registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled()));
@@ -181,7 +191,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("novitaResponses", new NovitaResponses());
         registry.bind("novitaHttpClientConfigurer", new NovitaHttpClientConfigurer());
         registry.bind("errorResponses", new ErrorResponses(metrics));
-        registry.bind("health", new Health(context, redis, provider, shutdown::stopping));
+        registry.bind("health", new Health(context, redis, provider, shutdown::stopping, leadership::isLeader));
         registry.bind("queueMaintenance", new QueueMaintenance(store, metrics, outputs));
         registry.bind("workerMetrics", new WorkerMetrics(workers, metrics));
         context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes,

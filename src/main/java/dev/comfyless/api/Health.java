@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 import dev.comfyless.provider.GpuProvider;
 import dev.comfyless.redis.RedisConnector;
@@ -16,7 +17,8 @@ import org.apache.camel.ServiceStatus;
 
 /**
  * {@code /health}: the process is up. {@code /ready}: Redis answers and the API routes are started; it also shows
- * whether the cloud API's circuit breaker is open.
+ * whether the cloud API's circuit breaker is open and whether this replica is the leader (a follower is as ready
+ * as the leader: it serves the API and dispatches).
  */
 public final class Health {
 
@@ -25,15 +27,17 @@ public final class Health {
     private final CamelContext context;
     private final RedisConnector redis;
     private final GpuProvider provider;
+    private final BooleanSupplier leader;
 
     private final java.util.function.BooleanSupplier stopping;
 
     public Health(CamelContext context, RedisConnector redis, GpuProvider provider,
-                  java.util.function.BooleanSupplier stopping) {
+                  java.util.function.BooleanSupplier stopping, BooleanSupplier leader) {
         this.stopping = stopping;
         this.context = context;
         this.redis = redis;
         this.provider = provider;
+        this.leader = leader;
     }
 
     public void health(Exchange exchange) {
@@ -64,12 +68,13 @@ public final class Health {
             Http.respond(exchange, 200, Json.write(g -> {
                 g.writeStartObject();
                 g.writeStringField("status", "ready");
+                g.writeBooleanField("leader", leader.getAsBoolean());
                 g.writeObjectField("checks", checks);
                 g.writeEndObject();
             }));
         } else {
             Http.respond(exchange, 503, ErrorResponses.body(503, "not_ready", String.join("; ", problems),
-                    Map.of("checks", checks)));
+                    Map.of("checks", checks, "leader", leader.getAsBoolean())));
         }
     }
 

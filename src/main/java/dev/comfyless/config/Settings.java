@@ -67,6 +67,9 @@ public final class Settings {
     public static final Setting ON_SHUTDOWN = Setting.of("comfyless.shutdown.instances", "COMFYLESS_ON_SHUTDOWN",
             "keep", "what a stop does to GPU instances: keep (the next start resumes them and their prompts) or "
             + "delete (stopping for good: every instance of ours is deleted, running tasks go back to the queue)");
+    public static final Setting LEADER_LEASE = Setting.of("comfyless.cluster.leader-lease", "COMFYLESS_LEADER_LEASE",
+            "15s", "leader lease in Redis: of several replicas on one Redis only the leader runs the timed fleet and "
+            + "health routes; another takes over at most this long (plus a third) after the leader dies");
 
     public static final Setting PROVIDER = Setting.of("comfyless.provider", "COMFYLESS_PROVIDER", "",
             "where workers come from: static (COMFYUI_URLS), sandbox (simulated ComfyUI servers in the process) or "
@@ -157,6 +160,7 @@ public final class Settings {
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
             TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL, TASK_LEASE, REPLICA_ID, SHUTDOWN_TIMEOUT,
             ON_SHUTDOWN,
+            LEADER_LEASE,
             PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, INPUT_FETCH_TIMEOUT,
             ALLOW_PRIVATE_URLS, HISTORY_POLL_MAX, HEALTH_INTERVAL, HEALTH_FAILURES, READINESS_INTERVAL,
             SANDBOX_BOOT_TIME, SANDBOX_STEP_TIME,
@@ -196,6 +200,7 @@ public final class Settings {
     public final Duration shutdownTimeout;
     /** COMFYLESS_ON_SHUTDOWN=delete: a stop deletes every instance of ours. */
     public final boolean deleteInstancesOnShutdown;
+    public final Duration leaderLease;
     public final Novita novita;
     public final NovitaCalls novitaCalls;
     public final Provider provider;
@@ -280,6 +285,7 @@ public final class Settings {
         shutdownTimeout = r.duration(SHUTDOWN_TIMEOUT, Duration.ofSeconds(1), Duration.ofHours(1));
         deleteInstancesOnShutdown = "delete".equals(r.matching(ON_SHUTDOWN, Pattern.compile("keep|delete"),
                 "keep or delete"));
+        leaderLease = r.duration(LEADER_LEASE, Duration.ofSeconds(3), Duration.ofMinutes(10));
         comfyUiUrls = r.urls(COMFYUI_URLS);
         boolean haveKey = r.optional(NOVITA_API_KEY).isPresent();
         provider = r.provider(PROVIDER, !comfyUiUrls.isEmpty(), haveKey);

@@ -54,6 +54,26 @@ public final class RedisScripts {
         }
     }
 
+    /**
+     * {@link #run} without blocking, for callers that must bound their own wait (the leader lease: a renewal that
+     * does not answer within a third of the lease counts as failed). The stage fails with Redisson's exception.
+     */
+    public java.util.concurrent.CompletionStage<Object> runAsync(String name, Object... args) {
+        String source = sources.computeIfAbsent(name, RedisScripts::load);
+        Object[] values = new Object[args.length + 1];
+        values[0] = prefix;
+        for (int i = 0; i < args.length; i++) {
+            values[i + 1] = String.valueOf(args[i]);
+        }
+        calls.increment();
+        try {
+            return redis.client().getScript(StringCodec.INSTANCE)
+                    .evalAsync(RScript.Mode.READ_WRITE, source, RScript.ReturnType.MULTI, List.of(), values);
+        } catch (RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(redis.translate(e));
+        }
+    }
+
     /** Scripts run so far: each is one Redis round trip (the benchmark counts them per task). */
     public long calls() {
         return calls.sum();

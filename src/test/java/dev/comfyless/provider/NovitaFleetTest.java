@@ -254,7 +254,10 @@ class NovitaFleetTest {
         String orphan = cloud.seedInstance("cl-test-nv-orphan0001", "running");
         // reconcile runs every second: the orphan becomes a worker and, once its ComfyUI answers, idle
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-            JsonNode w = service.get("/api/v1/workers/nv-orphan0001").json();
+            Response found = service.get("/api/v1/workers/nv-orphan0001");
+            // 404 until the first reconcile turn (the leader's timed routes start a second after it leads)
+            assertThat(found.status()).isEqualTo(200);
+            JsonNode w = found.json();
             assertThat(w.get("instance_id").asText()).isEqualTo(orphan);
             assertThat(w.get("status").asText()).isEqualTo("idle");
         });
