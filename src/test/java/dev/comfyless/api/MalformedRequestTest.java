@@ -286,9 +286,9 @@ class MalformedRequestTest {
         c.add(Arguments.of("image neither data nor url", json, withInputs(load, image("\"name\":\"a.png\"")), 400,
                 "validation", "exactly one of data"));
         c.add(Arguments.of("image ftp url", json, withInputs(load, image("\"url\":\"ftp://example.com/a.png\"")), 400,
-                "validation", "http or https"));
+                "validation", "only http and https"));
         c.add(Arguments.of("image url not a url", json, withInputs(load, image("\"url\":\"http://\"")), 400,
-                "validation", "http or https"));
+                "validation", "not a valid URL"));
         c.add(Arguments.of("image without node_id", json, withInputs(load, "{\"images\":[{\"data\":\"" + png
                 + "\"}]}"), 400, "validation", "node_id"));
         c.add(Arguments.of("image for a node that is not LoadImage", json, withInputs(load,

@@ -1,0 +1,81 @@
+package dev.comfyless;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import dev.comfyless.sandbox.NovitaSimulator;
+import dev.comfyless.testing.RunningService;
+import dev.comfyless.testing.RunningService.Response;
+import dev.comfyless.testing.TestRedis;
+import dev.comfyless.testing.Workflows;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a stop does in the service: new tasks get 503, /ready turns 503; COMFYLESS_ON_SHUTDOWN=delete deletes all. */
+class GracefulShutdownTest {
+
+    private static final String KEY = "sk_chaos_test_shutdown_012345";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aStoppingServiceRefusesNewTasksWith503AndIsNotReady() {
+        try (RunningService service = RunningService.start()) {
+            assertThat(service.postJson("/api/v1/tasks", Workflows.tiny(0)).status()).isEqualTo(201);
+            service.context().getRegistry().lookupByNameAndType("gracefulShutdown", GracefulShutdown.class).begin();
+
+            Response refused = service.postJson("/api/v1/tasks", Workflows.tiny(0));
+            assertThat(refused.status()).isEqualTo(503);
+            assertThat(refused.header("Retry-After")).isNotNull();
+            assertThat(refused.json().get("error").asText()).isEqualTo("unavailable");
+            assertThat(refused.json().get("message").asText()).contains("stopping");
+            Response ready = service.get("/ready");
+            assertThat(ready.status()).isEqualTo(503);
+            assertThat(ready.body()).contains("stopping");
+            // reads still work while it stops
+            assertThat(service.get("/api/v1/queue/metrics").json().get("total_tasks").asInt()).isEqualTo(1);
+            TestRedis.get().deleteKeys(service.prefix());
+        }
+    }
+
+    @Test
+    void stoppingForGoodDeletesEveryInstanceOfOurs() throws Exception {
+        try (NovitaSimulator cloud = NovitaSimulator.start(NovitaSimulator.Options.defaults().withApiKey(KEY)
+                .withDwells(Duration.ofMillis(100)).withComfyWarmup(Duration.ofMillis(200))
+                .withComfyStepTime(Duration.ofMillis(5)).withDataDir(dir.resolve("cloud")))) {
+            String foreign = cloud.seedInstance("someone-elses-worker", "running");
+            Map<String, String> p = new LinkedHashMap<>(RunningService.defaults());
+            p.put("comfyless.provider", "novita");
+            p.put("comfyless.novita.api-key", KEY);
+            p.put("comfyless.novita.base-url", cloud.baseUrl());
+            p.put("comfyless.novita.product-id", "4090.16c62g");
+            p.put("comfyless.novita.image-url", "docker.io/example/comfyui:latest");
+            p.put("comfyless.novita.min-workers", "2");
+            p.put("comfyless.novita.max-workers", "2");
+            p.put("comfyless.fleet.instance-prefix", "cl-stop-");
+            p.put("comfyless.fleet.autoscale-interval", "300ms");
+            p.put("comfyless.fleet.instance-watch-interval", "200ms");
+            p.put("comfyless.worker.readiness-interval", "200ms");
+            p.put("comfyless.shutdown.instances", "delete");
+            p.put("comfyless.output-dir", dir.resolve("outputs").toString());
+            RunningService service = RunningService.start(p);
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> cloud.liveInstances().stream()
+                        .filter(i -> i.name().startsWith("cl-stop-") && "running".equals(i.status())).count() == 2);
+            } finally {
+                service.close();
+                TestRedis.get().deleteKeys(service.prefix());
+            }
+            assertThat(cloud.instances().stream().filter(i -> i.name().startsWith("cl-stop-")))
+                    .as("ours: deleted by the stop").hasSize(2)
+                    .allSatisfy(i -> assertThat(i.status()).isIn("toRemove", "removing", "removed"));
+            assertThat(cloud.instance(foreign).orElseThrow().status()).as("never touched").isEqualTo("running");
+        }
+    }
+}
