@@ -544,6 +544,12 @@ public final class RunningTasks implements AutoCloseable {
                     LOG.info("Task {} timed out after {} s on worker {}; its prompt was interrupted", run.taskId,
                             run.timeout.toSeconds(), run.workerId);
                 }
+            } catch (RuntimeException e) {
+                // Redis unreachable: the timeout is recorded once it is back, not lost
+                LOG.warn("Task {} timed out but could not be marked failed yet ({}); trying again", run.taskId,
+                        e.getMessage());
+                timers.schedule(() -> timedOut(run), RETRY_POLL.toMillis(), TimeUnit.MILLISECONDS);
+                return;
             } finally {
                 run.settling.set(false);
             }
