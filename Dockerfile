@@ -25,4 +25,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=40s --retries=3 \
     CMD curl -fsS "http://127.0.0.1:${PORT:-8080}/health" || exit 1
 # the working directory is /app, so config/ and routes/ resolve as in the repository
+# exec form: java is PID 1 and gets SIGTERM from docker stop (graceful stop, exit 0)
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "comfyless.jar"]
