@@ -186,15 +186,22 @@ final class InputFetcher {
                 .setIdleTimeout(millis);
         CompletableFuture<Hop> done = new CompletableFuture<>();
         AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
-        http.request(options).compose(request -> {
-            sent.set(request);
-            return request.send();
-        }).onComplete(answered -> {
-            if (answered.failed()) {
-                done.completeExceptionally(answered.cause());
+        // nested callbacks, not compose(): a composed future may call back on another context after the answer
+        // has already ended, and its body would be lost; send()'s own callback runs where the answer arrives
+        http.request(options).onComplete(requested -> {
+            if (requested.failed()) {
+                done.completeExceptionally(requested.cause());
                 return;
             }
-            answer(url, answered.result(), done);
+            HttpClientRequest request = requested.result();
+            sent.set(request);
+            request.send().onComplete(answered -> {
+                if (answered.failed()) {
+                    done.completeExceptionally(answered.cause());
+                    return;
+                }
+                answer(url, answered.result(), done);
+            });
         });
         try {
             return done.get(remaining(deadline), TimeUnit.NANOSECONDS);
