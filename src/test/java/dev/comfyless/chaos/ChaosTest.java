@@ -154,9 +154,10 @@ class ChaosTest {
             int target = 30 * k;
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
                     .until(() -> completed(ids) >= target);
-            List<NovitaSimulator.InstanceInfo> running = cloud.liveInstances().stream()
-                    .filter(i -> i.name().startsWith("cl-chaos-") && "running".equals(i.status())
-                            && cloud.comfyUi(i.id()).isPresent()).toList();
+            List<NovitaSimulator.InstanceInfo> running = await().atMost(Duration.ofSeconds(30))
+                    .until(() -> cloud.liveInstances().stream()
+                            .filter(i -> i.name().startsWith("cl-chaos-") && "running".equals(i.status())
+                                    && cloud.comfyUi(i.id()).isPresent()).toList(), l -> !l.isEmpty());
             NovitaSimulator.InstanceInfo victim = running.get(random.nextInt(running.size()));
             // three ways to die: Novita says exited, the instance vanishes, or only ComfyUI stops answering
             switch (k % 3) {
