@@ -61,8 +61,10 @@ public final class ErrorResponses {
         } else if (failure instanceof RedisUnavailableException) {
             status = 503;
             type = "unavailable";
-            message = "The task store (Redis) is not reachable right now, so nothing was read or stored. "
-                    + "Retry after " + RETRY_AFTER_SECONDS + " seconds; GET /ready shows when it is back.";
+            // a write that reached Redis just as it went away may have been stored without its answer coming back
+            message = "The task store (Redis) is not reachable right now. Retry after " + RETRY_AFTER_SECONDS
+                    + " seconds (a submit with the same Idempotency-Key, so that it is never stored twice); "
+                    + "GET /ready shows when it is back.";
             retryAfter = RETRY_AFTER_SECONDS;
             LOG.warn("{} {}: {}", method(exchange), path(exchange), failure.getMessage());
         } else {

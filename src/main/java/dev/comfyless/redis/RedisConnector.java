@@ -183,7 +183,19 @@ public final class RedisConnector extends ServiceSupport {
                 || failure instanceof RedissonShutdownException
                 || failure instanceof RedisException && failure.getMessage() != null
                         && failure.getMessage().startsWith("Unable to")
-                || failure instanceof RedisUnavailableException;
+                || failure instanceof RedisUnavailableException
+                || causedByConnectionFailure(failure);
+    }
+
+    /** Redisson wraps some connection failures in a plain RedisException ("Unexpected exception while ..."). */
+    private static boolean causedByConnectionFailure(Throwable failure) {
+        int depth = 0;
+        for (Throwable c = failure.getCause(); c != null && depth < 10; c = c.getCause(), depth++) {
+            if (c instanceof java.io.IOException || c instanceof RedisConnectionException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Wraps a failure for the API: unavailability becomes {@link RedisUnavailableException}, the rest is rethrown. */

@@ -216,12 +216,20 @@ class ChaosTest {
         AtomicInteger unknown = new AtomicInteger();
         Thread submitter = new Thread(() -> {
             int i = 0;
+            // a careful client: each submission has its Idempotency-Key and is retried with it until accepted, so
+            // a submit that reached Redis as it went away (stored, answer lost) is not stored twice
+            String key = "chaos-" + i;
             while (submitting.get()) {
                 try {
-                    Response r = service.postJson("/api/v1/tasks", Workflows.textToImage(i++ % 3, 8, 16));
+                    Response r = service.postJson("/api/v1/tasks", Workflows.textToImage(i % 3, 8, 16),
+                            "Idempotency-Key", key);
                     answers.merge(r.status(), 1, Integer::sum);
-                    if (r.status() == 201) {
-                        accepted.add(r.json().get("id").asText());
+                    if (r.status() == 201 || r.status() == 200) {
+                        String id = r.json().get("id").asText();
+                        if (!accepted.contains(id)) {
+                            accepted.add(id);
+                        }
+                        key = "chaos-" + ++i;
                     } else if (r.status() == 503) {
                         assertThat(r.header("Retry-After")).isNotNull();
                         assertThat(r.json().get("error").asText()).isEqualTo("unavailable");
@@ -256,7 +264,8 @@ class ChaosTest {
                 .untilAsserted(() -> assertThat(statuses(ids)).isEqualTo(Map.of("completed", ids.size())));
         assertThat(service.get("/ready").status()).isEqualTo(200);
 
-        assertThat(answers.keySet()).as("only 201 and 503: " + answers).containsOnly(201, 503);
+        assertThat(answers.keySet()).as("only 201, 503 and a 200 for a retried stored submit: " + answers)
+                .containsAnyOf(201).isSubsetOf(200, 201, 503);
         assertThat(acceptedDuringOutage).as("no 201 while Redis was down").isLessThanOrEqualTo(1);
         assertThat(unknown.get()).as("requests without an answer").isZero();
         Map<String, Integer> prompts = new HashMap<>();
