@@ -47,9 +47,10 @@ class NovitaResilienceTest {
             assertThat(h.client.get("07ed667185a895bb")).isPresent();
             List<FakeNovita.Request> rs = h.fake.requests("/gpu/instance");
             assertThat(rs).hasSize(3);
-            // 100 ms, then 200 ms, each +-25 % jitter
-            assertThat(gapMs(rs, 1)).isBetween(70L, 1000L);
-            assertThat(gapMs(rs, 2)).isBetween(145L, 1500L);
+            // 100 ms, then 200 ms, each +-25 % jitter; the gaps are measured where the fake receives the calls, which
+            // can understate a delay by a request's own scheduling latency on a busy machine (124 ms seen for 150+)
+            assertThat(gapMs(rs, 1)).isBetween(60L, 1000L);
+            assertThat(gapMs(rs, 2)).isBetween(100L, 1500L);
         }
     }
 
