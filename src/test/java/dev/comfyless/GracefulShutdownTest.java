@@ -5,10 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 import dev.comfyless.sandbox.NovitaSimulator;
+import dev.comfyless.testing.FleetProperties;
 import dev.comfyless.testing.RunningService;
 import dev.comfyless.testing.RunningService.Response;
 import dev.comfyless.testing.TestRedis;
@@ -50,20 +50,8 @@ class GracefulShutdownTest {
                 .withDwells(Duration.ofMillis(100)).withComfyWarmup(Duration.ofMillis(200))
                 .withComfyStepTime(Duration.ofMillis(5)).withDataDir(dir.resolve("cloud")))) {
             String foreign = cloud.seedInstance("someone-elses-worker", "running");
-            Map<String, String> p = new LinkedHashMap<>(RunningService.defaults());
-            p.put("comfyless.provider", "novita");
-            p.put("comfyless.novita.api-key", KEY);
-            p.put("comfyless.novita.base-url", cloud.baseUrl());
-            p.put("comfyless.novita.product-id", "4090.16c62g");
-            p.put("comfyless.novita.image-url", "docker.io/example/comfyui:latest");
-            p.put("comfyless.novita.min-workers", "2");
-            p.put("comfyless.novita.max-workers", "2");
-            p.put("comfyless.fleet.instance-prefix", "cl-stop-");
-            p.put("comfyless.fleet.autoscale-interval", "300ms");
-            p.put("comfyless.fleet.instance-watch-interval", "200ms");
-            p.put("comfyless.worker.readiness-interval", "200ms");
+            Map<String, String> p = FleetProperties.of(cloud, KEY, "cl-stop-", 2, 2, dir.resolve("outputs"));
             p.put("comfyless.shutdown.instances", "delete");
-            p.put("comfyless.output-dir", dir.resolve("outputs").toString());
             RunningService service = RunningService.start(p);
             try {
                 await().atMost(Duration.ofSeconds(30)).until(() -> cloud.liveInstances().stream()

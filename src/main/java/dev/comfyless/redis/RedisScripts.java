@@ -39,16 +39,10 @@ public final class RedisScripts {
      * @throws RedisUnavailableException when Redis cannot be reached
      */
     public Object run(String name, Object... args) {
-        String source = sources.computeIfAbsent(name, RedisScripts::load);
-        Object[] values = new Object[args.length + 1];
-        values[0] = prefix;
-        for (int i = 0; i < args.length; i++) {
-            values[i + 1] = String.valueOf(args[i]);
-        }
-        calls.increment();
+        String source = source(name);
         try {
             return redis.client().getScript(StringCodec.INSTANCE)
-                    .eval(RScript.Mode.READ_WRITE, source, RScript.ReturnType.MULTI, List.of(), values);
+                    .eval(RScript.Mode.READ_WRITE, source, RScript.ReturnType.MULTI, List.of(), values(args));
         } catch (RuntimeException e) {
             throw redis.translate(e);
         }
@@ -59,19 +53,29 @@ public final class RedisScripts {
      * does not answer within a third of the lease counts as failed). The stage fails with Redisson's exception.
      */
     public java.util.concurrent.CompletionStage<Object> runAsync(String name, Object... args) {
-        String source = sources.computeIfAbsent(name, RedisScripts::load);
+        String source = source(name);
+        try {
+            return redis.client().getScript(StringCodec.INSTANCE)
+                    .evalAsync(RScript.Mode.READ_WRITE, source, RScript.ReturnType.MULTI, List.of(), values(args));
+        } catch (RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(redis.translate(e));
+        }
+    }
+
+    /** The script's source (lib.lua first), counting the call: each is one Redis round trip. */
+    private String source(String name) {
+        calls.increment();
+        return sources.computeIfAbsent(name, RedisScripts::load);
+    }
+
+    /** ARGV: the prefix, then the arguments as text. */
+    private Object[] values(Object... args) {
         Object[] values = new Object[args.length + 1];
         values[0] = prefix;
         for (int i = 0; i < args.length; i++) {
             values[i + 1] = String.valueOf(args[i]);
         }
-        calls.increment();
-        try {
-            return redis.client().getScript(StringCodec.INSTANCE)
-                    .evalAsync(RScript.Mode.READ_WRITE, source, RScript.ReturnType.MULTI, List.of(), values);
-        } catch (RuntimeException e) {
-            return java.util.concurrent.CompletableFuture.failedFuture(redis.translate(e));
-        }
+        return values;
     }
 
     /** Scripts run so far: each is one Redis round trip (the benchmark counts them per task). */

@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.comfyless.redis.EmbeddedRedis;
 import dev.comfyless.sandbox.ComfyUiSimulator;
 import dev.comfyless.sandbox.NovitaSimulator;
+import dev.comfyless.testing.FleetProperties;
 import dev.comfyless.testing.RunningService;
 import dev.comfyless.testing.RunningService.Response;
 import dev.comfyless.testing.TestRedis;
@@ -67,29 +68,9 @@ class ChaosTest {
         cloud = NovitaSimulator.start(NovitaSimulator.Options.defaults().withApiKey(KEY)
                 .withDwells(Duration.ofMillis(100)).withComfyWarmup(Duration.ofMillis(200))
                 .withComfyStepTime(Duration.ofMillis(20)).withDataDir(dir.resolve("cloud")));
-        Map<String, String> p = new LinkedHashMap<>(RunningService.defaults());
-        p.put("comfyless.provider", "novita");
-        p.put("comfyless.novita.api-key", KEY);
-        p.put("comfyless.novita.base-url", cloud.baseUrl());
-        p.put("comfyless.novita.product-id", "4090.16c62g");
-        p.put("comfyless.novita.image-url", "docker.io/example/comfyui:latest");
-        p.put("comfyless.novita.min-workers", Integer.toString(min));
-        p.put("comfyless.novita.max-workers", Integer.toString(max));
-        p.put("comfyless.novita.idle-timeout", "2");
-        p.put("comfyless.novita.retry-delay", "50ms");
-        p.put("comfyless.novita.breaker-open", "2s");
-        p.put("comfyless.novita.timeout", "2s");
-        p.put("comfyless.fleet.instance-prefix", "cl-chaos-");
-        p.put("comfyless.fleet.autoscale-interval", "300ms");
-        p.put("comfyless.fleet.instance-watch-interval", "200ms");
-        p.put("comfyless.fleet.cleanup-interval", "1s");
-        p.put("comfyless.fleet.reconcile-interval", "1s");
+        Map<String, String> p = FleetProperties.of(cloud, KEY, "cl-chaos-", min, max, dir.resolve("outputs"));
         p.put("comfyless.fleet.scale-up-cooldown", "0s");
-        p.put("comfyless.worker.readiness-interval", "200ms");
-        p.put("comfyless.worker.health-interval", "1s");
-        p.put("comfyless.comfyui.history-poll-max", "1s");
         p.put("comfyless.queue.sweep-interval", "500ms");
-        p.put("comfyless.output-dir", dir.resolve("outputs").toString());
         p.putAll(extra);
         service = RunningService.start(p);
     }

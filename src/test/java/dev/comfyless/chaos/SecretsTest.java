@@ -7,11 +7,11 @@ import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import dev.comfyless.sandbox.NovitaSimulator;
+import dev.comfyless.testing.FleetProperties;
 import dev.comfyless.testing.LogCapture;
 import dev.comfyless.testing.RunningService;
 import dev.comfyless.testing.RunningService.Response;
@@ -52,22 +52,11 @@ class SecretsTest {
                      .withComfyStepTime(Duration.ofMillis(5)).withDataDir(dir.resolve("cloud")))) {
             await().atMost(Duration.ofSeconds(10)).until(() -> java.nio.file.Files.readString(dir.resolve("redis.log"))
                     .contains("Ready to accept connections"));
-            Map<String, String> p = new LinkedHashMap<>(RunningService.defaults());
+            Map<String, String> p = FleetProperties.of(cloud, NOVITA_KEY, "comfyless-", 0, 1, dir.resolve("outputs"));
             p.put("comfyless.redis.host", "127.0.0.1");
             p.put("comfyless.redis.port", Integer.toString(redisPort));
             p.put("comfyless.redis.password", REDIS_PASSWORD);
             p.put("comfyless.auth.api-key", API_KEY + "," + OTHER_API_KEY);
-            p.put("comfyless.provider", "novita");
-            p.put("comfyless.novita.api-key", NOVITA_KEY);
-            p.put("comfyless.novita.base-url", cloud.baseUrl());
-            p.put("comfyless.novita.product-id", "4090.16c62g");
-            p.put("comfyless.novita.image-url", "docker.io/example/comfyui:latest");
-            p.put("comfyless.novita.min-workers", "0");
-            p.put("comfyless.novita.max-workers", "1");
-            p.put("comfyless.fleet.autoscale-interval", "300ms");
-            p.put("comfyless.fleet.instance-watch-interval", "200ms");
-            p.put("comfyless.worker.readiness-interval", "200ms");
-            p.put("comfyless.output-dir", dir.resolve("outputs").toString());
             RunningService service = RunningService.start(p);
             try {
                 Response submitted = service.postJson("/api/v1/tasks", Workflows.textToImage(0, 2, 16));
