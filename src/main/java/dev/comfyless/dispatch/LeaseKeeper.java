@@ -43,7 +43,7 @@ public final class LeaseKeeper {
     }
 
     /** Adopts or requeues every task whose lease expired. */
-    public TaskQueue.Recovered recoverExpired() {
+    public void recoverExpired() {
         int requeued = 0;
         int failed = 0;
         int adopted = 0;
@@ -67,7 +67,6 @@ public final class LeaseKeeper {
             LOG.info("Adopted {} running task(s) whose watching process stopped; their prompts are watched here",
                     adopted);
         }
-        return new TaskQueue.Recovered(requeued, failed, List.of());
     }
 
     /**

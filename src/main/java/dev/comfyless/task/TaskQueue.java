@@ -49,10 +49,6 @@ public final class TaskQueue {
     public record Dispatched(Assignment assignment, boolean more) {
     }
 
-    /** The result of a lease sweep. */
-    public record Requeued(int requeued, int failed) {
-    }
-
     /** The result of a lease sweep that may adopt tasks: those requeued, failed, and the ids adopted. */
     public record Recovered(int requeued, int failed, List<String> adopted) {
         public int total() {
@@ -160,23 +156,14 @@ public final class TaskQueue {
         };
     }
 
-    /** Releases up to {@code batch} tasks whose lease deadline has passed (adopting none). */
-    public Requeued requeueExpired(int batch, String errorJson) {
-        Recovered r = recoverExpired(batch, errorJson, "", Duration.ZERO);
-        return new Requeued(r.requeued(), r.failed());
-    }
-
     /**
      * Decides up to {@code batch} tasks whose lease deadline has passed: those whose worker still holds them are
      * adopted by this queue's owner with a fresh {@code lease} (their prompts are watched, never re-run); the
      * others go back to the queue with their attempt counted, or fail with {@code errorJson} after max_attempts.
+     * A queue without an owner adopts nothing.
      */
     public Recovered recoverExpired(int batch, String errorJson, Duration lease) {
-        return recoverExpired(batch, errorJson, owner, lease);
-    }
-
-    private Recovered recoverExpired(int batch, String errorJson, String adopter, Duration lease) {
-        List<?> reply = (List<?>) scripts.run("requeue-expired", retention.toMillis(), batch, errorJson, adopter,
+        List<?> reply = (List<?>) scripts.run("expired-leases", retention.toMillis(), batch, errorJson, owner,
                 lease.toMillis());
         List<String> adopted = ((List<?>) reply.get(2)).stream().map(String::valueOf).toList();
         return new Recovered(((Number) reply.get(0)).intValue(), ((Number) reply.get(1)).intValue(), adopted);

@@ -27,6 +27,8 @@ import org.junit.jupiter.api.Test;
 class TaskQueueTest {
 
     private static final String ERROR = "{\"type\":\"worker_lost\",\"message\":\"test\",\"details\":{}}";
+    /** The queue of these tests has no owner: it adopts nothing, so an adopted task's lease is never used. */
+    private static final Duration LEASE_UNUSED = Duration.ZERO;
     private TestStores redis;
 
     @BeforeEach
@@ -128,8 +130,8 @@ class TaskQueueTest {
         assertThat(claimed.id()).isEqualTo(first.id());
         assertThat(submit(5)).isNotNull();
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> redis.queue.requeueExpired(100, ERROR).requeued() == 1);
-        assertThat(redis.queue.requeueExpired(100, ERROR)).isEqualTo(new TaskQueue.Requeued(0, 0));
+        await().atMost(Duration.ofSeconds(5)).until(() -> redis.queue.recoverExpired(100, ERROR, LEASE_UNUSED).requeued() == 1);
+        assertThat(redis.queue.recoverExpired(100, ERROR, LEASE_UNUSED).total()).isZero();
 
         Task requeued = redis.store.get(first.id(), false).orElseThrow();
         assertThat(requeued.status()).isEqualTo(TaskStatus.PENDING);
@@ -149,7 +151,7 @@ class TaskQueueTest {
         redis.queue.claim("w1", Duration.ofMinutes(1)).orElseThrow();
         assertThat(redis.queue.release(task.id(), "w1", ERROR)).isEqualTo(TaskQueue.Release.REQUEUED);
         redis.queue.claim("w2", Duration.ofMillis(20)).orElseThrow();
-        await().atMost(Duration.ofSeconds(5)).until(() -> redis.queue.requeueExpired(100, ERROR).failed() == 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> redis.queue.recoverExpired(100, ERROR, LEASE_UNUSED).failed() == 1);
 
         Task failed = redis.store.get(task.id(), false).orElseThrow();
         assertThat(failed.status()).isEqualTo(TaskStatus.FAILED);
@@ -206,7 +208,7 @@ class TaskQueueTest {
         assertThat(redis.store.cancel(task.id())).isInstanceOf(TaskStore.Cancellation.Cancelled.class);
         assertThat(redis.queue.complete(task.id(), "w", "[]")).isFalse();
         assertThat(redis.store.get(task.id(), false).orElseThrow().status()).isEqualTo(TaskStatus.CANCELLED);
-        assertThat(redis.queue.requeueExpired(10, ERROR)).isEqualTo(new TaskQueue.Requeued(0, 0));
+        assertThat(redis.queue.recoverExpired(10, ERROR, LEASE_UNUSED).total()).isZero();
     }
 
     @Test
