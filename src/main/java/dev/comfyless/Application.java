@@ -44,15 +44,8 @@ public final class Application {
     private static void stopOnSignals(Main main) {
         for (String name : new String[] {"TERM", "INT"}) {
             try {
-                sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> {
-                    GracefulShutdown shutdown = main.getCamelContext() == null ? null
-                            : main.getCamelContext().getRegistry().lookupByNameAndType("gracefulShutdown",
-                                    GracefulShutdown.class);
-                    if (shutdown != null) {
-                        shutdown.begin();
-                    }
-                    main.completed();
-                });
+                // the context's stop runs GracefulShutdown first (503s, dispatch steps, hand-over)
+                sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> main.completed());
             } catch (IllegalArgumentException e) {
                 // the signal is not available on this platform: the JVM's default handling stays
             }

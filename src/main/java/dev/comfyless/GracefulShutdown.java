@@ -25,7 +25,6 @@ public final class GracefulShutdown extends LifecycleStrategySupport {
     private final GpuProvider provider;
     private final Duration timeout;
     private final boolean deleteInstances;
-    private volatile boolean stopping;
     private volatile boolean done;
 
     public GracefulShutdown(RunningTasks running, LeaseKeeper leases, GpuProvider provider, Duration timeout,
@@ -39,8 +38,7 @@ public final class GracefulShutdown extends LifecycleStrategySupport {
 
     /** From here on the API refuses new tasks with 503 and dispatch sends nothing new. */
     public void begin() {
-        if (!stopping) {
-            stopping = true;
+        if (!running.draining()) {
             running.drain();
             LOG.info("Stopping: new tasks are refused (503), dispatch steps under way may take up to {}",
                     dev.comfyless.config.Settings.human(timeout));
@@ -48,7 +46,7 @@ public final class GracefulShutdown extends LifecycleStrategySupport {
     }
 
     public boolean stopping() {
-        return stopping;
+        return running.draining();
     }
 
     @Override

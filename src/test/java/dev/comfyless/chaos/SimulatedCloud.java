@@ -9,15 +9,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.comfyless.config.Settings;
 import dev.comfyless.sandbox.ComfyUiSimulator;
 import dev.comfyless.sandbox.NovitaSimulator;
+import dev.comfyless.testing.FleetProperties;
 import dev.comfyless.testing.ServiceProcess;
 import dev.comfyless.testing.TestRedis;
 import dev.comfyless.testing.Workflows;
@@ -47,26 +48,15 @@ final class SimulatedCloud implements AutoCloseable {
 
     /** The service's environment: test Redis, this cloud, a fixed fleet of {@code workers}, short leases. */
     Map<String, String> env(int workers) {
-        Map<String, String> env = new LinkedHashMap<>(ServiceProcess.redisEnv(prefix));
-        env.put("NOVITA_API_KEY", key);
-        env.put("NOVITA_BASE_URL", cloud.baseUrl());
-        env.put("NOVITA_PRODUCT_ID", "4090.16c62g");
-        env.put("NOVITA_IMAGE_URL", "docker.io/example/comfyui:latest");
-        env.put("NOVITA_MIN_WORKERS", Integer.toString(workers));
-        env.put("NOVITA_MAX_WORKERS", Integer.toString(workers));
-        env.put("NOVITA_IDLE_TIMEOUT", "600");
-        env.put("COMFYLESS_INSTANCE_PREFIX", instancePrefix);
-        env.put("COMFYLESS_TASK_LEASE", "3s");
-        env.put("COMFYLESS_LEADER_LEASE", "3s");
-        env.put("COMFYLESS_SWEEP_INTERVAL", "500ms");
-        env.put("COMFYLESS_AUTOSCALE_INTERVAL", "500ms");
-        env.put("COMFYLESS_INSTANCE_WATCH_INTERVAL", "200ms");
-        env.put("COMFYLESS_READINESS_INTERVAL", "200ms");
-        env.put("COMFYLESS_HEALTH_INTERVAL", "1s");
-        env.put("COMFYLESS_HISTORY_POLL_MAX", "1s");
-        env.put("COMFYLESS_OUTPUT_DIR", dir.resolve("outputs").toString());
-        env.put("COMFYLESS_DATA_DIR", dir.resolve("data").toString());
-        return env;
+        Map<String, String> p = FleetProperties.of(cloud, key, instancePrefix, workers, workers, dir.resolve("outputs"));
+        p.remove(Settings.PORT.key()); // each process gets its own
+        p.put(Settings.REDIS_PREFIX.key(), prefix);
+        p.put(Settings.NOVITA_IDLE_TIMEOUT.key(), "600");
+        p.put(Settings.TASK_LEASE.key(), "3s");
+        p.put(Settings.LEADER_LEASE.key(), "3s");
+        p.put(Settings.SWEEP_INTERVAL.key(), "500ms");
+        p.put(Settings.DATA_DIR.key(), dir.resolve("data").toString());
+        return ServiceProcess.env(p);
     }
 
     static List<String> submit(ServiceProcess service, int n, int steps) throws Exception {

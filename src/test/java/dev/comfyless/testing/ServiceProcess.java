@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.comfyless.config.Settings;
 
 /**
  * The packaged jar ({@code target/comfyless.jar}) as its own process, for what an in-JVM context cannot show: a
@@ -55,11 +56,12 @@ public final class ServiceProcess implements AutoCloseable {
         return p;
     }
 
-    /** Test Redis settings under {@code prefix}. */
-    public static Map<String, String> redisEnv(String prefix) {
-        TestRedis redis = TestRedis.get();
-        return Map.of("REDIS_HOST", redis.host, "REDIS_PORT", Integer.toString(redis.port),
-                "COMFYLESS_REDIS_PREFIX", prefix);
+    /** The environment variables that set these properties (the names in {@link Settings}), as an operator would. */
+    public static Map<String, String> env(Map<String, String> properties) {
+        Map<String, String> env = new LinkedHashMap<>();
+        properties.forEach((key, value) -> env.put(Settings.ALL.stream().filter(s -> s.key().equals(key))
+                .findFirst().orElseThrow(() -> new IllegalArgumentException("no setting " + key)).env(), value));
+        return env;
     }
 
     private void awaitReady() {
