@@ -22,6 +22,7 @@ import dev.comfyless.dispatch.LeaseKeeper;
 import dev.comfyless.dispatch.OutputCollector;
 import dev.comfyless.dispatch.PromptPreparer;
 import dev.comfyless.dispatch.RunningTasks;
+import dev.comfyless.dispatch.StalePrompts;
 import dev.comfyless.metrics.ComfyLessMetrics;
 import dev.comfyless.output.FileOutputStore;
 import dev.comfyless.provider.FleetBootstrap;
@@ -135,9 +136,12 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 settings.comfyUiTimeout);
         DispatchSignal signal = new DispatchSignal(context);
         boolean workersRecover = settings.provider.workersRecover();
+        PromptPreparer preparer = new PromptPreparer(comfyUi, settings.maxInputBytes, settings.inputFetchTimeout,
+                settings.allowPrivateUrls);
         RunningTasks running = new RunningTasks(queue, store, workers, comfyUi,
-                new OutputCollector(comfyUi, outputs), signal, settings.historyPollMax,
-                settings.healthFailures, workersRecover, settings.comfyUiTimeout, settings.taskLease);
+                new OutputCollector(comfyUi, outputs), preparer, signal, new RunningTasks.Watching(
+                        settings.historyPollMax, settings.healthFailures, workersRecover, settings.probeTimeout(),
+                        settings.comfyUiTimeout, settings.taskLease));
         GpuProvider provider = provider(settings, context, sandboxCloud, workers, store, running, signal);
         // stopped before Redis (added after it): prompts keep running, a restarted process resumes them
         context.addService(new ServiceSupport() {
@@ -172,12 +176,11 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("comfyUiClient", comfyUi);
         registry.bind("runningTasks", running);
         registry.bind("dispatchSignal", signal);
-        registry.bind("dispatcher", new Dispatcher(queue, workers, comfyUi, running, signal,
-                new PromptPreparer(comfyUi, settings.maxInputBytes, settings.inputFetchTimeout,
-                        settings.allowPrivateUrls)));
+        registry.bind("dispatcher", new Dispatcher(queue, workers, comfyUi, running, signal, preparer));
+        StalePrompts stale = new StalePrompts(comfyUi, store, running.stopper(), settings.probeTimeout());
         registry.bind("workerHealth", new WorkerHealth(workers, comfyUi, settings.healthFailures,
-                workersRecover, settings.comfyUiTimeout, signal::fire, running::workerFailed,
-                running::subscribe));
+                workersRecover, settings.probeTimeout(), signal::fire, running::workerFailed,
+                running::subscribe, stale::clear));
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running, leadership::term));
         registry.bind("leadership", leadership);
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(settings.allowPrivateUrls), metrics,

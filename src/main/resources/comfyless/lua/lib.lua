@@ -1,6 +1,9 @@
 -- Shared by every task script (prepended by RedisScripts). ARGV[1] is the key prefix.
 -- Keys, all under the prefix:
---   task:<id>     hash, the task (payload kept as the exact JSON text the client sent)
+--   task:<id>     hash, the task (payload kept as the exact JSON text the client sent); while running:
+--                 dispatched_at (sent to its worker), started_at (ComfyUI began executing it; unset while the prompt
+--                 waits in the worker's queue), worker_done_at (the prompt ended on the worker, which may already run
+--                 the next task while this one's outputs are copied)
 --   queue         zset of pending ids, score = (10 - priority) * BAND + seq: higher priority first, FIFO within one
 --   inflight      zset of claimed ids, score = lease deadline (ms, Redis clock); the task's lease_owner (the process
 --                 watching it) renews it while the worker answers, and another process adopts it when it expires
@@ -117,7 +120,8 @@ local function release(id, now, retention_ms, error_json)
   end
   free_worker(t[5], id, now)
   redis.call('HSET', key, 'status', 'pending', 'updated_at', num(now), 'last_error', error_json)
-  redis.call('HDEL', key, 'worker_id', 'lease_until', 'lease_owner', 'prompt_id', 'progress')
+  redis.call('HDEL', key, 'worker_id', 'lease_until', 'lease_owner', 'prompt_id', 'progress', 'dispatched_at',
+    'started_at', 'worker_done_at')
   redis.call('ZADD', P .. 'queue', queue_score(t[3], t[4]), id)
   reindex(id, t[4], 'running', 'pending')
   return 'requeued'
@@ -150,7 +154,7 @@ local function claim_next(claimer, lease_ms, now, prompt_id, owner)
     if t[1] == 'pending' then
       local deadline = num(now + lease_ms)
       redis.call('HINCRBY', key, 'attempts', 1)
-      redis.call('HSET', key, 'status', 'running', 'worker_id', claimer, 'started_at', num(now),
+      redis.call('HSET', key, 'status', 'running', 'worker_id', claimer, 'dispatched_at', num(now),
         'updated_at', num(now), 'lease_until', deadline)
       if prompt_id and prompt_id ~= '' then
         redis.call('HSET', key, 'prompt_id', prompt_id)
@@ -169,9 +173,10 @@ local function claim_next(claimer, lease_ms, now, prompt_id, owner)
 end
 
 -- A worker that cannot be used any more (dead, unreachable): failed, out of the idle set, and the task it was
--- running goes back to the queue (or fails with task_error_json after max_attempts). Returns
--- {task id, 'requeued'|'failed'} when it had a task, else {}.
-local function lose_worker(worker_id, now, retention_ms, task_error_json, reason)
+-- running goes back to the queue (or fails with task_error_json after max_attempts). With `refund`, the task's
+-- prompt certainly never reached the worker (the connection was refused): its attempt is given back, so it goes
+-- back to the queue whatever max_attempts says. Returns {task id, 'requeued'|'failed'} when it had a task, else {}.
+local function lose_worker(worker_id, now, retention_ms, task_error_json, reason, refund)
   local wk = P .. 'worker:' .. worker_id
   local w = redis.call('HMGET', wk, 'status', 'current_task')
   if not w[1] then
@@ -184,8 +189,27 @@ local function lose_worker(worker_id, now, retention_ms, task_error_json, reason
   if task and task ~= '' then
     local t = redis.call('HMGET', task_key(task), 'status', 'worker_id')
     if t[1] == 'running' and t[2] == worker_id then
+      if refund then
+        redis.call('HINCRBY', task_key(task), 'attempts', -1)
+      end
       return { task, release(task, now, retention_ms, task_error_json) }
     end
   end
   return {}
+end
+
+-- Lets worker `worker_id`, just freed by `free_worker`, take the best pending task in the same step (what the
+-- dispatch script would do next, without another round trip). Returns {next task, worker} or nil.
+local function take_next(worker_id, now, prompt_id, lease_ms, owner)
+  local wk = P .. 'worker:' .. worker_id
+  if redis.call('HGET', wk, 'status') ~= 'idle' then
+    return nil
+  end
+  local next_id = claim_next(worker_id, lease_ms, now, prompt_id, owner)
+  if not next_id then
+    return nil
+  end
+  redis.call('ZREM', P .. 'workers:idle', worker_id)
+  redis.call('HSET', wk, 'status', 'running', 'current_task', next_id, 'last_active_at', num(now))
+  return { read_task(next_id, nil), redis.call('HGETALL', wk) }
 end

@@ -49,6 +49,7 @@ public final class TaskJson {
         g.writeNumberField("max_attempts", t.maxAttempts());
         g.writeNumberField("timeout_seconds", t.timeoutSeconds());
         Json.time(g, "created_at", t.createdAt());
+        Json.time(g, "dispatched_at", t.dispatchedAt());
         Json.time(g, "started_at", t.startedAt());
         Json.time(g, "completed_at", t.completedAt());
         Json.time(g, "updated_at", t.updatedAt());

@@ -138,9 +138,13 @@ public final class ComfyUiClient implements AutoCloseable {
     }
 
     public record UploadedImage(String name, String subfolder, String type) {
-        /** The {@code LoadImage.inputs.image} value: "subfolder/name", or "name" at the top of the input folder. */
+        /**
+         * The {@code LoadImage.inputs.image} value: "subfolder/name", or "name" at the top of the folder; a file
+         * outside the input folder carries ComfyUI's annotation, e.g. "name [temp]".
+         */
         public String loadImageValue() {
-            return subfolder == null || subfolder.isEmpty() ? name : subfolder + "/" + name;
+            String path = subfolder == null || subfolder.isEmpty() ? name : subfolder + "/" + name;
+            return type == null || type.isEmpty() || type.equals("input") ? path : path + " [" + type + "]";
         }
     }
 
@@ -150,18 +154,29 @@ public final class ComfyUiClient implements AutoCloseable {
         }
     }
 
+    /** {@link #prompt(String, String, String, String)} without a task marker. */
+    public CompletableFuture<PromptAccepted> prompt(String baseUrl, String promptId, String promptJson) {
+        return prompt(baseUrl, promptId, promptJson, null);
+    }
+
     /**
-     * POST {base}/prompt with {@code {"prompt": <promptJson>, "client_id": clientId, "prompt_id": promptId}}. The
-     * prompt is inserted as text, never re-serialised, so seeds above 2^53 reach ComfyUI unchanged. Fails with
+     * POST {base}/prompt with {@code {"prompt": <promptJson>, "client_id": clientId, "prompt_id": promptId,
+     * "extra_data": {"comfyless_task": taskId}}}. The prompt is inserted as text, never re-serialised, so seeds above
+     * 2^53 reach ComfyUI unchanged. ComfyUI keeps {@code extra_data} in its queue and history, so the task marker
+     * tells our prompts on a server apart from other clients' ({@link QueuedPrompt#taskId()}). Fails with
      * {@link PromptRejectedException} on a validation 400.
      */
-    public CompletableFuture<PromptAccepted> prompt(String baseUrl, String promptId, String promptJson) {
+    public CompletableFuture<PromptAccepted> prompt(String baseUrl, String promptId, String promptJson,
+                                                    String taskId) {
         Objects.requireNonNull(promptId, "promptId");
-        String body = new StringBuilder(promptJson.length() + clientIdJson.length() + 80)
+        StringBuilder b = new StringBuilder(promptJson.length() + clientIdJson.length() + 140)
                 .append("{\"prompt\":").append(promptJson)
                 .append(",\"client_id\":").append(clientIdJson)
-                .append(",\"prompt_id\":").append(JsonText.quote(promptId))
-                .append('}').toString();
+                .append(",\"prompt_id\":").append(JsonText.quote(promptId));
+        if (taskId != null) {
+            b.append(",\"extra_data\":{\"").append(TASK_MARKER).append("\":").append(JsonText.quote(taskId)).append('}');
+        }
+        String body = b.append('}').toString();
         Target target = target(HttpMethod.POST, url(baseUrl, "/prompt"));
         return send(target, json(body), "application/json", answer -> switch (answer.status()) {
             case 200 -> ResponseParser.promptAccepted(answer.body());
@@ -175,7 +190,12 @@ public final class ComfyUiClient implements AutoCloseable {
 
     /** GET {base}/history/{id}; empty while ComfyUI has no entry (pending, running or unknown: it answers {}). */
     public CompletableFuture<Optional<HistoryEntry>> history(String baseUrl, String promptId) {
-        Target target = target(HttpMethod.GET, url(baseUrl, "/history/" + encode(promptId)));
+        return history(baseUrl, promptId, null);
+    }
+
+    /** {@link #history(String, String)} answered within {@code timeout} (null: the client's call timeout). */
+    public CompletableFuture<Optional<HistoryEntry>> history(String baseUrl, String promptId, Duration timeout) {
+        Target target = target(HttpMethod.GET, url(baseUrl, "/history/" + encode(promptId)), timeout);
         return send(target, null, null, answer -> {
             if (answer.status() != 200) {
                 throw failure(target, answer);
@@ -184,14 +204,71 @@ public final class ComfyUiClient implements AutoCloseable {
         });
     }
 
-    /** GET {base}/queue: the ids of the prompts ComfyUI is running or has waiting. */
-    public CompletableFuture<java.util.Set<String>> queuedPromptIds(String baseUrl) {
-        Target target = target(HttpMethod.GET, url(baseUrl, "/queue"));
+    /** The name under which {@link #prompt(String, String, String, String)} puts the task id into extra_data. */
+    public static final String TASK_MARKER = "comfyless_task";
+
+    /** A prompt in ComfyUI's queue: its id, and the task id ComfyLess marked it with (null for other clients'). */
+    public record QueuedPrompt(String promptId, String taskId) {
+    }
+
+    /** ComfyUI's queue: the prompt it executes (at most one) and the ones waiting, in the order they will run. */
+    public record QueueSnapshot(List<QueuedPrompt> running, List<QueuedPrompt> pending) {
+        public QueueSnapshot {
+            running = List.copyOf(running);
+            pending = List.copyOf(pending);
+        }
+
+        public boolean isRunning(String promptId) {
+            return running.stream().anyMatch(p -> p.promptId().equals(promptId));
+        }
+
+        public boolean isPending(String promptId) {
+            return pending.stream().anyMatch(p -> p.promptId().equals(promptId));
+        }
+
+        public boolean holds(String promptId) {
+            return isRunning(promptId) || isPending(promptId);
+        }
+
+        /** Every prompt the server holds, running or waiting. */
+        public int size() {
+            return running.size() + pending.size();
+        }
+    }
+
+    /** GET {base}/queue within {@code timeout} (null: the client's call timeout). */
+    public CompletableFuture<QueueSnapshot> queue(String baseUrl, Duration timeout) {
+        Target target = target(HttpMethod.GET, url(baseUrl, "/queue"), timeout);
         return send(target, null, null, answer -> {
             if (answer.status() != 200) {
                 throw failure(target, answer);
             }
-            return ResponseParser.queuedPromptIds(answer.body());
+            return ResponseParser.queue(answer.body());
+        });
+    }
+
+    /** GET {base}/queue: the ids of the prompts ComfyUI is running or has waiting. */
+    public CompletableFuture<java.util.Set<String>> queuedPromptIds(String baseUrl) {
+        return queue(baseUrl, null).thenApply(q -> {
+            java.util.Set<String> ids = new java.util.HashSet<>();
+            q.running().forEach(p -> ids.add(p.promptId()));
+            q.pending().forEach(p -> ids.add(p.promptId()));
+            return ids;
+        });
+    }
+
+    /** POST {base}/queue {"delete": [ids]}: removes these prompts if they wait; a running one is left alone. */
+    public CompletableFuture<Void> deleteQueued(String baseUrl, List<String> promptIds) {
+        StringBuilder body = new StringBuilder("{\"delete\":[");
+        for (int i = 0; i < promptIds.size(); i++) {
+            body.append(i == 0 ? "" : ",").append(JsonText.quote(promptIds.get(i)));
+        }
+        Target target = target(HttpMethod.POST, url(baseUrl, "/queue"));
+        return send(target, json(body.append("]}").toString()), "application/json", answer -> {
+            if (answer.status() != 200) {
+                throw failure(target, answer);
+            }
+            return null;
         });
     }
 
@@ -207,15 +284,20 @@ public final class ComfyUiClient implements AutoCloseable {
         return new Download(request, target).run();
     }
 
-    /**
-     * POST {base}/upload/image as multipart: part "image" (filename = name), type=input, overwrite=true. Blocks; not
-     * on an event-loop thread.
-     */
+    /** {@link #uploadImage(String, String, byte[], String, String)} into ComfyUI's input folder. */
     public UploadedImage uploadImage(String baseUrl, String name, byte[] data, String contentType) {
+        return uploadImage(baseUrl, name, data, contentType, "input");
+    }
+
+    /**
+     * POST {base}/upload/image as multipart: part "image" (filename = name), type ("input" or "temp"),
+     * overwrite=true. Blocks; not on an event-loop thread.
+     */
+    public UploadedImage uploadImage(String baseUrl, String name, byte[] data, String contentType, String type) {
         requireBlockingAllowed("uploadImage");
         MultipartBody multipart = new MultipartBody()
                 .file("image", name, contentType, data)
-                .field("type", "input")
+                .field("type", type)
                 .field("overwrite", "true");
         Target target = target(HttpMethod.POST, url(baseUrl, "/upload/image"));
         return await(target, send(target, Buffer.buffer(multipart.finish()), multipart.contentType(), answer -> {
@@ -243,7 +325,12 @@ public final class ComfyUiClient implements AutoCloseable {
 
     /** GET {base}/system_stats; completes normally only on 200 with a system_stats body (a readiness probe). */
     public CompletableFuture<SystemStats> systemStats(String baseUrl) {
-        Target target = target(HttpMethod.GET, url(baseUrl, "/system_stats"));
+        return systemStats(baseUrl, null);
+    }
+
+    /** {@link #systemStats(String)} answered within {@code timeout} (null: the client's call timeout). */
+    public CompletableFuture<SystemStats> systemStats(String baseUrl, Duration timeout) {
+        Target target = target(HttpMethod.GET, url(baseUrl, "/system_stats"), timeout);
         return send(target, null, null, answer -> {
             if (answer.status() != 200) {
                 throw failure(target, answer);
@@ -324,8 +411,17 @@ public final class ComfyUiClient implements AutoCloseable {
         }
     }
 
-    /** Parses the URL here, so a malformed one fails the call synchronously with an IllegalArgumentException. */
     private Target target(HttpMethod method, String url) {
+        return target(method, url, null);
+    }
+
+    /**
+     * Parses the URL here, so a malformed one fails the call synchronously with an IllegalArgumentException. A
+     * {@code timeout} bounds both the connection and the wait for each byte of the answer (null: the client's).
+     */
+    private Target target(HttpMethod method, String url, Duration timeout) {
+        long timeoutMillis = timeout == null ? this.timeoutMillis
+                : Math.max(1, Math.min(this.timeoutMillis, timeout.toMillis()));
         URI uri = URI.create(url);
         String scheme = uri.getScheme();
         boolean ssl = "https".equalsIgnoreCase(scheme);
@@ -376,13 +472,15 @@ public final class ComfyUiClient implements AutoCloseable {
     private <T> CompletableFuture<T> send(Target target, Buffer body, String contentType, Function<Answer, T> handler) {
         CompletableFuture<T> result = new CompletableFuture<>();
         if (closing.get()) {
-            result.completeExceptionally(unavailable(target, new IllegalStateException("ComfyUiClient is closed")));
+            result.completeExceptionally(unavailable(target, new IllegalStateException("ComfyUiClient is closed"),
+                    false));
             return result;
         }
         try {
             http.request(target.options()).onComplete(requested -> {
                 if (requested.failed()) {
-                    result.completeExceptionally(unavailable(target, requested.cause()));
+                    // no connection: not a byte of the request left, ComfyUI certainly never saw it
+                    result.completeExceptionally(unavailable(target, requested.cause(), false));
                     return;
                 }
                 HttpClientRequest request = requested.result();
@@ -409,7 +507,7 @@ public final class ComfyUiClient implements AutoCloseable {
                 });
             });
         } catch (RuntimeException e) { // e.g. the Vert.x instance is closed
-            result.completeExceptionally(unavailable(target, e));
+            result.completeExceptionally(unavailable(target, e, false));
         }
         return result;
     }
@@ -600,11 +698,17 @@ public final class ComfyUiClient implements AutoCloseable {
     }
 
     private static ComfyUiUnavailableException unavailable(Target target, Throwable error) {
+        return unavailable(target, error, true);
+    }
+
+    /** The message says what happened in words; the exception's class stays on the cause, for the logs. */
+    private static ComfyUiUnavailableException unavailable(Target target, Throwable error, boolean requestSent) {
         Throwable cause = error;
         while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
             cause = cause.getCause();
         }
-        return new ComfyUiUnavailableException("No answer from " + target + ": " + cause, 0, cause);
+        return new ComfyUiUnavailableException("No answer from " + target + ": "
+                + dev.comfyless.net.Failures.describe(cause), 0, requestSent, cause);
     }
 
     /** Query values and path segments: spaces as %20, which every server decodes (a "+" is only a space in forms). */

@@ -41,6 +41,8 @@ final class HistoryParser {
         JsonNode status = entry.path("status");
         ExecutionError error = null;
         boolean interrupted = false;
+        long start = -1;
+        long last = -1;
         // a failed run's messages end with execution_error or execution_interrupted
         for (JsonNode message : status.path("messages")) {
             String event = message.path(0).asText();
@@ -49,9 +51,31 @@ final class HistoryParser {
             } else if (event.equals("execution_interrupted")) {
                 interrupted = true;
             }
+            JsonNode timestamp = message.path(1).path("timestamp");
+            if (timestamp.canConvertToLong()) {
+                if (event.equals("execution_start")) {
+                    start = timestamp.asLong();
+                }
+                last = Math.max(last, timestamp.asLong());
+            }
         }
+        JsonNode outputs = entry.path("outputs");
         return new HistoryEntry(promptId, JsonText.text(status, "status_str"), status.path("completed").asBoolean(),
-                outputs(entry.path("outputs")), Optional.ofNullable(error), interrupted, raw);
+                outputs(outputs), texts(outputs), Optional.ofNullable(error), interrupted,
+                start >= 0 && last >= start ? last - start : -1, raw);
+    }
+
+    /** The strings under each node's "text" key (PreviewAny and other nodes that show text). */
+    private static List<HistoryEntry.TextOutput> texts(JsonNode outputs) {
+        List<HistoryEntry.TextOutput> texts = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> node : outputs.properties()) {
+            for (JsonNode item : node.getValue().path("text")) {
+                if (item.isTextual()) {
+                    texts.add(new HistoryEntry.TextOutput(node.getKey(), item.asText()));
+                }
+            }
+        }
+        return texts;
     }
 
     /** Every item with a filename under any key ("images", "gifs", "audio"...); other UI values ("text", "animated") are not files. */

@@ -104,20 +104,31 @@ final class ResponseParser {
     }
 
     /** The prompt ids in GET /queue's running and pending lists (items are [number, prompt_id, prompt, extra, outputs]). */
-    static java.util.Set<String> queuedPromptIds(String body) {
+    /**
+     * GET /queue: items are [number, prompt_id, prompt, extra_data, outputs_to_execute]; queue_pending comes in heap
+     * order, so it is sorted by number here (ties by prompt id, as ComfyUI's heap orders them).
+     */
+    static ComfyUiClient.QueueSnapshot queue(String body) {
         JsonNode answer = tree("GET /queue", body);
         if (!answer.isObject()) {
             throw unexpected("GET /queue", body, null);
         }
-        java.util.Set<String> ids = new java.util.HashSet<>();
-        for (String list : new String[] {"queue_running", "queue_pending"}) {
-            for (JsonNode item : answer.path(list)) {
-                if (item.isArray() && item.size() > 1 && item.get(1).isTextual()) {
-                    ids.add(item.get(1).asText());
-                }
+        return new ComfyUiClient.QueueSnapshot(queued(answer.path("queue_running")),
+                queued(answer.path("queue_pending")));
+    }
+
+    private static java.util.List<ComfyUiClient.QueuedPrompt> queued(JsonNode items) {
+        java.util.List<JsonNode> valid = new java.util.ArrayList<>();
+        for (JsonNode item : items) {
+            if (item.isArray() && item.size() > 1 && item.get(1).isTextual()) {
+                valid.add(item);
             }
         }
-        return ids;
+        valid.sort(java.util.Comparator.<JsonNode>comparingDouble(i -> i.get(0).asDouble())
+                .thenComparing(i -> i.get(1).asText()));
+        return valid.stream().map(i -> new ComfyUiClient.QueuedPrompt(i.get(1).asText(),
+                i.path(3).path(ComfyUiClient.TASK_MARKER).isTextual()
+                        ? i.path(3).path(ComfyUiClient.TASK_MARKER).asText() : null)).toList();
     }
 
     private static JsonNode tree(String call, String body) {

@@ -386,6 +386,17 @@ public final class Settings {
     }
 
     /** A duration as a setting is written: {@code 1500ms}, {@code 90s}, {@code 10m}, {@code 24h}, {@code 7d}. */
+    /**
+     * How long a status call to a worker (a health probe, a history or queue check of a running prompt) may take
+     * before it counts as a failed check: half the health interval, at most COMFYLESS_COMFYUI_TIMEOUT. ComfyUI
+     * answers these in milliseconds; a hung one (accepting connections, answering nothing) is thus failed after
+     * COMFYLESS_HEALTH_FAILURES such checks, within about two health intervals.
+     */
+    public Duration probeTimeout() {
+        Duration half = healthInterval.dividedBy(2);
+        return half.compareTo(comfyUiTimeout) < 0 ? half : comfyUiTimeout;
+    }
+
     public static String human(Duration d) {
         if (d.toMillis() % 1000 != 0) {
             return d.toMillis() + "ms";

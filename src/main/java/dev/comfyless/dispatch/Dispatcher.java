@@ -5,6 +5,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletionException;
 
 import dev.comfyless.comfyui.ComfyUiClient;
+import dev.comfyless.comfyui.ComfyUiUnavailableException;
 import dev.comfyless.comfyui.PromptRejectedException;
 import dev.comfyless.task.TaskQueue;
 import dev.comfyless.task.TaskQueue.Assignment;
@@ -48,7 +49,7 @@ public final class Dispatcher {
         int sent = 0;
         Optional<TaskQueue.Dispatched> next;
         do {
-            next = queue.dispatch(running.lease(), UUID.randomUUID().toString());
+            next = queue.dispatch(running.lease(), UUID.randomUUID().toString(), running.busyEndpoints());
             if (next.isPresent()) {
                 launch(next.get().assignment());
                 sent++;
@@ -69,13 +70,14 @@ public final class Dispatcher {
             prompt = preparer.prepare(a.task(), endpoint);
         } catch (RuntimeException e) {
             try {
-                promptFailed(a, e);
+                // the prompt was not sent: whatever failed, ComfyUI never had it
+                promptFailed(a, e, true);
             } finally {
                 running.stepEnded();
             }
             return;
         }
-        client.prompt(endpoint, promptId, prompt).whenComplete((accepted, failure) -> {
+        client.prompt(endpoint, promptId, prompt, a.task().id()).whenComplete((accepted, failure) -> {
             if (failure == null) {
                 running.stepEnded();
                 return;
@@ -83,8 +85,9 @@ public final class Dispatcher {
             // off the HTTP client's event loop: handling the failure blocks on Redis
             running.execute(() -> {
                 try {
-                    promptFailed(a, failure instanceof CompletionException && failure.getCause() != null
-                            ? failure.getCause() : failure);
+                    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                            ? failure.getCause() : failure;
+                    promptFailed(a, cause, neverQueued(cause));
                 } finally {
                     running.stepEnded();
                 }
@@ -92,8 +95,23 @@ public final class Dispatcher {
         });
     }
 
-    /** ComfyUI refused the workflow (no retry), or the worker could not be reached (retry elsewhere). */
-    private void promptFailed(Assignment a, Throwable failure) {
+    /**
+     * Whether a failed POST /prompt certainly left the prompt out of ComfyUI's queue: no connection could be made
+     * (nothing was sent), or an HTTP error came back (ComfyUI answers 200 once it has queued a prompt, and a proxy's
+     * 502 or 503 means it never got through). A reset or a timeout after sending is ambiguous, and so is a proxy's
+     * 504: ComfyUI may have queued the prompt.
+     */
+    static boolean neverQueued(Throwable failure) {
+        return failure instanceof ComfyUiUnavailableException u
+                && (!u.requestSent() || (u.status() >= 500 && u.status() != 504));
+    }
+
+    /**
+     * ComfyUI refused the workflow (no retry), an input could not be fetched (no retry), or the worker could not
+     * take the prompt: the worker is failed and the task goes back to the queue, its attempt counted only when the
+     * prompt may have reached the worker ({@code neverQueued} false).
+     */
+    private void promptFailed(Assignment a, Throwable failure, boolean neverQueued) {
         String taskId = a.task().id();
         String workerId = a.worker().id();
         running.unwatch(a.task().promptId());
@@ -105,9 +123,11 @@ public final class Dispatcher {
             LOG.info("Task {}: {}", taskId, input.getMessage());
             queue.fail(taskId, workerId, input.errorJson());
         } else {
-            LOG.warn("Task {}: worker {} could not take the prompt ({}); the worker is failed and the task goes "
-                    + "back to the queue", taskId, workerId, failure.getMessage());
-            workers.lost(workerId, "could not take a prompt: " + failure.getMessage());
+            LOG.warn("Task {}: worker {} could not take the prompt ({}{}); the worker is failed and the task goes "
+                    + "back to the queue{}", taskId, workerId, failure.getMessage(),
+                    failure.getCause() == null ? "" : "; " + failure.getCause(),
+                    neverQueued ? " without using an attempt (the prompt never reached ComfyUI)" : "");
+            workers.lost(workerId, "could not take a prompt: " + failure.getMessage(), neverQueued);
         }
         signal.fire();
     }

@@ -13,8 +13,19 @@ import dev.comfyless.task.Task;
  * Turns a task into the prompt text sent to its worker. The payload is passed as the exact text the client sent
  * (seeds above 2^53 survive); input images are uploaded to the worker first ({@code POST /upload/image}) and the
  * name ComfyUI gives each is written into its LoadImage node.
+ *
+ * <p>ComfyUI (0.3.x) has no call that deletes an uploaded file. So inputs go to its temp folder, which ComfyUI
+ * empties whenever it starts (LoadImage reads them as {@code "<name> [temp]"}), under names made of the attempt's
+ * prompt id, and {@link #erase} overwrites each with a 1×1 blank PNG when the task ends: no client image stays on
+ * a worker after its task, and what is left is a few bytes until the server restarts.
  */
 public class PromptPreparer {
+
+    /** ComfyUI's folder for files that only live until it restarts. */
+    static final String UPLOAD_TYPE = "temp";
+    /** A 1×1 transparent PNG: what an erased input is overwritten with. */
+    static final byte[] BLANK_PNG = java.util.Base64.getDecoder().decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==");
 
     private final ComfyUiClient client;
     private final InputFetcher fetcher;
@@ -50,12 +61,7 @@ public class PromptPreparer {
             return task.payloadJson();
         }
         String prompt = task.payloadJson();
-        JsonNode images;
-        try {
-            images = Json.MAPPER.readTree(task.inputsJson()).path("images");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        JsonNode images = inputs(task);
         for (int i = 0; i < images.size(); i++) {
             JsonNode image = images.get(i);
             String nodeId = image.path("node_id").asText();
@@ -79,12 +85,42 @@ public class PromptPreparer {
                 }
             }
             String type = contentType == null || contentType.isBlank() ? sniff(bytes) : contentType;
-            String name = task.id().substring(0, 8) + "-" + (image.has("name") ? image.get("name").asText()
-                    : "input-" + (i + 1) + extension(type));
-            ComfyUiClient.UploadedImage uploaded = client.uploadImage(endpoint, name, bytes, type);
+            ComfyUiClient.UploadedImage uploaded = client.uploadImage(endpoint, uploadName(task, i, image), bytes, type,
+                    UPLOAD_TYPE);
             prompt = JsonSplice.setInput(prompt, nodeId, "image", uploaded.loadImageValue());
         }
         return prompt;
+    }
+
+    /**
+     * Overwrites the task's uploaded inputs on the worker with a blank image (ComfyUI cannot delete them). Blocks;
+     * best effort: a worker that does not answer keeps them until it restarts.
+     */
+    public void erase(Task task, String endpoint) {
+        if (task.inputsJson() == null || task.promptId() == null) {
+            return;
+        }
+        JsonNode images = inputs(task);
+        for (int i = 0; i < images.size(); i++) {
+            client.uploadImage(endpoint, uploadName(task, i, images.get(i)), BLANK_PNG, "image/png", UPLOAD_TYPE);
+        }
+    }
+
+    /**
+     * The name input {@code index} is uploaded under: the attempt's prompt id (unique per attempt, so a later
+     * attempt's upload is never erased by an earlier one's clean-up), its place, and the name the client gave.
+     */
+    static String uploadName(Task task, int index, JsonNode image) {
+        String given = image.has("name") ? image.get("name").asText() : "input";
+        return task.promptId().substring(0, 8) + "-" + (index + 1) + "-" + given;
+    }
+
+    private static JsonNode inputs(Task task) {
+        try {
+            return Json.MAPPER.readTree(task.inputsJson()).path("images");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static String inputError(int index, String nodeId, String host, String reason) {
@@ -120,14 +156,5 @@ public class PromptPreparer {
             return "image/webp";
         }
         return "image/png";
-    }
-
-    private static String extension(String contentType) {
-        return switch (contentType) {
-            case "image/jpeg" -> ".jpg";
-            case "image/gif" -> ".gif";
-            case "image/webp" -> ".webp";
-            default -> ".png";
-        };
     }
 }

@@ -2,8 +2,11 @@ package dev.comfyless.dispatch;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
@@ -35,10 +38,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Watches every prompt ComfyLess has sent until its task ends. ComfyUI's {@code /history/{prompt_id}} is the
- * truth; the WebSocket's {@code executing {node: null}} only says when to look (and carries progress), and a
- * backing-off poll of the history makes sure a dropped WebSocket never loses a completion. Also enforces each
- * task's timeout. All state that matters is in Redis (task, worker, prompt id): after a restart {@link #resume()}
- * picks up every running task again.
+ * truth; the WebSocket's {@code executing {node: null}} only says when to look (and carries progress and the start
+ * of execution), and a backing-off poll of the history makes sure a dropped WebSocket never loses a completion.
+ *
+ * <p>A prompt may wait in ComfyUI's queue behind other clients' work: the task is {@code running} (handed to its
+ * worker) from dispatch, but {@code started_at} is set, and its {@code timeout_seconds} counts, only from ComfyUI's
+ * {@code execution_start}; the wait before it is bounded by the same number of seconds. When the prompt ends on the
+ * worker, the worker is freed at once and takes the next task (the hand-off) while this task's outputs are copied,
+ * so the GPU does not wait for the copy. A timed-out or cancelled prompt is removed from the worker's queue or
+ * interrupted, whichever applies ({@link PromptStopper}). All state that matters is in Redis (task, worker, prompt
+ * id): after a restart {@link #resume()} picks up every running task again.
  */
 public final class RunningTasks implements AutoCloseable {
 
@@ -48,17 +57,34 @@ public final class RunningTasks implements AutoCloseable {
     static final Duration RETRY_POLL = Duration.ofMillis(500);
     static final Duration PROGRESS_EVERY = Duration.ofMillis(250);
 
+    /**
+     * How running prompts are watched.
+     *
+     * @param maxPoll          longest wait between two history checks of a running prompt
+     * @param failureThreshold failed checks in a row that fail a worker
+     * @param workersRecover   whether a failed worker may come back (static servers) or is replaced (cloud)
+     * @param probeTimeout     how long a status call to a worker (history, queue) may take before it counts as a
+     *                         failed check; short, so that a hung worker is noticed within a few of them
+     * @param stopBudget       how long stopping a prompt (cancel, timeout) keeps trying to confirm it stopped
+     * @param lease            the lease each dispatched task holds
+     */
+    public record Watching(Duration maxPoll, int failureThreshold, boolean workersRecover, Duration probeTimeout,
+                           Duration stopBudget, Duration lease) {
+    }
+
     private final TaskQueue queue;
     private final TaskStore store;
     private final WorkerRegistry workers;
     private final ComfyUiClient client;
     private final OutputCollector outputs;
+    private final PromptPreparer inputs;
     private final DispatchSignal signal;
     private final Duration maxPoll;
     private final int failureThreshold;
     private final boolean workersRecover;
-    private final Duration callTimeout;
+    private final Duration probeTimeout;
     private final Duration lease;
+    private final PromptStopper stopper;
     private volatile boolean draining;
 
     private volatile java.util.function.Consumer<TaskQueue.Assignment> launcher = a -> {
@@ -67,6 +93,8 @@ public final class RunningTasks implements AutoCloseable {
     private final List<CompletionListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<String, Run> byPrompt = new ConcurrentHashMap<>();
     private final Map<String, EventSubscription> subscriptions = new ConcurrentHashMap<>();
+    /** queue_remaining of each worker as its WebSocket last told (only while connected). */
+    private final Map<String, Integer> queueRemaining = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> thread(r,
             "comfyless-task-timers"));
     private final ExecutorService io = Executors.newFixedThreadPool(8, r -> thread(r, "comfyless-task-io"));
@@ -86,9 +114,13 @@ public final class RunningTasks implements AutoCloseable {
         volatile ScheduledFuture<?> poll;
         volatile ScheduledFuture<?> deadline;
         volatile long lastProgressNanos;
-        final long startedNanos = System.nanoTime();
+        final long watchedNanos = System.nanoTime();
         /** The last time the worker answered about this prompt: while it answers, the task's lease is renewed. */
-        volatile long lastContactNanos = startedNanos;
+        volatile long lastContactNanos = watchedNanos;
+        /** When ComfyUI started executing it (System.nanoTime()), 0 while it waits in the worker's queue. */
+        volatile long executionStartNanos;
+        /** Its prompt ended on the worker and the worker was freed; its outputs may still be being copied. */
+        volatile boolean handedOff;
         /**
          * Adopted from a process that stopped: whether its prompt ever reached the worker is not known until the
          * worker's queue and history have been read once.
@@ -102,23 +134,34 @@ public final class RunningTasks implements AutoCloseable {
             this.endpoint = endpoint;
             this.promptId = task.promptId();
             this.timeout = Duration.ofSeconds(task.timeoutSeconds());
+            this.handedOff = task.workerDoneAt() != null;
+        }
+
+        boolean started() {
+            return executionStartNanos != 0;
         }
     }
 
     public RunningTasks(TaskQueue queue, TaskStore store, WorkerRegistry workers, ComfyUiClient client,
-                        OutputCollector outputs, DispatchSignal signal, Duration maxPoll, int failureThreshold,
-                        boolean workersRecover, Duration callTimeout, Duration lease) {
+                        OutputCollector outputs, PromptPreparer inputs, DispatchSignal signal, Watching watching) {
         this.queue = queue;
         this.store = store;
         this.workers = workers;
         this.client = client;
         this.outputs = outputs;
+        this.inputs = inputs;
         this.signal = signal;
-        this.maxPoll = maxPoll;
-        this.failureThreshold = failureThreshold;
-        this.workersRecover = workersRecover;
-        this.callTimeout = callTimeout;
-        this.lease = lease;
+        this.maxPoll = watching.maxPoll();
+        this.failureThreshold = watching.failureThreshold();
+        this.workersRecover = watching.workersRecover();
+        this.probeTimeout = watching.probeTimeout();
+        this.lease = watching.lease();
+        this.stopper = new PromptStopper(client, probeTimeout, watching.stopBudget(), io);
+    }
+
+    /** Stops prompts on workers (also used to clear the prompts a failed worker still holds when it comes back). */
+    public PromptStopper stopper() {
+        return stopper;
     }
 
     /** The lease each dispatched task holds; renewed by {@link LeaseKeeper} while its worker answers. */
@@ -188,10 +231,51 @@ public final class RunningTasks implements AutoCloseable {
         subscribe(worker.endpoint());
         Run run = new Run(task, worker.endpoint());
         byPrompt.put(run.promptId, run);
-        Instant started = task.startedAt() == null ? Instant.now() : task.startedAt();
-        long untilDeadline = Math.max(0, Duration.between(Instant.now(), started.plus(run.timeout)).toMillis());
-        run.deadline = timers.schedule(() -> timedOut(run), untilDeadline, TimeUnit.MILLISECONDS);
+        if (task.startedAt() != null) {
+            // adopted after it started: its timeout counts from ComfyUI's start
+            run.executionStartNanos = System.nanoTime()
+                    - Math.max(0, Duration.between(task.startedAt(), Instant.now()).toNanos());
+            armDeadline(run, task.startedAt().plus(run.timeout));
+        } else {
+            // waiting in the worker's queue (or about to be sent): bounded by the same number of seconds
+            Instant sent = task.dispatchedAt() == null ? Instant.now() : task.dispatchedAt();
+            armDeadline(run, sent.plus(run.timeout));
+        }
         schedulePoll(run, FIRST_POLL);
+    }
+
+    private void armDeadline(Run run, Instant at) {
+        ScheduledFuture<?> previous = run.deadline;
+        if (previous != null) {
+            previous.cancel(false);
+        }
+        long delay = Math.max(0, Duration.between(Instant.now(), at).toMillis());
+        run.deadline = timers.schedule(() -> timedOut(run), delay, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * ComfyUI started executing the prompt (about {@code agoNanos} ago): its timeout counts from now on, and the
+     * start is recorded on the task unless the prompt ends first (then the hand-off records it, in the same step).
+     */
+    private void started(Run run, long agoNanos) {
+        if (run.started() || run.handedOff) {
+            return;
+        }
+        run.executionStartNanos = System.nanoTime() - agoNanos;
+        armDeadline(run, Instant.now().minusNanos(agoNanos).plus(run.timeout));
+        timers.schedule(() -> io.execute(() -> {
+            if (byPrompt.get(run.promptId) == run && !run.handedOff) {
+                try {
+                    queue.started(run.taskId, run.promptId, millisSince(run.executionStartNanos));
+                } catch (RuntimeException e) {
+                    LOG.debug("Task {}: its start could not be recorded yet: {}", run.taskId, e.getMessage());
+                }
+            }
+        }), PROGRESS_EVERY.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static long millisSince(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - nanos);
     }
 
     /** Stops watching a prompt that was never accepted. */
@@ -202,7 +286,10 @@ public final class RunningTasks implements AutoCloseable {
         }
     }
 
-    /** The task was cancelled through the API: its prompt is interrupted on its worker (never globally). */
+    /**
+     * The task was cancelled through the API (its worker is already free in Redis): its prompt is removed from the
+     * worker's queue or interrupted there, never anything else on that worker, and its inputs are erased.
+     */
     public void cancelled(Task task, String endpoint) {
         if (task.promptId() == null) {
             return;
@@ -212,11 +299,12 @@ public final class RunningTasks implements AutoCloseable {
             cancelTimers(run);
         }
         if (endpoint != null) {
-            client.interrupt(endpoint, task.promptId()).exceptionally(e -> {
-                LOG.warn("Task {}: interrupting prompt {} on {} failed: {}", task.id(), task.promptId(), endpoint,
-                        e.getMessage());
-                return null;
-            });
+            stopper.stop(endpoint, task.promptId()).thenAcceptAsync(stopped -> {
+                LOG.info("Task {} cancelled: its prompt {} {}", task.id(), task.promptId(), stopped.describe());
+                if (stopped.outcome() != PromptStopper.Outcome.NOT_CONFIRMED) {
+                    eraseInputs(run != null ? run.task : store.get(task.id(), true).orElse(task), endpoint);
+                }
+            }, io);
         }
         signal.fire();
     }
@@ -296,9 +384,25 @@ public final class RunningTasks implements AutoCloseable {
         io.execute(work);
     }
 
-    /** A worker was failed (its task, if any, is back in the queue): its prompts are no longer watched. */
+    /**
+     * A worker was failed (its task, if any, is back in the queue): its prompts are no longer watched, and a task
+     * whose prompt had already ended there but whose outputs were not copied yet goes back to the queue too (the
+     * worker no longer holds it, so nothing else would).
+     */
     public void workerFailed(String workerId) {
-        byPrompt.values().stream().filter(r -> r.workerId.equals(workerId)).forEach(this::forget);
+        byPrompt.values().stream().filter(r -> r.workerId.equals(workerId)).forEach(run -> {
+            forget(run);
+            if (run.handedOff) {
+                io.execute(() -> {
+                    TaskQueue.Release released = queue.release(run.taskId, workerId, WorkerRegistry.WORKER_LOST_ERROR);
+                    if (released != TaskQueue.Release.IGNORED) {
+                        LOG.warn("Task {}: worker {} was lost before the outputs of its finished prompt were copied; "
+                                + "the task was {}", run.taskId, workerId, released.name().toLowerCase(Locale.ROOT));
+                        signal.fire();
+                    }
+                });
+            }
+        });
     }
 
     public int watching() {
@@ -310,6 +414,31 @@ public final class RunningTasks implements AutoCloseable {
         subscriptions.computeIfAbsent(endpoint, e -> client.subscribe(e, new Events(e)));
     }
 
+    /**
+     * Idle workers that are busy with other clients' prompts (ComfyUI's queue holds more than ours there): a new
+     * prompt would wait behind that work, so dispatch prefers any other idle worker. Known from each worker's
+     * WebSocket {@code status} messages; a worker whose socket is down counts as not busy.
+     */
+    public Set<String> busyEndpoints() {
+        Set<String> busy = new HashSet<>();
+        queueRemaining.forEach((endpoint, remaining) -> {
+            if (remaining > ours(endpoint)) {
+                busy.add(endpoint);
+            }
+        });
+        return busy;
+    }
+
+    private boolean busy(String endpoint) {
+        Integer remaining = queueRemaining.get(endpoint);
+        return remaining != null && remaining > ours(endpoint);
+    }
+
+    /** Our prompts the worker still holds (sent, not ended there). */
+    private long ours(String endpoint) {
+        return byPrompt.values().stream().filter(r -> r.endpoint.equals(endpoint) && !r.handedOff).count();
+    }
+
     /** The WebSocket of one worker. */
     private final class Events implements ComfyUiEvents {
         private final String endpoint;
@@ -319,12 +448,28 @@ public final class RunningTasks implements AutoCloseable {
         }
 
         @Override
+        public void status(int remaining) {
+            queueRemaining.put(endpoint, remaining);
+        }
+
+        @Override
+        public void executionStart(String promptId) {
+            Run run = promptId == null ? null : byPrompt.get(promptId);
+            if (run != null) {
+                run.lastContactNanos = System.nanoTime();
+                started(run, 0);
+            }
+        }
+
+        @Override
         public void executing(String promptId, String node) {
             Run run = promptId == null ? null : byPrompt.get(promptId);
             if (run != null) {
                 run.lastContactNanos = System.nanoTime();
                 if (node == null) {
                     io.execute(() -> settle(run));
+                } else {
+                    started(run, 0);
                 }
             }
         }
@@ -337,8 +482,9 @@ public final class RunningTasks implements AutoCloseable {
             }
             long now = System.nanoTime();
             run.lastContactNanos = now;
+            started(run, 0);
             // a fast prompt writes no progress at all; a slow one at most every PROGRESS_EVERY
-            if (now - Math.max(run.startedNanos, run.lastProgressNanos) >= PROGRESS_EVERY.toNanos()) {
+            if (now - Math.max(run.executionStartNanos, run.lastProgressNanos) >= PROGRESS_EVERY.toNanos()) {
                 run.lastProgressNanos = now;
                 String json = "{\"node\":" + dev.comfyless.api.Json.quote(node) + ",\"value\":" + value + ",\"max\":"
                         + max + "}";
@@ -354,6 +500,7 @@ public final class RunningTasks implements AutoCloseable {
 
         @Override
         public void disconnected(Throwable cause) {
+            queueRemaining.remove(endpoint);
             runsOn(endpoint).forEach(run -> {
                 run.polls.set(0);
                 schedulePoll(run, QUICK_POLL);
@@ -399,22 +546,38 @@ public final class RunningTasks implements AutoCloseable {
         run.recheck.set(false);
         boolean done = false;
         boolean failedToAnswer = false;
+        long wait = probeTimeout.toMillis() + 1_000;
         try {
-            // an adopted prompt: the queue is read before the history, so that a prompt finishing in between is
-            // seen in the history (ComfyUI records it there before it leaves the queue)
-            java.util.Set<String> queued = run.unconfirmed
-                    ? client.queuedPromptIds(run.endpoint).get(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
+            // the queue is read before the history, so that a prompt finishing in between is seen in the history
+            // (ComfyUI records it there before it leaves the queue): for an adopted prompt, whether it ever arrived;
+            // for one not known to have started (the WebSocket may be down), whether it runs yet
+            ComfyUiClient.QueueSnapshot queued = run.unconfirmed || (!run.started() && !run.handedOff)
+                    ? client.queue(run.endpoint, probeTimeout).get(wait, TimeUnit.MILLISECONDS)
                     : null;
-            Optional<HistoryEntry> entry = client.history(run.endpoint, run.promptId)
-                    .get(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            Optional<HistoryEntry> entry = client.history(run.endpoint, run.promptId, probeTimeout)
+                    .get(wait, TimeUnit.MILLISECONDS);
             run.lastContactNanos = System.nanoTime();
-            if (queued != null && entry.isEmpty() && !queued.contains(run.promptId)) {
-                resend(run);
-                return;
+            if (queued != null && entry.isEmpty()) {
+                if (run.unconfirmed && !queued.holds(run.promptId)) {
+                    resend(run);
+                    return;
+                }
+                if (queued.isRunning(run.promptId)) {
+                    started(run, 0);
+                }
             }
             run.unconfirmed = false;
             if (entry.isPresent()) {
                 end(run, entry.get());
+                return;
+            }
+            if (run.handedOff) {
+                // it ended there, but ComfyUI no longer has its history (restarted, or evicted): nothing to copy
+                forget(run);
+                TaskQueue.Release released = queue.release(run.taskId, run.workerId, WorkerRegistry.WORKER_LOST_ERROR);
+                LOG.warn("Task {}: its prompt ended on worker {} but its history is gone before the outputs were "
+                        + "copied; the task was {}", run.taskId, run.workerId, released.name().toLowerCase(Locale.ROOT));
+                signal.fire();
                 return;
             }
         } catch (ExecutionException | CompletionException e) {
@@ -428,8 +591,9 @@ public final class RunningTasks implements AutoCloseable {
             }
         } catch (TimeoutException e) {
             failedToAnswer = true;
-            done = unreachable(run, "no answer within " + callTimeout.toMillis() + " ms");
+            done = unreachable(run, "no answer within " + wait + " ms");
         } catch (ComfyUiUnavailableException e) {
+            // an output could not be copied because the worker did not answer
             failedToAnswer = true;
             done = unreachable(run, e.getMessage());
         } catch (InterruptedException e) {
@@ -470,42 +634,67 @@ public final class RunningTasks implements AutoCloseable {
     }
 
     /**
-     * Ends the task by its history entry; the freed worker takes the next pending task in the same Redis step,
-     * which is launched at once.
+     * Ends the task by its history entry. First the hand-off: the worker is freed and takes the next pending task
+     * in the same Redis step, which is sent at once; then the outputs are copied (all of them on success; on a
+     * failure, those saved before it, as partial outputs) and the task ends.
      */
     private void end(Run run, HistoryEntry entry) {
-        // a stopping process lets the worker go idle; the next process (or another replica) dispatches to it
-        String next = draining ? null : UUID.randomUUID().toString();
-        TaskQueue.Ended ended;
+        if (!run.handedOff) {
+            // a stopping process lets the worker go idle (the next process or another replica dispatches to it);
+            // a worker busy with other clients' work is left for dispatch, which prefers idle ones
+            String next = draining || busy(run.endpoint) ? null : UUID.randomUUID().toString();
+            long startedAgo = run.started() ? millisSince(run.executionStartNanos) : entry.runMillis();
+            TaskQueue.Handoff handoff = queue.handoff(run.taskId, run.workerId, run.promptId, startedAgo, next,
+                    lease);
+            if (!handoff.applied()) {
+                // no longer this attempt's to end (cancelled, requeued, ended elsewhere)
+                forget(run);
+                return;
+            }
+            run.handedOff = true;
+            if (handoff.next().isPresent()) {
+                launcher.accept(handoff.next().get());
+            } else if (handoff.pending() > 0) {
+                signal.fire();
+            }
+        }
+        String outputsJson;
+        String errorJson = null;
         if (entry.succeeded()) {
-            String outputsJson = null;
-            String copyError = null;
             try {
-                outputsJson = outputs.collect(run.taskId, run.endpoint, entry.outputs());
+                outputsJson = outputs.collect(run.taskId, run.endpoint, entry);
             } catch (OutputCollector.OutputCopyException e) {
-                copyError = TaskErrors.outputsLost(e.file, e.getMessage());
+                outputsJson = null;
+                errorJson = TaskErrors.outputsLost(e.file, e.getMessage());
             }
-            ended = copyError != null
-                    ? queue.failAndTakeNext(run.taskId, run.workerId, copyError, next, lease)
-                    : queue.completeAndTakeNext(run.taskId, run.workerId, outputsJson, next, lease);
-            if (ended.ended() && copyError == null) {
-                long now = System.nanoTime();
-                listeners.forEach(l -> l.completed(run.taskId, run.promptId, now));
-            }
-        } else if (entry.interrupted()) {
-            // ours (cancel, timeout) have already ended the task, so this one is then ignored
-            ended = queue.failAndTakeNext(run.taskId, run.workerId, TaskErrors.interrupted(
-                    entry.error().map(e -> e.nodeId()).orElse(null)), next, lease);
         } else {
-            ended = queue.failAndTakeNext(run.taskId, run.workerId, entry.error().map(TaskErrors::execution)
-                    .orElseGet(() -> TaskErrors.executionUnknown(entry.rawJson())), next, lease);
+            outputsJson = outputs.collectPartial(run.taskId, run.endpoint, entry);
+            // ours (cancel, timeout) are no longer watched, so an interrupt seen here is someone else's
+            errorJson = entry.interrupted() ? TaskErrors.interrupted(entry.error().map(e -> e.nodeId()).orElse(null))
+                    : entry.error().map(TaskErrors::execution).orElseGet(() -> TaskErrors.executionUnknown(entry.rawJson()));
+        }
+        boolean ended = queue.end(run.taskId, run.workerId, run.promptId, outputsJson, errorJson);
+        if (ended && errorJson == null) {
+            long now = System.nanoTime();
+            listeners.forEach(l -> l.completed(run.taskId, run.promptId, now));
         }
         forget(run);
-        if (ended.next().isPresent()) {
-            launcher.accept(ended.next().get());
-        } else if (!ended.ended() || ended.pending() > 0) {
-            signal.fire();
+        eraseInputs(run.task, run.endpoint);
+    }
+
+    /** Overwrites the task's uploaded inputs on the worker, off the caller's thread, best effort. */
+    private void eraseInputs(Task task, String endpoint) {
+        if (task.inputsJson() == null) {
+            return;
         }
+        io.execute(() -> {
+            try {
+                inputs.erase(task, endpoint);
+            } catch (RuntimeException e) {
+                LOG.info("Task {}: its input images could not be erased on the worker ({}); ComfyUI drops them "
+                        + "when it restarts", task.id(), e.getMessage());
+            }
+        });
     }
 
     /**
@@ -528,34 +717,55 @@ public final class RunningTasks implements AutoCloseable {
         return false;
     }
 
+    /**
+     * The task ran past its timeout_seconds (counted from ComfyUI's start), or waited that long in the worker's
+     * queue without starting: its prompt is stopped where it is, and the task fails with what happened to it. A
+     * prompt that turns out to have finished meanwhile ends normally.
+     */
     private void timedOut(Run run) {
         if (byPrompt.get(run.promptId) != run) {
             return;
         }
-        io.execute(() -> {
-            if (!run.settling.compareAndSet(false, true)) {
-                // being settled right now: look again shortly
-                timers.schedule(() -> timedOut(run), 100, TimeUnit.MILLISECONDS);
-                return;
-            }
+        if (!run.settling.compareAndSet(false, true)) {
+            // being settled right now: look again shortly
+            timers.schedule(() -> timedOut(run), 100, TimeUnit.MILLISECONDS);
+            return;
+        }
+        stepStarted();
+        boolean started = run.started();
+        stopper.stop(run.endpoint, run.promptId).thenAcceptAsync(stopped -> {
             try {
-                client.interrupt(run.endpoint, run.promptId);
-                if (queue.fail(run.taskId, run.workerId, TaskErrors.timeout(run.timeout, run.workerId))) {
-                    LOG.info("Task {} timed out after {} s on worker {}; its prompt was interrupted", run.taskId,
-                            run.timeout.toSeconds(), run.workerId);
+                if (stopped.outcome() == PromptStopper.Outcome.FINISHED) {
+                    end(run, stopped.entry().orElseThrow());
+                    return;
                 }
-            } catch (RuntimeException e) {
-                // Redis unreachable: the timeout is recorded once it is back, not lost
+                String partial = stopped.entry().map(e -> outputs.collectPartial(run.taskId, run.endpoint, e))
+                        .orElse(null);
+                if (queue.end(run.taskId, run.workerId, run.promptId, partial,
+                        TaskErrors.timeout(run.timeout, run.workerId, started, stopped))) {
+                    LOG.info("Task {} timed out after {} s {} on worker {}; its prompt {}", run.taskId,
+                            run.timeout.toSeconds(), started ? "of execution" : "waiting in the queue", run.workerId,
+                            stopped.describe());
+                }
+                forget(run);
+                if (stopped.outcome() != PromptStopper.Outcome.NOT_CONFIRMED) {
+                    eraseInputs(run.task, run.endpoint);
+                }
+                signal.fire();
+            } catch (dev.comfyless.redis.RedisUnavailableException e) {
+                // the timeout is recorded once Redis is back, not lost
                 LOG.warn("Task {} timed out but could not be marked failed yet ({}); trying again", run.taskId,
                         e.getMessage());
                 timers.schedule(() -> timedOut(run), RETRY_POLL.toMillis(), TimeUnit.MILLISECONDS);
-                return;
+            } catch (RuntimeException e) {
+                LOG.error("Task {}: ending it after its timeout failed; its lease decides what happens to it",
+                        run.taskId, e);
+                forget(run);
             } finally {
                 run.settling.set(false);
+                stepEnded();
             }
-            forget(run);
-            signal.fire();
-        });
+        }, io);
     }
 
     private void forget(Run run) {

@@ -53,12 +53,22 @@ final class TaskErrors {
                 + "ComfyLess) before it finished", details);
     }
 
-    static String timeout(Duration limit, String workerId) {
+    /**
+     * The task ran longer than its timeout after ComfyUI started it ({@code started}), or waited that long in the
+     * worker's queue without starting; {@code stopped} says what became of its prompt.
+     */
+    static String timeout(Duration limit, String workerId, boolean started, PromptStopper.Stopped stopped) {
         ObjectNode details = JSON.createObjectNode();
         details.put("timeout_seconds", limit.toSeconds());
         details.put("worker_id", workerId);
-        return error("timeout", "The task ran longer than its timeout_seconds (" + limit.toSeconds()
-                + " s); its prompt was interrupted on the worker", details);
+        details.put("started", started);
+        details.put("prompt", stopped.outcome().name().toLowerCase(java.util.Locale.ROOT));
+        String what = started ? "The task ran longer than its timeout_seconds (" + limit.toSeconds()
+                + " s) after ComfyUI started executing it"
+                : "The task waited longer than its timeout_seconds (" + limit.toSeconds() + " s) in the worker's "
+                + "queue behind other work and never started";
+        return error("timeout", what + "; its prompt " + stopped.describe()
+                + ". Raise timeout_seconds if the workflow needs longer.", details);
     }
 
     static String outputsLost(String file, String cause) {

@@ -8,7 +8,9 @@ import java.util.Map;
 /**
  * A task as stored in Redis. JSON-valued fields ({@code payload}, {@code metadata}, {@code outputs},
  * {@code error}) are kept as the exact JSON text, so that integers such as sampler seeds above 2^53 are never
- * rounded on their way through ComfyLess. {@code payload} is null when it was not read.
+ * rounded on their way through ComfyLess. {@code payload} is null when it was not read. A running task was sent to
+ * its worker at {@code dispatchedAt}; {@code startedAt} is when ComfyUI began executing it (null while the prompt
+ * waits in the worker's queue), {@code workerDoneAt} when it ended there (its outputs may still be being copied).
  */
 public record Task(
         String id,
@@ -19,7 +21,9 @@ public record Task(
         Integer queuePosition,
         Instant createdAt,
         Instant updatedAt,
+        Instant dispatchedAt,
         Instant startedAt,
+        Instant workerDoneAt,
         Instant completedAt,
         String workerId,
         String promptId,
@@ -51,7 +55,9 @@ public record Task(
                 f.containsKey("queue_position") ? Integer.valueOf(f.get("queue_position")) : null,
                 instant(f.get("created_at")),
                 instant(f.get("updated_at")),
+                instant(f.get("dispatched_at")),
                 instant(f.get("started_at")),
+                instant(f.get("worker_done_at")),
                 instant(f.get("completed_at")),
                 emptyToNull(f.get("worker_id")),
                 emptyToNull(f.get("prompt_id")),

@@ -1,6 +1,7 @@
 package dev.comfyless.task;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
@@ -65,20 +66,43 @@ public final class TaskQueue {
         return fields.isEmpty() ? Optional.empty() : Optional.of(Task.fromFields(fields));
     }
 
+    /** {@link #dispatch(Duration, String, Collection)} with no worker to avoid. */
+    public Optional<Dispatched> dispatch(Duration lease, String promptId) {
+        return dispatch(lease, promptId, List.of());
+    }
+
     /**
      * Pairs the best pending task with the most recently active idle worker in one atomic step: the task becomes
      * running on that worker with {@code promptId} recorded and a lease of {@code lease} held by this queue's owner,
-     * the worker running with that task.
+     * the worker running with that task. Idle workers at {@code busyEndpoints} (busy with other clients' prompts)
+     * are taken only when no other worker is idle.
      *
      * @return empty when there is no pending task or no idle worker (then nothing changed)
      */
-    public Optional<Dispatched> dispatch(Duration lease, String promptId) {
-        List<?> reply = (List<?>) scripts.run("dispatch", lease.toMillis(), promptId, owner);
+    public Optional<Dispatched> dispatch(Duration lease, String promptId, Collection<String> busyEndpoints) {
+        Object[] args = new Object[3 + busyEndpoints.size()];
+        args[0] = lease.toMillis();
+        args[1] = promptId;
+        args[2] = owner;
+        int i = 3;
+        for (String endpoint : busyEndpoints) {
+            args[i++] = endpoint;
+        }
+        List<?> reply = (List<?>) scripts.run("dispatch", args);
         if (reply.isEmpty()) {
             return Optional.empty();
         }
         return Optional.of(new Dispatched(new Assignment(Task.fromFields((List<?>) reply.get(0)),
                 Worker.fromFields((List<?>) reply.get(1))), ((Number) reply.get(2)).intValue() == 1));
+    }
+
+    /**
+     * Records when ComfyUI started executing the task's prompt ({@code agoMillis} before now), while that prompt is
+     * the task's running attempt and no start is recorded yet.
+     */
+    public boolean started(String id, String promptId, long agoMillis) {
+        List<?> reply = (List<?>) scripts.run("started", id, promptId, Math.max(0, agoMillis));
+        return ((Number) reply.get(0)).intValue() == 1;
     }
 
     /** Records {@code progress} on the task while {@code promptId} is its running attempt; false otherwise. */
@@ -95,51 +119,69 @@ public final class TaskQueue {
      * @return whether this call completed it
      */
     public boolean complete(String id, String claimer, String outputsJson) {
-        return finish(id, claimer, TaskStatus.COMPLETED, "outputs", outputsJson);
+        return finish(id, claimer, null, TaskStatus.COMPLETED, "outputs", outputsJson);
     }
 
     /** Marks a running task failed with an error object {@code {type, message, details}}; see {@link #complete}. */
     public boolean fail(String id, String claimer, String errorJson) {
-        return finish(id, claimer, TaskStatus.FAILED, "error", errorJson);
-    }
-
-    private boolean finish(String id, String claimer, TaskStatus to, String field, String json) {
-        return finish(id, claimer, to, field, json, null, Duration.ZERO).ended();
+        return finish(id, claimer, null, TaskStatus.FAILED, "error", errorJson);
     }
 
     /**
-     * What ending a task did: whether it ended it, the next task its worker took in the same step (when asked),
-     * and how many tasks are still pending.
+     * Ends the attempt {@code promptId} of a running task held by {@code workerId}: completed with its outputs, or
+     * failed with {@code errorJson} (and the outputs produced before the failure, if any). A late or second ending
+     * of the same or an earlier attempt is ignored.
+     *
+     * @return whether this call ended it
      */
-    public record Ended(boolean ended, Optional<Assignment> next, long pending) {
+    public boolean end(String id, String workerId, String promptId, String outputsJson, String errorJson) {
+        List<String> fields = new java.util.ArrayList<>(4);
+        if (outputsJson != null) {
+            fields.add("outputs");
+            fields.add(outputsJson);
+        }
+        if (errorJson != null) {
+            fields.add("error");
+            fields.add(errorJson);
+        }
+        return finish(id, workerId, promptId, errorJson == null ? TaskStatus.COMPLETED : TaskStatus.FAILED,
+                fields.toArray(String[]::new));
+    }
+
+    private boolean finish(String id, String claimer, String promptId, TaskStatus to, String... fields) {
+        Object[] args = new Object[5 + fields.length];
+        args[0] = id;
+        args[1] = claimer == null ? "" : claimer;
+        args[2] = promptId == null ? "" : promptId;
+        args[3] = retention.toMillis();
+        args[4] = to.wire();
+        System.arraycopy(fields, 0, args, 5, fields.length);
+        List<?> reply = (List<?>) scripts.run("finish", args);
+        return to.wire().equals(reply.get(0));
+    }
+
+    /** What a hand-off did: whether it applied, the next task the freed worker took, how many tasks still wait. */
+    public record Handoff(boolean applied, Optional<Assignment> next, long pending) {
     }
 
     /**
-     * Ends a running task held by {@code workerId} (completed with outputs, or failed with an error) and lets the
-     * freed worker take the best pending task in the same atomic step, recorded under {@code nextPromptId}.
+     * The prompt {@code promptId} of running task {@code id} ended on worker {@code workerId}: the worker is freed
+     * now (the task stays running until {@link #end} records its outputs) and, with a {@code nextPromptId}, takes
+     * the best pending task in the same step. {@code startedAgoMillis} (negative when unknown) records when
+     * ComfyUI started executing it, if that was not recorded yet.
      */
-    public Ended completeAndTakeNext(String id, String workerId, String outputsJson, String nextPromptId,
-                                     Duration lease) {
-        return finish(id, workerId, TaskStatus.COMPLETED, "outputs", outputsJson, nextPromptId, lease);
-    }
-
-    /** Like {@link #completeAndTakeNext}, for a failure. */
-    public Ended failAndTakeNext(String id, String workerId, String errorJson, String nextPromptId,
-                                 Duration lease) {
-        return finish(id, workerId, TaskStatus.FAILED, "error", errorJson, nextPromptId, lease);
-    }
-
-    private Ended finish(String id, String claimer, TaskStatus to, String field, String json, String nextPromptId,
-                         Duration lease) {
-        List<?> reply = (List<?>) scripts.run("finish", id, claimer == null ? "" : claimer, retention.toMillis(),
-                to.wire(), field, json, nextPromptId == null ? "" : nextPromptId, lease.toMillis(), owner);
-        if (!to.wire().equals(reply.get(0))) {
-            return new Ended(false, Optional.empty(), -1);
+    public Handoff handoff(String id, String workerId, String promptId, long startedAgoMillis, String nextPromptId,
+                           Duration lease) {
+        List<?> reply = (List<?>) scripts.run("handoff", id, workerId, promptId,
+                startedAgoMillis < 0 ? "" : Long.toString(startedAgoMillis), nextPromptId == null ? "" : nextPromptId,
+                lease.toMillis(), owner);
+        if (!"ok".equals(reply.get(0))) {
+            return new Handoff(false, Optional.empty(), -1);
         }
         List<?> task = (List<?>) reply.get(1);
         Optional<Assignment> next = task.isEmpty() ? Optional.empty()
                 : Optional.of(new Assignment(Task.fromFields(task), Worker.fromFields((List<?>) reply.get(2))));
-        return new Ended(true, next, ((Number) reply.get(3)).longValue());
+        return new Handoff(true, next, ((Number) reply.get(3)).longValue());
     }
 
     /**

@@ -29,15 +29,20 @@ public final class WorkerHealth {
     private final Runnable capacityAppeared;
     private final Consumer<String> workerFailed;
     private final Consumer<String> workerReady;
+    private final java.util.function.Predicate<Worker> clearOnReturn;
 
     /**
+     * @param timeout          how long a probe may take before it counts as failed (short: a hung server accepts
+     *                         connections and answers nothing)
      * @param capacityAppeared called when a worker became idle or a task went back to the queue
      * @param workerFailed     called with the id of a worker that was failed
      * @param workerReady      called with the endpoint of a worker that became idle
+     * @param clearOnReturn    run before a failed worker that answers again is used: clears what it still holds
+     *                         of ours; false keeps it out of use for now
      */
     public WorkerHealth(WorkerRegistry registry, ComfyUiClient client, int threshold, boolean workersRecover,
                         Duration timeout, Runnable capacityAppeared, Consumer<String> workerFailed,
-                        Consumer<String> workerReady) {
+                        Consumer<String> workerReady, java.util.function.Predicate<Worker> clearOnReturn) {
         this.registry = registry;
         this.client = client;
         this.threshold = threshold;
@@ -46,6 +51,7 @@ public final class WorkerHealth {
         this.capacityAppeared = capacityAppeared;
         this.workerFailed = workerFailed;
         this.workerReady = workerReady;
+        this.clearOnReturn = clearOnReturn;
     }
 
     /** Workers that are not usable yet (starting, or failed ones that may come back). */
@@ -65,13 +71,18 @@ public final class WorkerHealth {
     private void check(List<Worker> workers) {
         List<Worker> asked = workers.stream().filter(w -> w.endpoint() != null).toList();
         List<CompletableFuture<String>> answers = asked.stream()
-                .map(w -> client.systemStats(w.endpoint())
-                        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .map(w -> client.systemStats(w.endpoint(), timeout)
+                        .orTimeout(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS)
                         .handle((stats, failure) -> failure == null ? null : reason(failure)))
                 .toList();
         for (int i = 0; i < asked.size(); i++) {
+            Worker w = asked.get(i);
             String failure = answers.get(i).join();
-            record(asked.get(i), failure == null, failure);
+            if (failure == null && w.status() == WorkerStatus.FAILED && !clearOnReturn.test(w)) {
+                failure = "it answers again but still holds prompts of ours from before it failed that could not be "
+                        + "stopped";
+            }
+            record(w, failure == null, failure);
         }
     }
 

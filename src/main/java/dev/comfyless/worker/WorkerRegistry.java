@@ -79,7 +79,16 @@ public final class WorkerRegistry {
 
     /** The worker failed while in use: it leaves the fleet's usable part and its task goes back to the queue. */
     public Optional<LostTask> lost(String id, String reason) {
-        List<?> reply = (List<?>) scripts.run("worker-lost", id, retention.toMillis(), WORKER_LOST_ERROR, reason);
+        return lost(id, reason, false);
+    }
+
+    /**
+     * {@link #lost(String, String)}; with {@code neverReached}, the task's prompt certainly never reached the worker
+     * (no connection could be made), so its attempt is given back: it goes back to the queue uncounted.
+     */
+    public Optional<LostTask> lost(String id, String reason, boolean neverReached) {
+        List<?> reply = (List<?>) scripts.run("worker-lost", id, retention.toMillis(), WORKER_LOST_ERROR, reason,
+                neverReached ? "1" : "0");
         return reply.isEmpty() ? Optional.empty()
                 : Optional.of(new LostTask(String.valueOf(reply.get(0)), String.valueOf(reply.get(1))));
     }

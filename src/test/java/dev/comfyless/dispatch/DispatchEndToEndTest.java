@@ -122,14 +122,15 @@ class DispatchEndToEndTest {
         for (String id : submitted) {
             tasks.add(task(id));
         }
-        // the start order follows priority, then submission: a task started strictly later than another is never
-        // a better one (same millisecond starts are ties)
+        // the dispatch order follows priority, then submission: a task dispatched strictly later than another is
+        // never a better one (same millisecond dispatches are ties)
         List<JsonNode> byStart = tasks.stream()
-                .sorted(Comparator.comparing(t -> Instant.parse(t.get("started_at").asText()))).toList();
+                .sorted(Comparator.comparing(t -> Instant.parse(t.get("dispatched_at").asText()))).toList();
         for (int i = 1; i < byStart.size(); i++) {
             JsonNode earlier = byStart.get(i - 1);
             JsonNode later = byStart.get(i);
-            if (Instant.parse(earlier.get("started_at").asText()).equals(Instant.parse(later.get("started_at").asText()))) {
+            if (Instant.parse(earlier.get("dispatched_at").asText()).equals(
+                    Instant.parse(later.get("dispatched_at").asText()))) {
                 continue;
             }
             assertThat(rank(later, submitted)).as("started after a worse task").isGreaterThan(rank(earlier, submitted));
@@ -293,13 +294,25 @@ class DispatchEndToEndTest {
                 + "\"}]}}");
         JsonNode done = awaitStatus(id, "completed");
 
-        assertThat(s.uploads()).hasSize(1);
         ComfyUiSimulator.Upload upload = s.uploads().get(0);
         assertThat(upload.bytes()).isEqualTo(png.toByteArray());
+        // into ComfyUI's temp folder, which it empties when it restarts, and read from there by LoadImage
+        assertThat(upload.type()).isEqualTo("temp");
         JsonNode sent = new com.fasterxml.jackson.databind.ObjectMapper().readTree(s.receivedPrompts().get(0).promptJson());
         assertThat(sent.get("10").get("inputs").get("image").asText()).isEqualTo(
-                upload.subfolder().isEmpty() ? upload.name() : upload.subfolder() + "/" + upload.name());
+                (upload.subfolder().isEmpty() ? upload.name() : upload.subfolder() + "/" + upload.name()) + " [temp]");
         assertThat(upload.name()).endsWith("cat.png");
+        // once the task ended, the client's image no longer stays on the worker (ComfyUI has no delete: it is
+        // overwritten with a blank pixel under the same name)
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.uploads().size() == 2);
+        ComfyUiSimulator.Upload erased = s.uploads().get(1);
+        assertThat(erased.name()).isEqualTo(upload.name());
+        assertThat(erased.type()).isEqualTo("temp");
+        assertThat(erased.bytes()).hasSizeLessThan(100);
+        assertThat(Files.readAllBytes(s.outputDir().resolveSibling("temp").resolve(upload.name())))
+                .isEqualTo(erased.bytes());
+        assertThat(Files.list(s.outputDir().resolveSibling("input")).filter(f -> f.getFileName().toString()
+                .contains("cat"))).as("nothing in input/").isEmpty();
         BufferedImage out = ImageIO.read(new ByteArrayInputStream(service.get(
                 done.get("outputs").get(0).get("url").asText()).raw().body()));
         assertThat(out.getWidth()).isEqualTo(40);
@@ -320,7 +333,6 @@ class DispatchEndToEndTest {
         String id = submit("{\"workflow_id\":\"by-url\",\"payload\":" + payload + ",\"inputs\":{\"images\":[{"
                 + "\"node_id\":\"10\",\"url\":\"" + url + "\"}]}}");
         awaitStatus(id, "completed");
-        assertThat(s.uploads()).hasSize(1);
         assertThat(s.uploads().get(0).bytes()).isEqualTo(service.get(made.get("url").asText()).raw().body());
 
         String broken = submit("{\"workflow_id\":\"by-url\",\"payload\":" + payload + ",\"inputs\":{\"images\":[{"

@@ -115,9 +115,22 @@ class TaskLeaseTest {
     void aFreedWorkersNextTaskIsLeasedToTheProcessThatEndedThePrevious() {
         Task first = runningOnWorker(3);
         a.store.submit(new TaskSubmission("wf", 0, Workflows.TINY_PAYLOAD, null, null, 3), null);
-        TaskQueue.Ended ended = b.queue.completeAndTakeNext(first.id(), "w1", "[]", "p2", LEASE);
-        assertThat(ended.next()).isPresent();
-        assertThat(ended.next().get().task().leaseOwner()).isEqualTo("host-b:8080");
-        assertThat(get(ended.next().get().task().id()).leaseOwner()).isEqualTo("host-b:8080");
+        TaskQueue.Handoff handoff = b.queue.handoff(first.id(), "w1", first.promptId(), -1, "p2", LEASE);
+        assertThat(handoff.next()).isPresent();
+        assertThat(handoff.next().get().task().leaseOwner()).isEqualTo("host-b:8080");
+        assertThat(get(handoff.next().get().task().id()).leaseOwner()).isEqualTo("host-b:8080");
+    }
+
+    @Test
+    void aTaskWhosePromptEndedOnItsWorkerIsAdoptedNotRerunWhenItsProcessDies() {
+        Task first = runningOnWorker(3);
+        // its prompt ended and the worker moved on; the process copying its outputs dies
+        assertThat(a.queue.handoff(first.id(), "w1", first.promptId(), -1, "", LEASE).applied()).isTrue();
+        a.queue.renew(List.of(first.id()), Duration.ZERO);
+
+        TaskQueue.Recovered r = b.queue.recoverExpired(100, ERROR, LEASE);
+        assertThat(r.adopted()).containsExactly(first.id());
+        assertThat(get(first.id()).status()).isEqualTo(TaskStatus.RUNNING);
+        assertThat(get(first.id()).attempts()).isEqualTo(1);
     }
 }

@@ -83,7 +83,7 @@ class TaskQueueTest {
         assertThat(claimed.workerId()).isEqualTo("dispatcher-a");
         assertThat(claimed.attempts()).isEqualTo(1);
         assertThat(claimed.payloadJson()).isEqualTo(Workflows.TINY_PAYLOAD);
-        assertThat(Duration.between(claimed.startedAt(), claimed.leaseUntil())).isEqualTo(Duration.ofSeconds(30));
+        assertThat(Duration.between(claimed.dispatchedAt(), claimed.leaseUntil())).isEqualTo(Duration.ofSeconds(30));
         assertThat(TestRedis.get().client().getScoredSortedSet(redis.prefix + "inflight").contains(claimed.id()))
                 .isTrue();
         assertThat(redis.queue.claim("dispatcher-a", Duration.ofSeconds(30))).isEmpty();

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -85,7 +87,8 @@ class DispatchPairingTest {
         assertThat(a.task().payloadJson()).isEqualTo(Workflows.TINY_PAYLOAD);
         assertThat(a.task().promptId()).isEqualTo(promptId);
         // a short lease, renewed while the worker answers (not the task's timeout: a dead process is noticed soon)
-        assertThat(Duration.between(a.task().startedAt(), a.task().leaseUntil())).isEqualTo(LEASE);
+        assertThat(Duration.between(a.task().dispatchedAt(), a.task().leaseUntil())).isEqualTo(LEASE);
+        assertThat(a.task().startedAt()).as("ComfyUI has not started it yet").isNull();
         assertThat(a.worker().status()).isEqualTo(WorkerStatus.RUNNING);
         assertThat(a.worker().currentTask()).isEqualTo(best.id());
         assertThat(a.worker().endpoint()).isEqualTo("http://w1:8188");
@@ -112,29 +115,88 @@ class DispatchPairingTest {
     }
 
     @Test
-    void aFreedWorkerTakesTheNextTaskInTheSameStep() {
+    void aWorkerWhosePromptEndedTakesTheNextTaskInTheSameStepWhileTheTaskStaysRunning() {
+        Task first = submit(5);
+        idleWorker("w1");
+        Task dispatched = dispatch().task();
+        Task low = submit(1);
+        Task high = submit(8);
+        TaskQueue.Handoff handoff = redis.queue.handoff(first.id(), "w1", dispatched.promptId(), 40, "next-prompt",
+                LEASE);
+        assertThat(handoff.applied()).isTrue();
+        assertThat(handoff.next()).isPresent();
+        assertThat(handoff.next().get().task().id()).isEqualTo(high.id());
+        assertThat(handoff.next().get().task().promptId()).isEqualTo("next-prompt");
+        assertThat(handoff.next().get().worker().currentTask()).isEqualTo(high.id());
+        assertThat(handoff.pending()).isEqualTo(1);
+        // the first task's outputs are still to be copied: it stays running, marked done on the worker
+        Task handedOff = redis.store.get(first.id(), false).orElseThrow();
+        assertThat(handedOff.status()).isEqualTo(TaskStatus.RUNNING);
+        assertThat(handedOff.workerDoneAt()).isNotNull();
+        assertThat(handedOff.startedAt()).as("from the 40 ms it ran").isNotNull()
+                .isBeforeOrEqualTo(handedOff.workerDoneAt());
+        assertThat(redis.queue.handoff(first.id(), "w1", dispatched.promptId(), 40, "p9", LEASE).next())
+                .as("a second hand-off takes nothing").isEmpty();
+        // ending it now leaves the worker on its next task
+        assertThat(redis.queue.end(first.id(), "w1", dispatched.promptId(), "[]", null)).isTrue();
+        assertThat(redis.store.get(first.id(), false).orElseThrow().status()).isEqualTo(TaskStatus.COMPLETED);
+        assertThat(redis.workers.get("w1").orElseThrow().currentTask()).isEqualTo(high.id());
+
+        TaskQueue.Handoff second = redis.queue.handoff(high.id(), "w1", "next-prompt", -1, "p3", LEASE);
+        assertThat(second.next().orElseThrow().task().id()).isEqualTo(low.id());
+        assertThat(second.pending()).isZero();
+        assertThat(redis.queue.end(high.id(), "w1", "next-prompt", null, "{\"type\":\"execution\"}")).isTrue();
+        TaskQueue.Handoff last = redis.queue.handoff(low.id(), "w1", "p3", -1, "p4", LEASE);
+        assertThat(last.next()).isEmpty();
+        assertThat(redis.workers.get("w1").orElseThrow().status()).isEqualTo(WorkerStatus.IDLE);
+        // an ending of another attempt, or a second one, changes nothing
+        assertThat(redis.queue.end(low.id(), "w1", "p-old", "[]", null)).isFalse();
+        assertThat(redis.queue.end(low.id(), "w1", "p3", "[]", null)).isTrue();
+        assertThat(redis.queue.end(low.id(), "w1", "p3", "[]", null)).isFalse();
+        assertThat(redis.workers.get("w1").orElseThrow().status()).isEqualTo(WorkerStatus.IDLE);
+    }
+
+    @Test
+    void aHandOffToAnotherAttemptIsIgnored() {
         Task first = submit(5);
         idleWorker("w1");
         dispatch();
-        Task low = submit(1);
-        Task high = submit(8);
-        TaskQueue.Ended ended = redis.queue.completeAndTakeNext(first.id(), "w1", "[]", "next-prompt", LEASE);
-        assertThat(ended.ended()).isTrue();
-        assertThat(ended.next()).isPresent();
-        assertThat(ended.next().get().task().id()).isEqualTo(high.id());
-        assertThat(ended.next().get().task().promptId()).isEqualTo("next-prompt");
-        assertThat(ended.next().get().worker().currentTask()).isEqualTo(high.id());
-        assertThat(ended.pending()).isEqualTo(1);
-        assertThat(redis.store.get(first.id(), false).orElseThrow().status()).isEqualTo(TaskStatus.COMPLETED);
+        assertThat(redis.queue.handoff(first.id(), "w1", "not-its-prompt", -1, "p2", LEASE).applied()).isFalse();
+        assertThat(redis.workers.get("w1").orElseThrow().currentTask()).isEqualTo(first.id());
+    }
 
-        TaskQueue.Ended failed = redis.queue.failAndTakeNext(high.id(), "w1", "{\"type\":\"execution\"}", "p3", LEASE);
-        assertThat(failed.next().orElseThrow().task().id()).isEqualTo(low.id());
-        assertThat(failed.pending()).isZero();
-        TaskQueue.Ended last = redis.queue.completeAndTakeNext(low.id(), "w1", "[]", "p4", LEASE);
-        assertThat(last.next()).isEmpty();
-        assertThat(redis.workers.get("w1").orElseThrow().status()).isEqualTo(WorkerStatus.IDLE);
-        // a second completion changes nothing and takes nothing
-        assertThat(redis.queue.completeAndTakeNext(low.id(), "w1", "[]", "p5", LEASE).ended()).isFalse();
+    @Test
+    void idleWorkersBusyWithOtherClientsWorkAreTakenLast() {
+        idleWorker("busy");
+        await().pollDelay(Duration.ofMillis(5)).until(() -> true);
+        idleWorker("free-but-older");
+        await().pollDelay(Duration.ofMillis(5)).until(() -> true);
+        idleWorker("busy-2");
+        String busy = redis.workers.get("busy").orElseThrow().endpoint();
+        String busy2 = redis.workers.get("busy-2").orElseThrow().endpoint();
+        submit(0);
+        submit(0);
+        submit(0);
+        List<String> order = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            order.add(redis.queue.dispatch(LEASE, "p" + i, List.of(busy, busy2)).orElseThrow().assignment().worker()
+                    .id());
+        }
+        assertThat(order).containsExactly("free-but-older", "busy-2", "busy");
+    }
+
+    @Test
+    void aLostWorkerWhoseConnectionWasRefusedGivesTheAttemptBack() {
+        Task task = redis.store.submit(new TaskSubmission("wf", 0, Workflows.TINY_PAYLOAD, null, null, 1), null)
+                .task();
+        idleWorker("w1");
+        dispatch();
+        assertThat(redis.workers.lost("w1", "connection refused", true)).hasValueSatisfying(lost ->
+                assertThat(lost.outcome()).isEqualTo("requeued"));
+        Task back = redis.store.get(task.id(), false).orElseThrow();
+        assertThat(back.status()).as("max_attempts 1, but the prompt never reached the worker")
+                .isEqualTo(TaskStatus.PENDING);
+        assertThat(back.attempts()).isZero();
     }
 
     @Test
