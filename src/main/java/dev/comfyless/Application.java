@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import dev.comfyless.config.DotEnv;
 import dev.comfyless.config.DotEnvPropertiesFunction;
 import dev.comfyless.config.SettingsException;
+import org.apache.camel.CamelContext;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
@@ -44,11 +45,24 @@ public final class Application {
     private static void stopOnSignals(Main main) {
         for (String name : new String[] {"TERM", "INT"}) {
             try {
-                // the context's stop runs GracefulShutdown first (503s, dispatch steps, hand-over)
-                sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> main.completed());
+                sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> {
+                    // stopping from the signal on (/ready 503, new tasks 503), not from whenever main gets to it;
+                    // the context's stop then runs GracefulShutdown's steps (dispatch steps, hand-over)
+                    beginStop(main);
+                    main.completed();
+                });
             } catch (IllegalArgumentException e) {
                 // the signal is not available on this platform: the JVM's default handling stays
             }
+        }
+    }
+
+    private static void beginStop(Main main) {
+        CamelContext context = main.getCamelContext();
+        GracefulShutdown shutdown = context == null ? null
+                : context.getRegistry().lookupByNameAndType("gracefulShutdown", GracefulShutdown.class);
+        if (shutdown != null) {
+            shutdown.begin();
         }
     }
 

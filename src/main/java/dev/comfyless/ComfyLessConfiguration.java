@@ -197,8 +197,12 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("health", new Health(context, redis, provider, shutdown::stopping, leadership::isLeader));
         registry.bind("queueMaintenance", new QueueMaintenance(store, metrics, outputs));
         registry.bind("workerMetrics", new WorkerMetrics(workers, metrics));
-        context.addStartupListener(new HttpEdge(metrics, settings.maxBodyBytes,
-                new ApiKeyGuard(apiKeys, metrics)));
+        HttpEdge edge = new HttpEdge(metrics, settings.maxBodyBytes, new ApiKeyGuard(apiKeys, metrics),
+                shutdown::stopping);
+        context.addStartupListener(edge);
+        // after GracefulShutdown's: the API answers while the dispatch steps finish, then the edge answers it (503)
+        // until the port closes, instead of Camel's suspended and removed HTTP consumers
+        context.addLifecycleStrategy(edge);
         LOG.info("ComfyLess configured: HTTP port {}, Redis key prefix '{}', provider {}", settings.httpPort,
                 settings.redisPrefix, provider.name());
     }

@@ -14,7 +14,9 @@ import org.slf4j.LoggerFactory;
  * What a stop does, before Camel stops the routes: new tasks get 503 and {@code /ready} turns 503, dispatch takes
  * no new work, the dispatch steps under way finish (within COMFYLESS_SHUTDOWN_TIMEOUT), and the running tasks'
  * leases are handed over so that the next process (or another replica) resumes them at once. Prompts keep running
- * on their workers and instances are kept, unless COMFYLESS_ON_SHUTDOWN=delete asks to delete them all.
+ * on their workers and instances are kept, unless COMFYLESS_ON_SHUTDOWN=delete asks to delete them all. Reads of the
+ * API keep answering meanwhile; then the {@link dev.comfyless.api.HttpEdge} answers the API (503) until the port
+ * closes, instead of Camel's suspended and removed HTTP consumers.
  */
 public final class GracefulShutdown extends LifecycleStrategySupport {
 
@@ -36,7 +38,10 @@ public final class GracefulShutdown extends LifecycleStrategySupport {
         this.deleteInstances = deleteInstances;
     }
 
-    /** From here on the API refuses new tasks with 503 and dispatch sends nothing new. */
+    /**
+     * From here on the API refuses new tasks with 503, {@code /ready} is 503 and dispatch sends nothing new. Called
+     * by the signal handler at once, and again (a no-op then) when the context stops.
+     */
     public void begin() {
         if (!running.draining()) {
             running.drain();

@@ -11,12 +11,18 @@ import dev.comfyless.sandbox.NovitaSimulator;
 import dev.comfyless.testing.FleetProperties;
 import dev.comfyless.testing.RunningService;
 import dev.comfyless.testing.RunningService.Response;
+import dev.comfyless.testing.StopProbe;
 import dev.comfyless.testing.TestRedis;
 import dev.comfyless.testing.Workflows;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What a stop does in the service: new tasks get 503, /ready turns 503; COMFYLESS_ON_SHUTDOWN=delete deletes all. */
+/**
+ * What a stop does in the service: new tasks get 503, /ready turns 503 (/health stays 200), every answer stays a
+ * documented one until the port closes; COMFYLESS_ON_SHUTDOWN=delete deletes all.
+ */
 class GracefulShutdownTest {
 
     private static final String KEY = "sk_chaos_test_shutdown_012345";
@@ -38,8 +44,36 @@ class GracefulShutdownTest {
             Response ready = service.get("/ready");
             assertThat(ready.status()).isEqualTo(503);
             assertThat(ready.body()).contains("stopping");
+            assertThat(ready.json().get("error").asText()).isEqualTo("not_ready");
+            Response health = service.get("/health");
+            assertThat(health.status()).isEqualTo(200);
+            assertThat(health.json().get("stopping").asBoolean()).isTrue();
             // reads still work while it stops
             assertThat(service.get("/api/v1/queue/metrics").json().get("total_tasks").asInt()).isEqualTo(1);
+            TestRedis.get().deleteKeys(service.prefix());
+        }
+    }
+
+    @Test
+    void aHostStoppingTheContextGetsTheDocumentedAnswersUntilThePortCloses() throws Exception {
+        // embedded: no signal, no camel-main stop; the host stops the context (API keys on: the guard runs first)
+        Map<String, String> p = RunningService.defaults();
+        p.put("comfyless.auth.api-key", "stop-probe-key-0123456789");
+        RunningService service = RunningService.start(p);
+        try (StopProbe probe = StopProbe.start("http://127.0.0.1:" + service.port(), "stop-probe-key-0123456789")) {
+            Thread.sleep(500);
+            MeterRegistry meters = service.context().getRegistry().lookupByNameAndType(
+                    MicrometerConstants.METRICS_REGISTRY_NAME, MeterRegistry.class);
+            probe.stopping();
+            service.context().stop();
+            probe.assertEveryAnswerDocumentedUntilThePortClosed(Duration.ofSeconds(30));
+            // the answers the HTTP edge gave itself are timed too
+            var edgeAnswers = meters.find("comfyless.http.server.requests").tag("route", "stopping")
+                    .tag("status", "503").timer();
+            assertThat(edgeAnswers).isNotNull();
+            assertThat(edgeAnswers.count()).isPositive();
+        } finally {
+            service.close();
             TestRedis.get().deleteKeys(service.prefix());
         }
     }

@@ -18,7 +18,9 @@ import org.apache.camel.ServiceStatus;
 /**
  * {@code /health}: the process is up. {@code /ready}: Redis answers and the API routes are started; it also shows
  * whether the cloud API's circuit breaker is open and whether this replica is the leader (a follower is as ready
- * as the leader: it serves the API and dispatches).
+ * as the leader: it serves the API and dispatches). While the process stops, the {@link HttpEdge} answers both
+ * itself with {@link #healthBody(boolean)} and {@link #stoppingBody()} (Camel's routes are suspended, then removed,
+ * before the port closes).
  */
 public final class Health {
 
@@ -40,8 +42,23 @@ public final class Health {
         this.leader = leader;
     }
 
+    /** What readiness says while the process stops, whatever Redis and the routes say. */
+    static final String STOPPING = "this process is stopping: it takes no new tasks and its HTTP port closes once the "
+            + "work under way is handed over; send requests to another replica, or retry once it has restarted";
+
     public void health(Exchange exchange) {
-        Http.respond(exchange, 200, "{\"status\":\"healthy\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Http.respond(exchange, 200, healthBody(stopping.getAsBoolean()));
+    }
+
+    /** {@code {"status":"healthy"}}, with {@code "stopping":true} while the process stops (it is alive until then). */
+    static byte[] healthBody(boolean stopping) {
+        return (stopping ? "{\"status\":\"healthy\",\"stopping\":true}" : "{\"status\":\"healthy\"}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** The 503 of {@code /ready} while the process stops: not ready, whatever Redis and the routes say. */
+    static byte[] stoppingBody() {
+        return ErrorResponses.body(503, "not_ready", STOPPING, Map.of("checks", Map.of("process", "stopping")));
     }
 
     public void ready(Exchange exchange) {
@@ -51,7 +68,7 @@ public final class Health {
         checks.put("redis", redisProblem.isEmpty() ? "up" : "down");
         redisProblem.ifPresent(p -> problems.add(p + "; ComfyLess keeps reconnecting by itself"));
         if (stopping.getAsBoolean()) {
-            problems.add("this process is stopping; it takes no new tasks");
+            problems.add(STOPPING);
         }
         List<String> stopped = stoppedApiRoutes();
         checks.put("routes", stopped.isEmpty() ? "started" : "stopped: " + String.join(", ", stopped));

@@ -1,8 +1,11 @@
 package dev.comfyless.api;
 
 import java.lang.reflect.Field;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 import dev.comfyless.metrics.ComfyLessMetrics;
 import io.vertx.ext.web.Route;
@@ -12,6 +15,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.StartupListener;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
+import org.apache.camel.support.LifecycleStrategySupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,20 +26,41 @@ import org.slf4j.LoggerFactory;
  * request is timed for {@code comfyless_http_server_requests_seconds}. What the HTTP codec itself refuses (a request
  * line or headers over its limits: 414, 431; a header with a control character: 400) never reaches a router and
  * keeps the codec's empty answer. Then the {@link ApiKeyGuard} refuses unauthenticated API calls.
+ *
+ * <p>A stop: from the moment the process is stopping ({@link dev.comfyless.GracefulShutdown#begin()}) the edge
+ * answers {@code /health} (200, {@code "stopping": true}) and {@code /ready} (503 {@code not_ready}) itself; the API
+ * is still served by its routes (reads answer, submits get 503) while the dispatch steps under way finish. When the
+ * context then stops its routes ({@link #onContextStopping}, after GracefulShutdown's), the edge closes the API: every
+ * request but {@code /health}, {@code /ready} and the management paths ({@code /observe/**}) gets 503
+ * {@code unavailable} with {@code Retry-After}, and the requests already let through are awaited, so that none
+ * meets a suspended Camel consumer (an empty 503) or a removed Vert.x route (a 404). These handlers sit on the
+ * server's router, not in a Camel route: they answer until the port closes. A host application that stops the
+ * context gets the same.
  */
-public final class HttpEdge implements StartupListener {
+public final class HttpEdge extends LifecycleStrategySupport implements StartupListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(HttpEdge.class);
+    /** How long a stop waits for the requests let through before the API closed (they usually take milliseconds). */
+    static final Duration DRAIN = Duration.ofSeconds(5);
+    /** The route label of a request the edge answered itself (see {@link #time}). */
+    private static final String ROUTE = "comfyless.route";
 
     private final ComfyLessMetrics metrics;
     private final long maxBodyBytes;
     private final ApiKeyGuard guard;
+    private final BooleanSupplier stopping;
+    /** Requests on the server, from the timer's start to their answer's end (or their connection's loss). */
+    private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean installed;
+    /** The context stops its routes: the edge answers everything but health and management itself. */
+    private volatile boolean closed;
+    private volatile String managementPath = "/observe";
 
-    public HttpEdge(ComfyLessMetrics metrics, long maxBodyBytes, ApiKeyGuard guard) {
+    public HttpEdge(ComfyLessMetrics metrics, long maxBodyBytes, ApiKeyGuard guard, BooleanSupplier stopping) {
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
         this.guard = guard;
+        this.stopping = stopping;
     }
 
     @Override
@@ -56,16 +81,17 @@ public final class HttpEdge implements StartupListener {
         if (routers.isEmpty()) {
             return;
         }
+        managementPath = context.getPropertiesComponent().resolveProperty("camel.management.path")
+                .map(p -> p.endsWith("/") ? p.substring(0, p.length() - 1) : p).orElse("/observe");
         for (VertxPlatformHttpRouter camelRouter : routers) {
             camelRouter.route().order(Integer.MIN_VALUE).handler(this::time);
             guard.install(camelRouter, Integer.MIN_VALUE + 1);
+            camelRouter.route().order(Integer.MIN_VALUE + 2).handler(this::whileStopping);
             Router router = topRouter(camelRouter);
             router.errorHandler(404, ctx -> error(ctx, 404, "not_found", "No endpoint at " + ctx.request().method()
                     + " " + clip(ctx.request().path()) + ". The task API is under /api/v1 (OpenAPI document: "
                     + "/api/v1/openapi.json); health at /health and /ready."));
-            router.errorHandler(405, ctx -> error(ctx, 405, "method_not_allowed", ctx.request().method()
-                    + " is not supported on " + clip(ctx.request().path()) + "; see /api/v1/openapi.json for the "
-                    + "methods each path accepts."));
+            router.errorHandler(405, ctx -> methodNotAllowed(ctx));
             router.errorHandler(413, ctx -> error(ctx, 413, "payload_too_large", "The request body is larger than "
                     + maxBodyBytes + " bytes (COMFYLESS_MAX_BODY_BYTES). Send a smaller workflow, or pass large "
                     + "inputs by URL."));
@@ -104,15 +130,97 @@ public final class HttpEdge implements StartupListener {
         }
     }
 
+    /**
+     * The context stops its routes (this strategy is added after GracefulShutdown, whose own step has then let the
+     * dispatch steps finish while the API still answered): from now on the edge answers every API request itself,
+     * and the ones already let through are awaited before Camel suspends and removes its HTTP consumers.
+     */
+    @Override
+    public void onContextStopping(CamelContext context) {
+        closed = true;
+        long deadline = System.nanoTime() + DRAIN.toNanos();
+        try {
+            while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        int left = inFlight.get();
+        if (left > 0) {
+            LOG.warn("Stopping: {} HTTP request(s) still unanswered after {}; Camel's shutdown waits for them",
+                    left, dev.comfyless.config.Settings.human(DRAIN));
+        }
+    }
+
     private void time(RoutingContext ctx) {
         long start = System.nanoTime();
+        inFlight.incrementAndGet();
         ctx.addEndHandler(done -> {
-            Route route = ctx.currentRoute();
-            String template = route == null || route.getPath() == null ? "unmatched" : route.getPath();
+            inFlight.decrementAndGet();
+            String template = ctx.get(ROUTE);
+            if (template == null) {
+                Route route = ctx.currentRoute();
+                template = route == null || route.getPath() == null ? "unmatched" : route.getPath();
+            }
             metrics.httpRequest(ctx.request().method().name(), template, ctx.response().getStatusCode(),
                     System.nanoTime() - start);
         });
         ctx.next();
+    }
+
+    /** See the class comment: what the edge answers itself while the process stops. */
+    private void whileStopping(RoutingContext ctx) {
+        if (!closed && !stopping.getAsBoolean()) {
+            ctx.next();
+            return;
+        }
+        String path = ctx.normalizedPath();
+        boolean health = is(path, "/health");
+        if (health || is(path, "/ready")) {
+            String method = ctx.request().method().name();
+            if (!method.equals("GET") && !method.equals("HEAD")) {
+                methodNotAllowed(ctx);
+            } else if (health) {
+                answer(ctx, "/health", 200, Health.healthBody(true), false);
+            } else {
+                answer(ctx, "/ready", 503, Health.stoppingBody(), false);
+            }
+        } else if (!closed || path.equals(managementPath) || path.startsWith(managementPath + "/")) {
+            // the API keeps answering while the dispatch steps finish; management (metrics) until the port closes
+            ctx.next();
+        } else {
+            if ("POST".equals(ctx.request().method().name())
+                    && ApiKeyGuard.canonical(path).equals("/api/v1/tasks")) {
+                metrics.rejected("unavailable");
+            }
+            answer(ctx, "stopping", 503, ErrorResponses.body(503, "unavailable", "This ComfyLess process is "
+                    + "stopping and no longer answers " + ctx.request().method() + " " + clip(ctx.request().path())
+                    + ". Retry in a few seconds: another replica, or this service once it has restarted, answers "
+                    + "it (GET /ready shows when a replica is ready).", Map.of()), true);
+        }
+    }
+
+    private static boolean is(String path, String exact) {
+        return path.equals(exact) || path.equals(exact + "/");
+    }
+
+    /** An answer of the edge while stopping; the connection is not kept, so that a retry finds a live replica. */
+    private static void answer(RoutingContext ctx, String route, int status, byte[] body, boolean retry) {
+        if (ctx.response().ended()) {
+            return;
+        }
+        ctx.put(ROUTE, route);
+        ctx.response().setStatusCode(status).putHeader("Content-Type", Http.JSON).putHeader("Connection", "close");
+        if (retry) {
+            ctx.response().putHeader("Retry-After", ErrorResponses.RETRY_AFTER_SECONDS);
+        }
+        ctx.response().end(io.vertx.core.buffer.Buffer.buffer(body));
+    }
+
+    private void methodNotAllowed(RoutingContext ctx) {
+        error(ctx, 405, "method_not_allowed", ctx.request().method() + " is not supported on "
+                + clip(ctx.request().path()) + "; see /api/v1/openapi.json for the methods each path accepts.");
     }
 
     private void error(RoutingContext ctx, int status, String type, String message) {
