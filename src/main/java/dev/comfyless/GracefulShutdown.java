@@ -66,6 +66,8 @@ public final class GracefulShutdown extends LifecycleStrategySupport {
         }
         done = true;
         begin();
+        // a scaling turn that still runs before the routes stop must not create what a stop deletes
+        provider.stopScaling();
         try {
             int left = running.awaitSteps(timeout);
             if (left > 0) {

@@ -28,6 +28,13 @@ public interface GpuProvider {
     default void autoscale() {
     }
 
+    /**
+     * The process is stopping: no more scaling decisions from it (the next process, or the new leader, decides).
+     * Without this, a turn that runs between a stop's deletes and the routes stopping would create instances again.
+     */
+    default void stopScaling() {
+    }
+
     /** {@code capacity-check} route, after a dispatch run: autoscale now if tasks wait and no worker could take
      * them (none idle, none booting), instead of at the next autoscale turn. */
     default void autoscaleIfStarved() {

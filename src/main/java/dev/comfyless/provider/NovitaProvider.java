@@ -141,8 +141,19 @@ public final class NovitaProvider implements GpuProvider {
         decideAndAct(false);
     }
 
+    /** Set when the process stops: scaling turns that still run until the routes stop do nothing. */
+    private volatile boolean scalingStopped;
+
+    @Override
+    public void stopScaling() {
+        scalingStopped = true;
+    }
+
     /** @param eager called by capacity-check rather than the timer: a decision that does nothing is not logged */
     private synchronized void decideAndAct(boolean eager) {
+        if (scalingStopped) {
+            return;
+        }
         List<Worker> mine = mine();
         Instant now = clock.instant();
         long pending = pendingTasks.getAsLong();
@@ -204,6 +215,9 @@ public final class NovitaProvider implements GpuProvider {
 
     @Override
     public void autoscaleIfStarved() {
+        if (scalingStopped) {
+            return;
+        }
         Instant now = clock.instant();
         if (Duration.between(lastStarvationCheck, now).compareTo(Duration.ofSeconds(1)) < 0) {
             return;
