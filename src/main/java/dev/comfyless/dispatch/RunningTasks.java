@@ -429,9 +429,13 @@ public final class RunningTasks implements AutoCloseable {
         return busy;
     }
 
-    private boolean busy(String endpoint) {
-        Integer remaining = queueRemaining.get(endpoint);
-        return remaining != null && remaining > ours(endpoint);
+    /**
+     * Whether the worker of {@code run}, whose prompt just ended there, has other clients' prompts waiting: ComfyUI
+     * reports its queue without the ended prompt before it says the prompt is done.
+     */
+    private boolean busyAfter(Run run) {
+        Integer remaining = queueRemaining.get(run.endpoint);
+        return remaining != null && remaining > ours(run.endpoint) - 1;
     }
 
     /** Our prompts the worker still holds (sent, not ended there). */
@@ -642,7 +646,7 @@ public final class RunningTasks implements AutoCloseable {
         if (!run.handedOff) {
             // a stopping process lets the worker go idle (the next process or another replica dispatches to it);
             // a worker busy with other clients' work is left for dispatch, which prefers idle ones
-            String next = draining || busy(run.endpoint) ? null : UUID.randomUUID().toString();
+            String next = draining || busyAfter(run) ? null : UUID.randomUUID().toString();
             long startedAgo = run.started() ? millisSince(run.executionStartNanos) : entry.runMillis();
             TaskQueue.Handoff handoff = queue.handoff(run.taskId, run.workerId, run.promptId, startedAgo, next,
                     lease);
@@ -652,6 +656,11 @@ public final class RunningTasks implements AutoCloseable {
                 return;
             }
             run.handedOff = true;
+            // its execution is over: what remains (copying the outputs) is not bounded by timeout_seconds
+            ScheduledFuture<?> deadline = run.deadline;
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
             if (handoff.next().isPresent()) {
                 launcher.accept(handoff.next().get());
             } else if (handoff.pending() > 0) {
