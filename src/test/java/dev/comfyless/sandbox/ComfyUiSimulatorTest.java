@@ -389,6 +389,62 @@ class ComfyUiSimulatorTest extends AgainstSimulator {
         assertThat(response.body()).isEqualTo("{\"prompt_id\": \"" + mine + "\", \"number\": 1, \"node_errors\": {}}");
     }
 
+    @Test
+    void previewAnyShowsALiteralAsPythonWouldPrintIt() throws Exception {
+        String prompt = "{\"1\": " + previewAny("\"h\u00e9llo\"") + ", \"2\": " + previewAny("42") + ", \"3\": "
+                + previewAny("1.5") + ", \"4\": " + previewAny("true") + ", \"5\": " + previewAny("null") + ", \"6\": "
+                + previewAny("{\"a\": [1, 2.5, \"\u00e9\"]}") + ", \"7\": " + previewAny("{\"__value__\": [1, 2]}") + "}";
+        try (WsRecorder ws = WsRecorder.connect(sim.baseUrl(), "any")) {
+            String id = http.submit(prompt, "any");
+            ws.awaitDone(id);
+            JsonNode outputs = http.history(id).get(id).get("outputs");
+            assertThat(outputs).isEqualTo(SimulatorHttp.json("{\"1\": {\"text\": [\"h\u00e9llo\"]}, "
+                    + "\"2\": {\"text\": [\"42\"]}, \"3\": {\"text\": [\"1.5\"]}, \"4\": {\"text\": [\"True\"]}, "
+                    + "\"5\": {\"text\": [\"None\"]}, \"6\": {\"text\": [\"{\\\"a\\\": [1, 2.5, \\\"\\\\u00e9\\\"]}\"]}, "
+                    + "\"7\": {\"text\": [\"[1, 2]\"]}}"));
+            assertThat(outputs.get("6").get("text").get(0).textValue()).isEqualTo("{\"a\": [1, 2.5, \"\\u00e9\"]}");
+            // json.dumps's lowercase escapes, as aiohttp sends them
+            assertThat(http.get("/history/" + id).body()).contains("\"text\": [\"h\\u00e9llo\"]");
+            assertThat(ws.messagesFor(id)).filteredOn(m -> m.get("type").textValue().equals("executed"))
+                    .extracting(m -> m.get("data").get("node").textValue() + "=" + m.get("data").get("output"))
+                    .containsExactlyInAnyOrder("1={\"text\":[\"h\u00e9llo\"]}", "2={\"text\":[\"42\"]}",
+                            "3={\"text\":[\"1.5\"]}", "4={\"text\":[\"True\"]}", "5={\"text\":[\"None\"]}",
+                            "6=" + outputs.get("6"), "7={\"text\":[\"[1, 2]\"]}");
+            assertThat(http.history(id).get(id).get("meta").get("1").get("node_id").textValue()).isEqualTo("1");
+        }
+    }
+
+    @Test
+    void previewAnyShowsALinkedValue() throws Exception {
+        String prompt = "{\"1\": {\"class_type\": \"EmptyLatentImage\", \"inputs\": {\"width\": 64, \"height\": 64, "
+                + "\"batch_size\": 1}}, \"2\": " + previewAny("[\"1\", 0]") + ", \"3\": {\"class_type\": "
+                + "\"CheckpointLoaderSimple\", \"inputs\": {\"ckpt_name\": \"flux1-dev-fp8.safetensors\"}}, "
+                + "\"4\": " + previewAny("[\"3\", 2]") + "}";
+        try (WsRecorder ws = WsRecorder.connect(sim.baseUrl(), "linked")) {
+            String id = http.submit(prompt, "linked");
+            ws.awaitDone(id);
+            JsonNode outputs = http.history(id).get(id).get("outputs");
+            assertThat(outputs.get("2")).isEqualTo(SimulatorHttp.json("{\"text\": [\"{'samples': tensor(...)}\"]}"));
+            assertThat(outputs.get("4").get("text").get(0).textValue()).matches("<comfy\\.sd\\.VAE object at 0x7f[0-9a-f]{10}>");
+            JsonNode executed = ws.awaitMessage(m -> m.get("type").textValue().equals("executed")
+                    && m.get("data").get("node").textValue().equals("2"));
+            assertThat(executed.get("data").get("output")).isEqualTo(outputs.get("2"));
+            // the same object shows the same text in the next prompt
+            String again = http.submit(prompt, "linked");
+            ws.awaitDone(again);
+            assertThat(http.history(again).get(again).get("outputs")).isEqualTo(outputs);
+        }
+        JsonNode info = SimulatorHttp.json(http.get("/object_info/PreviewAny")).get("PreviewAny");
+        assertThat(info).isEqualTo(SimulatorHttp.json("{\"input\": {\"required\": {\"source\": [\"*\", {}]}}, "
+                + "\"input_order\": {\"required\": [\"source\"]}, \"output\": [], \"output_is_list\": [], "
+                + "\"output_name\": [], \"name\": \"PreviewAny\", \"display_name\": \"Preview Any\", \"description\": \"\", "
+                + "\"python_module\": \"comfy_extras.nodes_preview_any\", \"category\": \"utils\", \"output_node\": true}"));
+    }
+
+    private static String previewAny(String source) {
+        return "{\"class_type\": \"PreviewAny\", \"inputs\": {\"source\": " + source + "}}";
+    }
+
     private static String describe(JsonNode message) {
         String type = message.get("type").textValue();
         JsonNode data = message.get("data");
