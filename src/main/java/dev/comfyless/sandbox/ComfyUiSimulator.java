@@ -90,7 +90,8 @@ public final class ComfyUiSimulator implements AutoCloseable {
      *
      * @param clientId      the client_id it was posted with, or null
      * @param promptJson    the "prompt" value's JSON text exactly as received
-     * @param receivedNanos System.nanoTime() when the POST arrived
+     * @param receivedNanos System.nanoTime() when the POST arrived, or, for one held by a {@link #freeze()}, when the
+     *                      thawed server took it up
      */
     public record ReceivedPrompt(String promptId, String clientId, String promptJson, long receivedNanos) {
     }
@@ -197,8 +198,9 @@ public final class ComfyUiSimulator implements AutoCloseable {
      * Hangs the whole server like a ComfyUI process stopped with SIGSTOP: it still accepts TCP connections, but sends
      * no byte on any of them (no HTTP answer, not even a 502 or a "100 Continue", no WebSocket upgrade), open
      * WebSockets hear nothing, and the running prompt stops where it is. Returns once the freeze has taken effect.
-     * {@link #die()} still works. Only WebSocket control frames are still answered: Vert.x itself replies to a ping
-     * or a close frame.
+     * {@link #die()} and {@link #close()} still work at once; {@link #hang hang(false)} and {@link #dropWebSockets()}
+     * take effect at the thaw. Only WebSocket control frames are still answered: Vert.x itself replies to a ping or
+     * a close frame.
      */
     public void freeze() {
         server.freeze();

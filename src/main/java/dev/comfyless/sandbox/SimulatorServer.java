@@ -56,7 +56,7 @@ final class SimulatorServer extends AbstractVerticle {
                 observations, freezer, options.stepTime(), this::dieNow);
         Router router = Router.router(vertx);
         router.route().handler(this::gate);
-        RouteTable routes = new RouteTable(router);
+        RouteTable routes = new RouteTable(router, freezer);
         routes.get("/ws", this::webSocket);
         new PromptRoutes(queue, history, new PromptValidator(registry, dirs), executor, hub, observations)
                 .register(routes);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -257,7 +259,6 @@ class ComfyUiSimulatorFaultsTest {
             String id = http.submit(Workflows.seed(10, "frozen"), "frozen");
             ws.awaitMessage(m -> m.get("type").textValue().equals("progress"));
             sim.freeze();
-            int heard = ws.messages().size();
 
             HttpClient client = HttpClient.newHttpClient();
             CompletableFuture<HttpResponse<String>> patient = client.sendAsync(HttpRequest.newBuilder(
@@ -277,7 +278,11 @@ class ComfyUiSimulatorFaultsTest {
             assertThatThrownBy(() -> client.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/system_stats"))
                     .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString()))
                     .isInstanceOf(HttpTimeoutException.class).isNotInstanceOf(HttpConnectTimeoutException.class);
-            // ten 20 ms steps are long over, yet the prompt stands still and the open socket hears nothing
+            // ten 20 ms steps are long over, yet the prompt stands still and the open socket hears nothing (what
+            // was sent just before the freeze has arrived by now)
+            int heard = ws.messages().size();
+            assertThat(ws.messagesFor(id)).filteredOn(m -> m.get("type").textValue().equals("progress"))
+                    .hasSizeLessThan(10);
             await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
                     .until(() -> sim.historyStoredNanos(id).isEmpty() && ws.messages().size() == heard);
             assertThat(patient).isNotDone();
@@ -347,6 +352,32 @@ class ComfyUiSimulatorFaultsTest {
         sim.hang(false);
         await().until(() -> sim.executedCount() == 3);
         assertThat(http.get("/system_stats").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aFrozenServerCanStillDieOrBeClosed() throws Exception {
+        HttpClient client = HttpClient.newHttpClient();
+        try (ComfyUiSimulator doomed = ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults())) {
+            doomed.freeze();
+            CompletableFuture<HttpResponse<String>> held = client.sendAsync(HttpRequest.newBuilder(
+                    URI.create(doomed.baseUrl() + "/system_stats")).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !held.isDone());
+            doomed.die(); // SIGKILL ends a stopped process too
+            assertThat(held).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+                    .withCauseInstanceOf(IOException.class);
+            assertThatThrownBy(() -> new SimulatorHttp(doomed.baseUrl()).get("/prompt"))
+                    .hasCauseInstanceOf(ConnectException.class);
+        }
+        ComfyUiSimulator closing = ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults());
+        closing.freeze();
+        CompletableFuture<HttpResponse<String>> held = client.sendAsync(HttpRequest.newBuilder(
+                URI.create(closing.baseUrl() + "/queue")).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !held.isDone());
+        closing.close();
+        assertThat(held).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+                .withCauseInstanceOf(IOException.class);
     }
 
     private static byte[] rawPost(String body) {
