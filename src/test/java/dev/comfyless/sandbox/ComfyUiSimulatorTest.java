@@ -391,26 +391,38 @@ class ComfyUiSimulatorTest extends AgainstSimulator {
 
     @Test
     void previewAnyShowsALiteralAsPythonWouldPrintIt() throws Exception {
-        String prompt = "{\"1\": " + previewAny("\"h\u00e9llo\"") + ", \"2\": " + previewAny("42") + ", \"3\": "
-                + previewAny("1.5") + ", \"4\": " + previewAny("true") + ", \"5\": " + previewAny("null") + ", \"6\": "
-                + previewAny("{\"a\": [1, 2.5, \"\u00e9\"]}") + ", \"7\": " + previewAny("{\"__value__\": [1, 2]}") + "}";
+        // the literal's JSON, and the text PreviewAny shows for it: str, str() of numbers and bools, json.dumps else
+        List<String[]> cases = List.of(
+                new String[] {"\"h\u00e9llo\"", "h\u00e9llo"},
+                new String[] {"42", "42"},
+                new String[] {"1.5", "1.5"},
+                new String[] {"true", "True"},
+                new String[] {"null", "None"},
+                new String[] {"{\"a\": [1, 2.5e20, \"\u00e9\"]}", "{\"a\": [1, 2.5e+20, \"\\u00e9\"]}"},
+                new String[] {"{\"__value__\": [1, 2]}", "[1, 2]"});
+        StringBuilder prompt = new StringBuilder("{");
+        for (int i = 0; i < cases.size(); i++) {
+            prompt.append(i == 0 ? "" : ", ").append("\"").append(i + 1).append("\": ")
+                    .append(previewAny(cases.get(i)[0]));
+        }
         try (WsRecorder ws = WsRecorder.connect(sim.baseUrl(), "any")) {
-            String id = http.submit(prompt, "any");
+            String id = http.submit(prompt.append("}").toString(), "any");
             ws.awaitDone(id);
             JsonNode outputs = http.history(id).get(id).get("outputs");
-            assertThat(outputs).isEqualTo(SimulatorHttp.json("{\"1\": {\"text\": [\"h\u00e9llo\"]}, "
-                    + "\"2\": {\"text\": [\"42\"]}, \"3\": {\"text\": [\"1.5\"]}, \"4\": {\"text\": [\"True\"]}, "
-                    + "\"5\": {\"text\": [\"None\"]}, \"6\": {\"text\": [\"{\\\"a\\\": [1, 2.5, \\\"\\\\u00e9\\\"]}\"]}, "
-                    + "\"7\": {\"text\": [\"[1, 2]\"]}}"));
-            assertThat(outputs.get("6").get("text").get(0).textValue()).isEqualTo("{\"a\": [1, 2.5, \"\\u00e9\"]}");
-            // json.dumps's lowercase escapes, as aiohttp sends them
-            assertThat(http.get("/history/" + id).body()).contains("\"text\": [\"h\\u00e9llo\"]");
-            assertThat(ws.messagesFor(id)).filteredOn(m -> m.get("type").textValue().equals("executed"))
-                    .extracting(m -> m.get("data").get("node").textValue() + "=" + m.get("data").get("output"))
-                    .containsExactlyInAnyOrder("1={\"text\":[\"h\u00e9llo\"]}", "2={\"text\":[\"42\"]}",
-                            "3={\"text\":[\"1.5\"]}", "4={\"text\":[\"True\"]}", "5={\"text\":[\"None\"]}",
-                            "6=" + outputs.get("6"), "7={\"text\":[\"[1, 2]\"]}");
-            assertThat(http.history(id).get(id).get("meta").get("1").get("node_id").textValue()).isEqualTo("1");
+            List<JsonNode> executed = ws.messagesFor(id).stream()
+                    .filter(m -> m.get("type").textValue().equals("executed")).map(m -> m.get("data")).toList();
+            assertThat(outputs).hasSize(cases.size());
+            assertThat(executed).hasSize(cases.size());
+            for (int i = 0; i < cases.size(); i++) {
+                String node = Integer.toString(i + 1);
+                JsonNode expected = SimulatorHttp.JSON.createObjectNode().set("text",
+                        SimulatorHttp.JSON.createArrayNode().add(cases.get(i)[1]));
+                assertThat(outputs.get(node)).as(cases.get(i)[0]).isEqualTo(expected);
+                assertThat(executed).filteredOn(e -> e.get("node").textValue().equals(node))
+                        .singleElement().satisfies(e -> assertThat(e.get("output")).isEqualTo(expected));
+            }
+            // on the wire as json.dumps writes it: lowercase escapes
+            assertThat(http.get("/history/" + id).body()).contains("{\"1\": {\"text\": [\"h\\u00e9llo\"]}");
         }
     }
 
@@ -425,7 +437,8 @@ class ComfyUiSimulatorTest extends AgainstSimulator {
             ws.awaitDone(id);
             JsonNode outputs = http.history(id).get(id).get("outputs");
             assertThat(outputs.get("2")).isEqualTo(SimulatorHttp.json("{\"text\": [\"{'samples': tensor(...)}\"]}"));
-            assertThat(outputs.get("4").get("text").get(0).textValue()).matches("<comfy\\.sd\\.VAE object at 0x7f[0-9a-f]{10}>");
+            assertThat(outputs.get("4").get("text").get(0).textValue())
+                    .matches("<comfy\\.sd\\.VAE object at 0x7f[0-9a-f]{10}>");
             JsonNode executed = ws.awaitMessage(m -> m.get("type").textValue().equals("executed")
                     && m.get("data").get("node").textValue().equals("2"));
             assertThat(executed.get("data").get("output")).isEqualTo(outputs.get("2"));
@@ -437,8 +450,9 @@ class ComfyUiSimulatorTest extends AgainstSimulator {
         JsonNode info = SimulatorHttp.json(http.get("/object_info/PreviewAny")).get("PreviewAny");
         assertThat(info).isEqualTo(SimulatorHttp.json("{\"input\": {\"required\": {\"source\": [\"*\", {}]}}, "
                 + "\"input_order\": {\"required\": [\"source\"]}, \"output\": [], \"output_is_list\": [], "
-                + "\"output_name\": [], \"name\": \"PreviewAny\", \"display_name\": \"Preview Any\", \"description\": \"\", "
-                + "\"python_module\": \"comfy_extras.nodes_preview_any\", \"category\": \"utils\", \"output_node\": true}"));
+                + "\"output_name\": [], \"name\": \"PreviewAny\", \"display_name\": \"Preview Any\", "
+                + "\"description\": \"\", \"python_module\": \"comfy_extras.nodes_preview_any\", "
+                + "\"category\": \"utils\", \"output_node\": true}"));
     }
 
     private static String previewAny(String source) {
