@@ -20,7 +20,10 @@ import io.vertx.core.Vertx;
  * A ComfyUI server simulator that speaks ComfyUI's HTTP and WebSocket API (0.3.64, accepting the newer upstream
  * differences) field for field: prompt validation with ComfyUI's errors, a priority queue run one prompt at a time,
  * the WebSocket events in ComfyUI's order and routing, history, /view and uploads, and real PNG files. Fault
- * switches make it hang, fail a node, drop sockets, boot slowly or die.
+ * switches make it fail a node ({@link #failAtNode}), hang its running prompt ({@link #hang}), freeze like a
+ * process stopped with SIGSTOP ({@link #freeze}, {@link #thaw}), drop its WebSockets ({@link #dropWebSockets}),
+ * answer 502 while booting ({@link #setBooting}, {@link Options#bootTime}) or die ({@link #die},
+ * {@link #dieWhenNextPromptStarts}); {@link #clearFaults} switches them all off.
  *
  * <p>Simulators are cheap: all of them in a JVM share one Vert.x instance, and each has its own HTTP server, queue
  * and execution context. A sampler step waits on a timer, never a sleeping thread, so with a zero step time a prompt
@@ -87,7 +90,8 @@ public final class ComfyUiSimulator implements AutoCloseable {
      *
      * @param clientId      the client_id it was posted with, or null
      * @param promptJson    the "prompt" value's JSON text exactly as received
-     * @param receivedNanos System.nanoTime() when the POST arrived
+     * @param receivedNanos System.nanoTime() when the POST arrived, or, for one held by a {@link #freeze()}, when the
+     *                      thawed server took it up
      */
     public record ReceivedPrompt(String promptId, String clientId, String promptJson, long receivedNanos) {
     }
@@ -190,11 +194,34 @@ public final class ComfyUiSimulator implements AutoCloseable {
         server.die();
     }
 
-    /** Switches every fault off: failing nodes, hang, a pending death, and booting. */
+    /**
+     * Hangs the whole server like a ComfyUI process stopped with SIGSTOP: it still accepts TCP connections, but sends
+     * no byte on any of them (no HTTP answer, not even a 502 or a "100 Continue", no WebSocket upgrade), open
+     * WebSockets hear nothing, and the running prompt stops where it is. Returns once the freeze has taken effect.
+     * {@link #die()} and {@link #close()} still work at once; {@link #hang hang(false)} and {@link #dropWebSockets()}
+     * take effect at the thaw. Only WebSocket control frames are still answered: Vert.x itself replies to a ping or
+     * a close frame.
+     */
+    public void freeze() {
+        server.freeze();
+    }
+
+    /**
+     * Resumes a frozen server as a resumed process carries on: the requests that arrived meanwhile are handled in
+     * arrival order and answered (a client that gave up just finds its connection closed; its request is still
+     * handled, as aiohttp still runs the handler), WebSocket messages are read, and the running prompt continues
+     * where it stopped. Does nothing when not frozen.
+     */
+    public void thaw() {
+        server.thaw();
+    }
+
+    /** Switches every fault off: failing nodes, hang, a pending death, booting, and a freeze. */
     public void clearFaults() {
         faults.clear();
         server.setBooting(false);
         server.hangChanged();
+        server.thaw();
     }
 
     /** Prompts accepted into the queue, in arrival order. */

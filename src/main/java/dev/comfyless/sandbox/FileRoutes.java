@@ -23,12 +23,14 @@ final class FileRoutes {
     private final DataDirs dirs;
     private final UploadStore uploads;
     private final Observations observations;
+    private final Freezer freezer;
     private final Context context;
 
-    FileRoutes(DataDirs dirs, Observations observations, Context context) {
+    FileRoutes(DataDirs dirs, Observations observations, Freezer freezer, Context context) {
         this.dirs = dirs;
         this.uploads = new UploadStore(dirs);
         this.observations = observations;
+        this.freezer = freezer;
         this.context = context;
     }
 
@@ -79,7 +81,8 @@ final class FileRoutes {
 
     /**
      * Multipart fields image (a file), type, subfolder and overwrite. The parts are kept in memory; the file is
-     * written on a worker thread, in order with the context's other file work.
+     * written on a worker thread, in order with the context's other file work. An upload still arriving when the
+     * server freezes is read on only after the thaw.
      */
     private void upload(RoutingContext ctx) {
         HttpServerRequest request = ctx.request();
@@ -88,23 +91,24 @@ final class FileRoutes {
         long[] size = {0};
         request.uploadHandler(part -> {
             Buffer data = Buffer.buffer();
-            part.handler(chunk -> {
+            part.handler(freezer.guard(chunk -> {
                 size[0] += chunk.length();
                 if (size[0] > WebSocketHub.MAX_UPLOAD_SIZE && !ctx.response().ended()) {
                     Responses.empty(ctx, 413);
                     request.connection().close();
                 }
                 data.appendBuffer(chunk);
-            });
-            part.endHandler(end -> files.putIfAbsent(part.name(), new FilePart(part.filename(), data.getBytes())));
+            }));
+            part.endHandler(freezer.guard(end -> files.putIfAbsent(part.name(),
+                    new FilePart(part.filename(), data.getBytes()))));
         });
-        request.endHandler(end -> {
+        request.endHandler(freezer.guard(end -> {
             if (ctx.response().ended()) {
                 return;
             }
             FilePart image = files.get("image");
             MultiMap form = request.formAttributes();
-            context.executeBlocking(() -> store(image, form), true).onComplete(stored -> {
+            context.executeBlocking(() -> store(image, form), true).onComplete(freezer.guard(stored -> {
                 if (stored.failed()) {
                     RouteTable.fail(ctx, stored.cause());
                     return;
@@ -113,8 +117,8 @@ final class FileRoutes {
                 observations.uploaded(upload);
                 Responses.json(ctx, PyJson.write(PyJson.object().put("name", upload.name())
                         .put("subfolder", upload.subfolder()).put("type", upload.type())));
-            });
-        });
+            }));
+        }));
     }
 
     private Upload store(FilePart image, MultiMap form) throws IOException {

@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * The node classes the simulator knows, declared as ComfyUI's nodes.py declares them (inputs, options, tooltips,
- * categories), in nodes.py's order so /object_info lists them as ComfyUI does.
+ * categories), in nodes.py's order so /object_info lists them as ComfyUI does, then the built-in extra PreviewAny.
  */
 final class NodeRegistry {
 
@@ -24,6 +24,9 @@ final class NodeRegistry {
             "uni_pc", "uni_pc_bh2");
     static final List<String> SCHEDULERS = List.of("simple", "sgm_uniform", "karras", "exponential",
             "ddim_uniform", "beta", "normal", "linear_quadratic", "kl_optimal");
+
+    /** IO.ANY: an input of this type takes a link from any output, and any literal. */
+    static final String ANY = "*";
 
     private static final int MAX_RESOLUTION = 16384;
     private static final Map<String, String> SAVE_HIDDEN = hidden();
@@ -109,6 +112,10 @@ final class NodeRegistry {
                 InputSpec.of("color", "INT", opts("default", 0, "min", 0, "max", 0xFFFFFF, "step", 1,
                         "display", "color"))),
                 Map.of(), List.of("IMAGE"), List.of(), false));
+        // comfy_extras/nodes_preview_any.py, loaded after nodes.py's classes
+        add(new NodeType("PreviewAny", "Preview Any", "", "utils", "main", List.of(
+                InputSpec.of("source", ANY, opts())),
+                Map.of(), List.of(), List.of(), true, "comfy_extras.nodes_preview_any"));
     }
 
     /** The node class, or null when ComfyUI would not know it. */

@@ -28,8 +28,9 @@ import dev.comfyless.sandbox.NodeValues.Mask;
 
 /**
  * What each known node does when it runs, reduced to what a client can observe: the values passed along links,
- * KSampler's step count, and the PNGs SaveImage and PreviewImage write. Used by one prompt's execution at a time,
- * on the event loop or, for {@link #blocks blocking} nodes, on a worker thread in the context's order.
+ * KSampler's step count, the PNGs SaveImage and PreviewImage write, and the text PreviewAny shows. Used by one
+ * prompt's execution at a time, on the event loop or, for {@link #blocks blocking} nodes, on a worker thread in the
+ * context's order.
  */
 final class NodeRuntime {
 
@@ -126,6 +127,8 @@ final class NodeRuntime {
                 case "PreviewImage":
                     return ui(saver.save((Images) input(call, "images"), "ComfyUI_temp_" + previewSuffix(call.nodeId()),
                             "temp", call.prompt(), call.extraPngInfo()));
+                case "PreviewAny":
+                    return ui("text", PyJson.array().add(previewText(input(call, "source"))));
                 default:
                     throw new NodeFailure("NotImplementedError", call.type().name());
             }
@@ -217,13 +220,35 @@ final class NodeRuntime {
         });
     }
 
+    /**
+     * PreviewAny.main: a str as it is, str() of an int, float or bool, json.dumps of anything else, 'None' for None.
+     * json.dumps fails on the tensors and objects that flow along links, so those fall back to str().
+     */
+    static String previewText(Object source) {
+        if (source instanceof NodeValues.Value value) {
+            return value.pythonStr();
+        }
+        JsonNode v = (JsonNode) source;
+        if (v == null || v.isNull()) {
+            return "None";
+        }
+        if (v.isTextual() || v.isNumber() || v.isBoolean()) {
+            return PyText.str(v);
+        }
+        return PyText.jsonDumps(v);
+    }
+
     private static Result outputs(Object... values) {
         return new Result(List.of(values), null);
     }
 
     private static Result ui(ArrayNode images) {
+        return ui("images", images);
+    }
+
+    private static Result ui(String key, ArrayNode values) {
         ObjectNode ui = PyJson.object();
-        ui.set("images", images);
+        ui.set(key, values);
         return new Result(List.of(), ui);
     }
 }

@@ -7,12 +7,21 @@ import java.util.Map;
 import com.fasterxml.jackson.core.JsonGenerator;
 
 /**
- * A node class as ComfyUI's nodes.py declares it: its required inputs, hidden inputs, RETURN_TYPES and whether it is
- * an output node. {@code function} is the Python method name, which execution tracebacks show.
+ * A node class as ComfyUI declares it: its required inputs, hidden inputs, RETURN_TYPES and whether it is an output
+ * node. {@code function} is the Python method name, which execution tracebacks show; {@code pythonModule} is
+ * "nodes" for nodes.py's classes and "comfy_extras.&lt;file&gt;" for the built-in extras.
  */
 record NodeType(String name, String displayName, String description, String category, String function,
                 List<InputSpec> inputs, Map<String, String> hidden, List<String> outputs,
-                List<String> outputTooltips, boolean outputNode) {
+                List<String> outputTooltips, boolean outputNode, String pythonModule) {
+
+    /** A class of nodes.py. */
+    NodeType(String name, String displayName, String description, String category, String function,
+             List<InputSpec> inputs, Map<String, String> hidden, List<String> outputs, List<String> outputTooltips,
+             boolean outputNode) {
+        this(name, displayName, description, category, function, inputs, hidden, outputs, outputTooltips, outputNode,
+                "nodes");
+    }
 
     InputSpec input(String inputName) {
         for (InputSpec spec : inputs) {
@@ -61,7 +70,7 @@ record NodeType(String name, String displayName, String description, String cate
         g.writeStringField("name", name);
         g.writeStringField("display_name", displayName);
         g.writeStringField("description", description);
-        g.writeStringField("python_module", "nodes");
+        g.writeStringField("python_module", pythonModule);
         g.writeStringField("category", category);
         g.writeBooleanField("output_node", outputNode);
         if (!outputTooltips.isEmpty()) {

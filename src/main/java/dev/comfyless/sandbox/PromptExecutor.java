@@ -13,8 +13,8 @@ import io.vertx.core.Vertx;
 /**
  * ComfyUI's prompt worker: runs one prompt at a time, node by node, and emits what execution.py and main.py emit,
  * in their order and with their routing. Execution is a state machine driven on the simulator's event loop: a
- * sampler step waits on a Vert.x timer, file work waits on a worker thread, a hang parks the machine, and nothing
- * ever sleeps, so with a zero step time a prompt runs straight through.
+ * sampler step waits on a Vert.x timer, file work waits on a worker thread, a hang parks the machine, a freeze holds
+ * whatever would move it on, and nothing ever sleeps, so with a zero step time a prompt runs straight through.
  */
 final class PromptExecutor {
 
@@ -27,6 +27,8 @@ final class PromptExecutor {
     private final NodeRuntime runtime;
     private final Faults faults;
     private final Observations observations;
+    /** Holds timers, worker results and the next prompt's start while the server is frozen. */
+    private final Freezer freezer;
     private final long stepNanos;
     /** Kills the server; called when a prompt starts while dieWhenNextPromptStarts is armed. */
     private final Runnable die;
@@ -44,7 +46,7 @@ final class PromptExecutor {
 
     PromptExecutor(Vertx vertx, Context context, NodeRegistry registry, PromptQueue queue, HistoryStore history,
                    WebSocketHub hub, NodeRuntime runtime, Faults faults, Observations observations,
-                   Duration stepTime, Runnable die) {
+                   Freezer freezer, Duration stepTime, Runnable die) {
         this.vertx = vertx;
         this.context = context;
         this.registry = registry;
@@ -54,6 +56,7 @@ final class PromptExecutor {
         this.runtime = runtime;
         this.faults = faults;
         this.observations = observations;
+        this.freezer = freezer;
         this.stepNanos = stepTime.toNanos();
         this.die = die;
     }
@@ -217,13 +220,13 @@ final class PromptExecutor {
     private void waitForStep(PromptRun r) {
         Timer timer = vertx.timer(stepNanos, TimeUnit.NANOSECONDS);
         stepTimer = timer;
-        timer.onSuccess(done -> {
+        timer.onSuccess(freezer.guard(done -> {
             if (stepTimer == timer) {
                 stepTimer = null;
                 r.stepDelayed = true;
                 pump();
             }
-        });
+        }));
     }
 
     /**
@@ -241,7 +244,7 @@ final class PromptExecutor {
             }
             return true;
         }
-        context.executeBlocking(() -> runtime.evaluate(call), true).onComplete(done -> {
+        context.executeBlocking(() -> runtime.evaluate(call), true).onComplete(freezer.guard(done -> {
             if (stopped || run != r) {
                 return;
             }
@@ -252,7 +255,7 @@ final class PromptExecutor {
                         : new NodeFailure("Exception", String.valueOf(done.cause())));
             }
             pump();
-        });
+        }));
         return false;
     }
 
@@ -318,7 +321,7 @@ final class PromptExecutor {
             hub.send(clientId, PyJson.message("executing", done));
         }
         run = null;
-        context.runOnContext(next -> kick()); // a new task, so queued HTTP requests get their turn between prompts
+        context.runOnContext(next -> freezer.run(this::kick)); // a new task, so queued HTTP requests get their turn between prompts
     }
 
     /**

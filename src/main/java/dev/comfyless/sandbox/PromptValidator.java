@@ -213,7 +213,8 @@ final class PromptValidator {
             throw new PyException("IndexError", "tuple index out of range", "received_type = r[val[1]]");
         }
         String received = returnTypes.get(slot.intValue());
-        if (received.equals(spec.type())) {
+        // validate_node_input: IO.ANY's __ne__ makes "*" equal to every type, on either side of the link
+        if (received.equals(spec.type()) || spec.type().equals(NodeRegistry.ANY) || received.equals(NodeRegistry.ANY)) {
             return null;
         }
         String expected = spec.isCombo() ? PyText.repr(spec.choices().get()) : spec.type();

@@ -35,7 +35,9 @@ final class PyJson {
             .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     static final JsonNodeFactory NODES = MAPPER.getNodeFactory();
 
-    private static final JsonFactory WRITER = JsonFactory.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
+    // json.dumps escapes non-ASCII with lowercase hex digits (00e9), Jackson with uppercase ones unless told otherwise
+    private static final JsonFactory WRITER = JsonFactory.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII)
+            .disable(JsonWriteFeature.WRITE_HEX_UPPER_CASE).build();
 
     private PyJson() {
     }

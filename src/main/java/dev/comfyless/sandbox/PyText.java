@@ -173,4 +173,71 @@ final class PyText {
         }
         return lower.endsWith("nan") ? Double.NaN : Double.parseDouble(s.replace("_", ""));
     }
+
+    /**
+     * {@code json.dumps(v)} with its defaults: ", " and ": " separators, every character outside printable ASCII
+     * escaped with lowercase hex, floats as repr() writes them, and NaN and Infinity allowed.
+     */
+    static String jsonDumps(JsonNode v) {
+        StringBuilder b = new StringBuilder();
+        dump(b, v);
+        return b.toString();
+    }
+
+    private static void dump(StringBuilder b, JsonNode v) {
+        if (v == null || v.isNull() || v.isMissingNode()) {
+            b.append("null");
+        } else if (v.isBoolean()) {
+            b.append(v.booleanValue());
+        } else if (v.isIntegralNumber()) {
+            b.append(v.bigIntegerValue());
+        } else if (v.isNumber()) {
+            double d = v.doubleValue();
+            b.append(Double.isNaN(d) ? "NaN" : Double.isInfinite(d) ? (d > 0 ? "Infinity" : "-Infinity")
+                    : floatRepr(d));
+        } else if (v.isTextual()) {
+            dumpString(b, v.textValue());
+        } else if (v.isArray()) {
+            b.append('[');
+            for (Iterator<JsonNode> it = v.elements(); it.hasNext(); ) {
+                dump(b, it.next());
+                b.append(it.hasNext() ? ", " : "");
+            }
+            b.append(']');
+        } else {
+            b.append('{');
+            for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                dumpString(b, e.getKey());
+                b.append(": ");
+                dump(b, e.getValue());
+                b.append(it.hasNext() ? ", " : "");
+            }
+            b.append('}');
+        }
+    }
+
+    private static void dumpString(StringBuilder b, String s) {
+        b.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                case '\b' -> b.append("\\b");
+                case '\f' -> b.append("\\f");
+                default -> {
+                    if (c < 0x20 || c > 0x7e) {
+                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        b.append('"');
+    }
 }

@@ -10,7 +10,8 @@ import io.vertx.ext.web.handler.BodyHandler;
 
 /**
  * Mounts each route twice, bare and under /api, as PromptServer.add_routes does, and maps what a handler throws
- * the way aiohttp does: a {@link StatusException} to its empty-bodied status, anything else to a 500.
+ * the way aiohttp does: a {@link StatusException} to its empty-bodied status, anything else to a 500. A handler
+ * reached while the server is frozen (a request whose body was still arriving when it froze) waits for the thaw.
  */
 final class RouteTable {
 
@@ -21,11 +22,13 @@ final class RouteTable {
     }
 
     private final Router router;
+    private final Freezer freezer;
     /** aiohttp's client_max_size: bigger bodies get a 413. */
     private final BodyHandler body = BodyHandler.create(false).setBodyLimit(WebSocketHub.MAX_UPLOAD_SIZE);
 
-    RouteTable(Router router) {
+    RouteTable(Router router, Freezer freezer) {
         this.router = router;
+        this.freezer = freezer;
     }
 
     /** GET, and HEAD as aiohttp allows it on every GET route. */
@@ -58,14 +61,14 @@ final class RouteTable {
         }
     }
 
-    private static Handler<RoutingContext> guarded(Action action) {
-        return ctx -> {
+    private Handler<RoutingContext> guarded(Action action) {
+        return freezer.guard(ctx -> {
             try {
                 action.handle(ctx);
             } catch (Exception e) {
                 fail(ctx, e);
             }
-        };
+        });
     }
 
     private static List<String> both(String path) {

@@ -25,10 +25,15 @@ final class WebSocketHub {
     /** --max-upload-size's default, 100 MB, which the server also announces in its feature flags. */
     static final long MAX_UPLOAD_SIZE = 100L * 1024 * 1024;
 
+    private final Freezer freezer;
     private final Map<String, ServerWebSocket> sockets = new HashMap<>();
     /** Every socket still open, registered or replaced, for {@link #dropAll()}. */
     private final Set<ServerWebSocket> open = new LinkedHashSet<>();
     private volatile boolean silenced;
+
+    WebSocketHub(Freezer freezer) {
+        this.freezer = freezer;
+    }
 
     /** The server's feature flags, for the WebSocket reply and GET /features alike. */
     static ObjectNode features() {
@@ -45,12 +50,12 @@ final class WebSocketHub {
         sockets.put(sid, ws);
         open.add(ws);
         ws.exceptionHandler(error -> { }); // a send to a vanished client is dropped, as ComfyUI logs and drops it
-        ws.closeHandler(closed -> {
+        ws.closeHandler(freezer.guard(closed -> {
             open.remove(ws);
             sockets.remove(sid); // whichever socket holds the sid now: the reconnect quirk
-        });
+        }));
         boolean[] first = {true};
-        ws.textMessageHandler(text -> onText(sid, first, text));
+        ws.textMessageHandler(freezer.guard(text -> onText(sid, first, text)));
         send(sid, StatusMessages.statusWithSid(queueRemaining, sid));
         if (sid.equals(runningClient) && lastNode != null) {
             ObjectNode data = PyJson.object().put("node", lastNode);

@@ -4,17 +4,34 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Interrupts and the fault switches: failing nodes, hangs, slow boots, deaths, dropped and replaced sockets. */
+/**
+ * Interrupts and the fault switches: failing nodes, hangs, freezes, slow boots, deaths, dropped and replaced sockets.
+ */
 class ComfyUiSimulatorFaultsTest {
 
     private ComfyUiSimulator sim;
@@ -234,6 +251,139 @@ class ComfyUiSimulatorFaultsTest {
             assertThat(executing.get("data").get("node").textValue()).isEqualTo("3");
             assertThat(executing.get("data").has("prompt_id")).isFalse();
         }
+    }
+
+    @Test
+    void aFrozenServerAcceptsConnectionsButAnswersNothingUntilThawed() throws Exception {
+        try (WsRecorder ws = WsRecorder.connect(sim.baseUrl(), "frozen")) {
+            String id = http.submit(Workflows.seed(10, "frozen"), "frozen");
+            ws.awaitMessage(m -> m.get("type").textValue().equals("progress"));
+            sim.freeze();
+
+            HttpClient client = HttpClient.newHttpClient();
+            CompletableFuture<HttpResponse<String>> patient = client.sendAsync(HttpRequest.newBuilder(
+                    URI.create(sim.baseUrl() + "/system_stats")).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            CompletableFuture<WebSocket> upgrade = client.newWebSocketBuilder()
+                    .buildAsync(URI.create(sim.baseUrl().replace("http://", "ws://") + "/ws?clientId=late"),
+                            new WebSocket.Listener() { });
+            try (Socket raw = new Socket(InetAddress.getLoopbackAddress(), sim.port())) {
+                raw.getOutputStream().write(("POST /upload/image HTTP/1.1\r\nHost: sim\r\nContent-Length: 10\r\n"
+                        + "Content-Type: multipart/form-data; boundary=x\r\nExpect: 100-continue\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                raw.setSoTimeout(1000);
+                // the connection is accepted, yet not one byte comes back, not even "100 Continue"
+                assertThatThrownBy(() -> raw.getInputStream().read()).isInstanceOf(SocketTimeoutException.class);
+            }
+            assertThatThrownBy(() -> client.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/system_stats"))
+                    .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString()))
+                    .isInstanceOf(HttpTimeoutException.class).isNotInstanceOf(HttpConnectTimeoutException.class);
+            // ten 20 ms steps are long over, yet the prompt stands still and the open socket hears nothing (what
+            // was sent just before the freeze has arrived by now)
+            int heard = ws.messages().size();
+            assertThat(ws.messagesFor(id)).filteredOn(m -> m.get("type").textValue().equals("progress"))
+                    .hasSizeLessThan(10);
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                    .until(() -> sim.historyStoredNanos(id).isEmpty() && ws.messages().size() == heard);
+            assertThat(patient).isNotDone();
+            assertThat(upgrade).isNotDone();
+
+            sim.thaw();
+            assertThat(patient.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            upgrade.get(10, TimeUnit.SECONDS).abort();
+            ws.awaitDone(id);
+            JsonNode entry = http.history(id).get(id);
+            assertThat(entry.get("status").get("status_str").textValue()).isEqualTo("success");
+            // it carried on from the step it stopped at: every step reported once, in order
+            assertThat(ws.messagesFor(id)).filteredOn(m -> m.get("type").textValue().equals("progress"))
+                    .extracting(m -> m.get("data").get("value").intValue())
+                    .containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+            assertThat(http.get("/system_stats").statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void anIdleServerCanFreezeAndClearFaultsThawsIt() throws Exception {
+        sim.freeze();
+        HttpClient client = HttpClient.newHttpClient();
+        String promptId = UUID.randomUUID().toString();
+        CompletableFuture<HttpResponse<String>> posted = client.sendAsync(HttpRequest.newBuilder(
+                URI.create(sim.baseUrl() + "/prompt")).timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": " + Workflows.tiny("thawed")
+                        + ", \"prompt_id\": \"" + promptId + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
+                .until(() -> !posted.isDone() && sim.receivedPrompts().isEmpty());
+
+        sim.clearFaults();
+        HttpResponse<String> response = posted.get(10, TimeUnit.SECONDS);
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(SimulatorHttp.json(response).get("prompt_id").textValue()).isEqualTo(promptId);
+        await().until(() -> sim.historyStoredNanos(promptId).isPresent());
+        assertThat(http.history(promptId).get(promptId).get("status").get("status_str").textValue())
+                .isEqualTo("success");
+        sim.thaw(); // not frozen: nothing happens
+        assertThat(http.get("/queue").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void requestsHeldByAFreezeAreHandledInArrivalOrderEvenIfTheirClientsGaveUp() throws Exception {
+        sim.hang(true);
+        String running = http.submit(Workflows.tiny("running"), null);
+        sim.freeze();
+        String abandoned = UUID.randomUUID().toString();
+        String kept = UUID.randomUUID().toString();
+        try (Socket gone = new Socket(InetAddress.getLoopbackAddress(), sim.port())) {
+            gone.getOutputStream().write(rawPost("{\"prompt\": " + Workflows.tiny("abandoned") + ", \"prompt_id\": \""
+                    + abandoned + "\"}"));
+        }
+        try (Socket waiting = new Socket(InetAddress.getLoopbackAddress(), sim.port())) {
+            waiting.getOutputStream().write(rawPost("{\"prompt\": " + Workflows.tiny("kept") + ", \"prompt_id\": \""
+                    + kept + "\"}"));
+            waiting.setSoTimeout(500);
+            assertThatThrownBy(() -> waiting.getInputStream().read()).isInstanceOf(SocketTimeoutException.class);
+            sim.thaw();
+            waiting.setSoTimeout(10_000);
+            String answer = new String(waiting.getInputStream().readNBytes(15), StandardCharsets.US_ASCII);
+            assertThat(answer).isEqualTo("HTTP/1.1 200 OK");
+        }
+        // the client that hung up still got its prompt queued, as aiohttp still runs the handler, and first
+        assertThat(sim.receivedPrompts()).extracting(ComfyUiSimulator.ReceivedPrompt::promptId)
+                .containsExactly(running, abandoned, kept);
+        sim.hang(false);
+        await().until(() -> sim.executedCount() == 3);
+        assertThat(http.get("/system_stats").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aFrozenServerCanStillDieOrBeClosed() throws Exception {
+        HttpClient client = HttpClient.newHttpClient();
+        try (ComfyUiSimulator doomed = ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults())) {
+            doomed.freeze();
+            CompletableFuture<HttpResponse<String>> held = client.sendAsync(HttpRequest.newBuilder(
+                    URI.create(doomed.baseUrl() + "/system_stats")).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !held.isDone());
+            doomed.die(); // SIGKILL ends a stopped process too
+            assertThat(held).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+                    .withCauseInstanceOf(IOException.class);
+            assertThatThrownBy(() -> new SimulatorHttp(doomed.baseUrl()).get("/prompt"))
+                    .hasCauseInstanceOf(ConnectException.class);
+        }
+        ComfyUiSimulator closing = ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults());
+        closing.freeze();
+        CompletableFuture<HttpResponse<String>> held = client.sendAsync(HttpRequest.newBuilder(
+                URI.create(closing.baseUrl() + "/queue")).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !held.isDone());
+        closing.close();
+        assertThat(held).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+                .withCauseInstanceOf(IOException.class);
+    }
+
+    private static byte[] rawPost(String body) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        return ("POST /prompt HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\nContent-Length: "
+                + bytes.length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8);
     }
 
     @Test

@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 
 import javax.imageio.ImageIO;
@@ -15,7 +16,10 @@ import javax.imageio.ImageIO;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
-/** /view's path rules, uploads with their rename rule, and images flowing from an upload through LoadImage. */
+/**
+ * /view's path rules, uploads with their rename and overwrite rules, and images flowing from an upload through
+ * LoadImage, by plain or annotated ("name [temp]") names.
+ */
 class ComfyUiSimulatorFilesTest extends AgainstSimulator {
 
     @Test
@@ -122,6 +126,53 @@ class ComfyUiSimulatorFilesTest extends AgainstSimulator {
     }
 
     @Test
+    void aTempUploadIsLoadedByItsAnnotatedNameAndOverwriteReplacesIt() throws Exception {
+        HttpResponse<String> response = http.upload(Map.of("type", "temp"), "scratch.png", png(30, 20));
+        assertThat(response.body()).isEqualTo("{\"name\": \"scratch.png\", \"subfolder\": \"\", \"type\": \"temp\"}");
+        assertThat(tempDir().resolve("scratch.png")).exists();
+        assertThat(sim.outputDir().resolveSibling("input").resolve("scratch.png")).doesNotExist();
+        // not in input/, so the plain name fails LoadImage's own check; the annotation points it at temp/
+        HttpResponse<String> plain = http.post("/prompt", "{\"prompt\": " + Workflows.loadAndSave("scratch.png") + "}");
+        assertThat(plain.statusCode()).isEqualTo(400);
+        assertThat(plain.body()).contains("Invalid image file: scratch.png");
+        try (WsRecorder ws = WsRecorder.connect(sim.baseUrl(), "temp")) {
+            ws.awaitDone(http.submit(Workflows.loadAndSave("scratch.png [temp]"), "temp"));
+            assertThat(ImageIO.read(sim.outputDir().resolve("loaded_00001_.png").toFile()).getWidth()).isEqualTo(30);
+
+            byte[] replacement = png(12, 34);
+            assertThat(name(http.upload(Map.of("type", "temp", "overwrite", "true"), "scratch.png", replacement)))
+                    .isEqualTo("scratch.png");
+            assertThat(tempDir().resolve("scratch.png")).hasBinaryContent(replacement);
+            assertThat(http.getBytes("/view?type=temp&filename=scratch.png").body()).isEqualTo(replacement);
+            assertThat(name(http.upload(Map.of("type", "temp", "overwrite", "1"), "scratch.png", png(7, 7))))
+                    .isEqualTo("scratch.png");
+            assertThat(name(http.upload(Map.of("type", "temp", "overwrite", "yes"), "scratch.png", replacement)))
+                    .isEqualTo("scratch (1).png");
+            ws.awaitDone(http.submit(Workflows.loadAndSave("scratch (1).png [temp]"), "temp"));
+            BufferedImage reloaded = ImageIO.read(sim.outputDir().resolve("loaded_00002_.png").toFile());
+            assertThat(reloaded.getWidth()).isEqualTo(12);
+            assertThat(reloaded.getHeight()).isEqualTo(34);
+        }
+    }
+
+    @Test
+    void loadImageTakesInputAndOutputAnnotationsAndChecksTheNamedFolder() throws Exception {
+        http.upload(Map.of(), "in.png", png(9, 9));
+        Files.write(sim.outputDir().resolve("made.png"), png(11, 5));
+        try (WsRecorder ws = WsRecorder.connect(sim.baseUrl(), "ann")) {
+            ws.awaitDone(http.submit(Workflows.loadAndSave("in.png [input]"), "ann"));
+            ws.awaitDone(http.submit(Workflows.loadAndSave("made.png [output]"), "ann"));
+        }
+        assertThat(ImageIO.read(sim.outputDir().resolve("loaded_00001_.png").toFile()).getWidth()).isEqualTo(9);
+        assertThat(ImageIO.read(sim.outputDir().resolve("loaded_00002_.png").toFile()).getWidth()).isEqualTo(11);
+        HttpResponse<String> wrongFolder = http.post("/prompt", "{\"prompt\": "
+                + Workflows.loadAndSave("in.png [temp]") + "}");
+        assertThat(wrongFolder.statusCode()).isEqualTo(400);
+        assertThat(SimulatorHttp.json(wrongFolder).get("node_errors").get("1").get("errors").get(0).get("details")
+                .textValue()).isEqualTo("image - Invalid image file: in.png [temp]");
+    }
+
+    @Test
     void uploadsWithoutAnImageOrOutsideTheFolderAreRejected() throws Exception {
         assertThat(http.upload(Map.of("type", "input"), null, null).statusCode()).isEqualTo(400);
         assertThat(http.upload(Map.of(), "", png(2, 2)).statusCode()).isEqualTo(400);
@@ -154,6 +205,10 @@ class ComfyUiSimulatorFilesTest extends AgainstSimulator {
         BufferedImage saved = ImageIO.read(sim.outputDir().resolve("loaded_00001_.png").toFile());
         assertThat(saved.getWidth()).isEqualTo(64);
         assertThat(saved.getHeight()).isEqualTo(64);
+    }
+
+    private Path tempDir() {
+        return sim.outputDir().resolveSibling("temp");
     }
 
     private int status(String path) {

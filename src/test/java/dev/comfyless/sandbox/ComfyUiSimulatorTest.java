@@ -389,6 +389,76 @@ class ComfyUiSimulatorTest extends AgainstSimulator {
         assertThat(response.body()).isEqualTo("{\"prompt_id\": \"" + mine + "\", \"number\": 1, \"node_errors\": {}}");
     }
 
+    @Test
+    void previewAnyShowsALiteralAsPythonWouldPrintIt() throws Exception {
+        // the literal's JSON, and the text PreviewAny shows for it: str, str() of numbers and bools, json.dumps else
+        List<String[]> cases = List.of(
+                new String[] {"\"h\u00e9llo\"", "h\u00e9llo"},
+                new String[] {"42", "42"},
+                new String[] {"1.5", "1.5"},
+                new String[] {"true", "True"},
+                new String[] {"null", "None"},
+                new String[] {"{\"a\": [1, 2.5e20, \"\u00e9\"]}", "{\"a\": [1, 2.5e+20, \"\\u00e9\"]}"},
+                new String[] {"{\"__value__\": [1, 2]}", "[1, 2]"});
+        StringBuilder prompt = new StringBuilder("{");
+        for (int i = 0; i < cases.size(); i++) {
+            prompt.append(i == 0 ? "" : ", ").append("\"").append(i + 1).append("\": ")
+                    .append(previewAny(cases.get(i)[0]));
+        }
+        try (WsRecorder ws = WsRecorder.connect(sim.baseUrl(), "any")) {
+            String id = http.submit(prompt.append("}").toString(), "any");
+            ws.awaitDone(id);
+            JsonNode outputs = http.history(id).get(id).get("outputs");
+            List<JsonNode> executed = ws.messagesFor(id).stream()
+                    .filter(m -> m.get("type").textValue().equals("executed")).map(m -> m.get("data")).toList();
+            assertThat(outputs).hasSize(cases.size());
+            assertThat(executed).hasSize(cases.size());
+            for (int i = 0; i < cases.size(); i++) {
+                String node = Integer.toString(i + 1);
+                JsonNode expected = SimulatorHttp.JSON.createObjectNode().set("text",
+                        SimulatorHttp.JSON.createArrayNode().add(cases.get(i)[1]));
+                assertThat(outputs.get(node)).as(cases.get(i)[0]).isEqualTo(expected);
+                assertThat(executed).filteredOn(e -> e.get("node").textValue().equals(node))
+                        .singleElement().satisfies(e -> assertThat(e.get("output")).isEqualTo(expected));
+            }
+            // on the wire as json.dumps writes it: lowercase escapes
+            assertThat(http.get("/history/" + id).body()).contains("{\"1\": {\"text\": [\"h\\u00e9llo\"]}");
+        }
+    }
+
+    @Test
+    void previewAnyShowsALinkedValue() throws Exception {
+        String prompt = "{\"1\": {\"class_type\": \"EmptyLatentImage\", \"inputs\": {\"width\": 64, \"height\": 64, "
+                + "\"batch_size\": 1}}, \"2\": " + previewAny("[\"1\", 0]") + ", \"3\": {\"class_type\": "
+                + "\"CheckpointLoaderSimple\", \"inputs\": {\"ckpt_name\": \"flux1-dev-fp8.safetensors\"}}, "
+                + "\"4\": " + previewAny("[\"3\", 2]") + "}";
+        try (WsRecorder ws = WsRecorder.connect(sim.baseUrl(), "linked")) {
+            String id = http.submit(prompt, "linked");
+            ws.awaitDone(id);
+            JsonNode outputs = http.history(id).get(id).get("outputs");
+            assertThat(outputs.get("2")).isEqualTo(SimulatorHttp.json("{\"text\": [\"{'samples': tensor(...)}\"]}"));
+            assertThat(outputs.get("4").get("text").get(0).textValue())
+                    .matches("<comfy\\.sd\\.VAE object at 0x7f[0-9a-f]{10}>");
+            JsonNode executed = ws.awaitMessage(m -> m.get("type").textValue().equals("executed")
+                    && m.get("data").get("node").textValue().equals("2"));
+            assertThat(executed.get("data").get("output")).isEqualTo(outputs.get("2"));
+            // the same object shows the same text in the next prompt
+            String again = http.submit(prompt, "linked");
+            ws.awaitDone(again);
+            assertThat(http.history(again).get(again).get("outputs")).isEqualTo(outputs);
+        }
+        JsonNode info = SimulatorHttp.json(http.get("/object_info/PreviewAny")).get("PreviewAny");
+        assertThat(info).isEqualTo(SimulatorHttp.json("{\"input\": {\"required\": {\"source\": [\"*\", {}]}}, "
+                + "\"input_order\": {\"required\": [\"source\"]}, \"output\": [], \"output_is_list\": [], "
+                + "\"output_name\": [], \"name\": \"PreviewAny\", \"display_name\": \"Preview Any\", "
+                + "\"description\": \"\", \"python_module\": \"comfy_extras.nodes_preview_any\", "
+                + "\"category\": \"utils\", \"output_node\": true}"));
+    }
+
+    private static String previewAny(String source) {
+        return "{\"class_type\": \"PreviewAny\", \"inputs\": {\"source\": " + source + "}}";
+    }
+
     private static String describe(JsonNode message) {
         String type = message.get("type").textValue();
         JsonNode data = message.get("data");
