@@ -284,4 +284,49 @@ class SharedComfyUiTest {
         assertThat(file.status()).isEqualTo(200);
         assertThat(file.raw().body()).startsWith(0x89, 'P', 'N', 'G');
     }
+
+    @Test
+    void aHungComfyUiIsFailedWithinAboutTwoHealthIntervalsAndWhenItComesBackItsOldPromptDoesNotRunOn()
+            throws Exception {
+        ComfyUiSimulator a = server(Duration.ofMillis(50));
+        ComfyUiSimulator b = server(Duration.ofMillis(50));
+        // health checks every 2 s (start(): a status call may take 1 s), 3 failed checks fail a worker
+        start(Map.of());
+        String id = submit(seedTask(60, 11, ""));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !task(id).get("started_at").isNull());
+        String workerId = task(id).get("worker_id").asText();
+        ComfyUiSimulator hung = a.receivedPrompts().isEmpty() ? b : a;
+        String oldPrompt = ourPromptOn(hung);
+        // like SIGSTOP: connections are accepted, nothing is answered, the prompt makes no progress
+        hung.freeze();
+        await().atMost(Duration.ofSeconds(6)).until(() ->
+                "failed".equals(service.get("/api/v1/workers/" + workerId).json().get("status").asText()));
+        JsonNode done = awaitStatus(id, "completed");
+        assertThat(done.get("attempts").asInt()).isEqualTo(2);
+        assertThat(done.get("worker_id").asText()).isNotEqualTo(workerId);
+
+        // like SIGCONT: it answers again and would carry on with the old prompt, whose task ran elsewhere
+        hung.thaw();
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                "idle".equals(service.get("/api/v1/workers/" + workerId).json().get("status").asText()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> comfy(hung, "/history/" + oldPrompt).has(oldPrompt));
+        assertThat(comfy(hung, "/history/" + oldPrompt).get(oldPrompt).get("status").get("status_str").asText())
+                .as("interrupted before it could finish").isEqualTo("error");
+        assertThat(hung.interruptedPromptIds()).containsExactly(oldPrompt);
+        assertThat(comfy(hung, "/queue").get("queue_running")).isEmpty();
+    }
+
+    @Test
+    void textANodeShowsIsATextOutputOfTheTask() {
+        server(Duration.ZERO);
+        start(Map.of());
+        String id = submit("{\"workflow_id\":\"text\",\"payload\":{\"1\":{\"class_type\":\"PreviewAny\","
+                + "\"inputs\":{\"source\":\"a cat, 42 whiskers\"}}}}");
+        JsonNode outputs = awaitStatus(id, "completed").get("outputs");
+        assertThat(outputs).hasSize(1);
+        assertThat(outputs.get(0).get("node_id").asText()).isEqualTo("1");
+        assertThat(outputs.get(0).get("text").asText()).isEqualTo("a cat, 42 whiskers");
+        assertThat(outputs.get(0).get("content_type").asText()).isEqualTo("text/plain");
+        assertThat(outputs.get(0).has("url")).isFalse();
+    }
 }
