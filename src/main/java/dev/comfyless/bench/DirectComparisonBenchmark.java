@@ -44,7 +44,13 @@ import dev.comfyless.sandbox.ComfyUiSimulator;
  *       {@code System.nanoTime()} clock): dispatch (submit sent → simulator received the prompt), run (received →
  *       history stored), completion (history stored → the client saw it done, poll granularity included).</li>
  * </ul>
- * Run from the repository root after {@code mvn -B -DskipTests package}:
+ * One artefact to know when reading the direct side: a simulator's step timer fires up to about a millisecond late
+ * while its event loop sleeps, and a poll arriving meanwhile wakes the loop, which runs the overdue step before it
+ * answers the poll; with 2 ms polls, direct completion is therefore often one poll round trip (p50 ~0.5 ms) rather
+ * than half an interval. That favours the direct side by under a millisecond per task; ComfyLess learns of the end
+ * through the WebSocket and does not poll the simulator.
+ *
+ * <p>Run from the repository root after {@code mvn -B -DskipTests package}:
  * {@code java -cp target/comfyless.jar dev.comfyless.bench.DirectComparisonBenchmark [tasks=150] [servers=3]
  * [step-ms=4] [steps=4] [rounds=5] [one-at-a-time=100] [warm-up=300]}. Redis: {@code REDIS_HOST} when set, else
  * 127.0.0.1:6379 when it answers, else ComfyLess' embedded Redis; a fresh key prefix, deleted afterwards. Files go
@@ -142,12 +148,16 @@ public final class DirectComparisonBenchmark {
         }
     }
 
-    /** Latency of tasks run one at a time, and its parts; each part's distribution on its own. */
-    public record Breakdown(Dist latency, Dist dispatch, Dist run, Dist completion) {
+    /**
+     * Latency of tasks run one at a time, and its parts (dispatch + run + completion = latency; each part's
+     * distribution on its own); submit is the submit request's round trip, a part of dispatch's time.
+     */
+    public record Breakdown(Dist latency, Dist dispatch, Dist run, Dist completion, Dist submit) {
 
         ObjectNode json() {
             ObjectNode o = JSON.createObjectNode();
             o.set("latency", latency.json());
+            o.set("submit", submit.json());
             o.set("dispatch", dispatch.json());
             o.set("run", run.json());
             o.set("completion", completion.json());
@@ -231,6 +241,9 @@ public final class DirectComparisonBenchmark {
                             + "run %+.2f, completion %+.2f)", o.overheadP50(), o.overheadP95(),
                     o.comfyless.latency.mean - o.direct.latency.mean, o.comfyless.dispatch.mean - o.direct.dispatch.mean,
                     o.comfyless.run.mean - o.direct.run.mean, o.comfyless.completion.mean - o.direct.completion.mean));
+            l.add(f("    submit round trip (part of dispatch) p50 / p95: direct POST /prompt %.2f / %.2f ms, ComfyLess "
+                            + "POST /api/v1/tasks %.2f / %.2f ms", o.direct.submit.p50, o.direct.submit.p95,
+                    o.comfyless.submit.p50, o.comfyless.submit.p95));
             l.add("  latency = submit sent -> client saw it done; dispatch = submit sent -> the simulator received the "
                     + "prompt; run = received -> history stored; completion = history stored -> client saw it done "
                     + "(includes the poll interval)");
@@ -379,7 +392,7 @@ public final class DirectComparisonBenchmark {
     }
 
     /** A task measured one at a time: its seed, when its submit was sent, when the client saw it done. */
-    private record Timed(long seed, long sentNanos, long seenNanos) {
+    private record Timed(long seed, long sentNanos, long answeredNanos, long seenNanos) {
     }
 
     /** A prompt as a simulator saw it. */
@@ -537,6 +550,7 @@ public final class DirectComparisonBenchmark {
                     long seed = nextSeed++;
                     long sent = System.nanoTime();
                     Handle h = side.submit(seed);
+                    long answered = System.nanoTime();
                     // the first poll after a random part of the interval: no phase lock between the poll grid
                     // and a fixed run time, so that both sides wait half an interval on average for the poll
                     LockSupport.parkNanos(phase.nextLong(config.poll.toNanos()));
@@ -544,7 +558,7 @@ public final class DirectComparisonBenchmark {
                         pause(sent);
                     }
                     long seenDone = System.nanoTime();
-                    (isDirect ? directTimed : serviceTimed).add(new Timed(seed, sent, seenDone));
+                    (isDirect ? directTimed : serviceTimed).add(new Timed(seed, sent, answered, seenDone));
                     remember(side, h);
                 }
             }
@@ -629,14 +643,17 @@ public final class DirectComparisonBenchmark {
             List<Long> dispatch = new ArrayList<>();
             List<Long> run = new ArrayList<>();
             List<Long> completion = new ArrayList<>();
+            List<Long> submit = new ArrayList<>();
             for (Timed t : timed) {
+                submit.add(t.answeredNanos - t.sentNanos);
                 Seen s = required(seen, t.seed);
                 latency.add(t.seenNanos - t.sentNanos);
                 dispatch.add(s.receivedNanos - t.sentNanos);
                 run.add(s.storedNanos - s.receivedNanos);
                 completion.add(t.seenNanos - s.storedNanos);
             }
-            return new Breakdown(Dist.of(latency), Dist.of(dispatch), Dist.of(run), Dist.of(completion));
+            return new Breakdown(Dist.of(latency), Dist.of(dispatch), Dist.of(run), Dist.of(completion),
+                    Dist.of(submit));
         }
 
         private static Seen required(Map<Long, Seen> seen, long seed) {

@@ -45,7 +45,7 @@ class DirectComparisonBenchmarkIT {
         // one at a time: every task measured, and the parts add up to the latency
         assertThat(report.oneAtATime().tasks()).isEqualTo(4);
         for (Breakdown b : List.of(report.oneAtATime().direct(), report.oneAtATime().comfyless())) {
-            for (Dist d : List.of(b.latency(), b.dispatch(), b.run(), b.completion())) {
+            for (Dist d : List.of(b.latency(), b.dispatch(), b.run(), b.completion(), b.submit())) {
                 assertThat(d.count()).isEqualTo(4);
                 assertThat(d.p50()).isPositive();
                 assertThat(d.p95()).isGreaterThanOrEqualTo(d.p50());
