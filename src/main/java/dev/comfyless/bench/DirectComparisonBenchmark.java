@@ -150,7 +150,8 @@ public final class DirectComparisonBenchmark {
 
     /**
      * Latency of tasks run one at a time, and its parts (dispatch + run + completion = latency; each part's
-     * distribution on its own); submit is the submit request's round trip, a part of dispatch's time.
+     * distribution on its own); submit is the submit request's round trip, which overlaps dispatch (a simulator
+     * may have the prompt before the client has its answer).
      */
     public record Breakdown(Dist latency, Dist dispatch, Dist run, Dist completion, Dist submit) {
 
@@ -241,7 +242,7 @@ public final class DirectComparisonBenchmark {
                             + "run %+.2f, completion %+.2f)", o.overheadP50(), o.overheadP95(),
                     o.comfyless.latency.mean - o.direct.latency.mean, o.comfyless.dispatch.mean - o.direct.dispatch.mean,
                     o.comfyless.run.mean - o.direct.run.mean, o.comfyless.completion.mean - o.direct.completion.mean));
-            l.add(f("    submit round trip (part of dispatch) p50 / p95: direct POST /prompt %.2f / %.2f ms, ComfyLess "
+            l.add(f("    submit round trip (overlaps dispatch) p50 / p95: direct POST /prompt %.2f / %.2f ms, ComfyLess "
                             + "POST /api/v1/tasks %.2f / %.2f ms", o.direct.submit.p50, o.direct.submit.p95,
                     o.comfyless.submit.p50, o.comfyless.submit.p95));
             l.add("  latency = submit sent -> client saw it done; dispatch = submit sent -> the simulator received the "
