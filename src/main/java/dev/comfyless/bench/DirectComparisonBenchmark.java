@@ -44,15 +44,16 @@ import dev.comfyless.sandbox.ComfyUiSimulator;
  *       {@code System.nanoTime()} clock): dispatch (submit sent → simulator received the prompt), run (received →
  *       history stored), completion (history stored → the client saw it done, poll granularity included).</li>
  * </ul>
- * One artefact to know when reading the direct side: a simulator's step timer fires up to about a millisecond late
- * while its event loop sleeps, and a poll arriving meanwhile wakes the loop, which runs the overdue step before it
- * answers the poll; with 2 ms polls, direct completion is therefore often one poll round trip (p50 ~0.5 ms) rather
- * than half an interval. That favours the direct side by under a millisecond per task; ComfyLess learns of the end
- * through the WebSocket and does not poll the simulator.
+ * One thing to know when reading the direct side: its completion p50 is usually about one poll round trip
+ * (~0.5 ms), not half a poll interval, because a simulator's event loop woken by a poll runs an overdue step timer
+ * before it answers that poll. The run times of the two sides agree within about a millisecond (ComfyLess learns
+ * of the end through the WebSocket and does not poll the simulator), so this moves the comparison by less than
+ * that.
  *
  * <p>Run from the repository root after {@code mvn -B -DskipTests package}:
  * {@code java -cp target/comfyless.jar dev.comfyless.bench.DirectComparisonBenchmark [tasks=150] [servers=3]
- * [step-ms=4] [steps=4] [rounds=5] [one-at-a-time=100] [warm-up=300]}. Redis: {@code REDIS_HOST} when set, else
+ * [step-ms=4] [steps=4] [rounds=7] [one-at-a-time=100] [warm-up=1000]} (one at a time also gets a tenth of the
+ * warm-up). Redis: {@code REDIS_HOST} when set, else
  * 127.0.0.1:6379 when it answers, else ComfyLess' embedded Redis; a fresh key prefix, deleted afterwards. Files go
  * to {@code COMFYLESS_BENCH_DIR}, by default {@code /dev/shm}, as in {@link DispatchBenchmark}.
  */
@@ -79,7 +80,9 @@ public final class DirectComparisonBenchmark {
         }
 
         public static Config defaults() {
-            return new Config(150, 3, Duration.ofMillis(4), 4, 5, 100, 300, Duration.ofMillis(2));
+            // 1,000 warm-up tasks: after a few hundred, ComfyLess' first stream rounds were still the slowest (its
+            // JIT, on 2 busy cores, was not done); after 1,000 the rounds no longer trend
+            return new Config(150, 3, Duration.ofMillis(4), 4, 7, 100, 1_000, Duration.ofMillis(2));
         }
 
         static Config fromArgs(String[] args) {
