@@ -119,6 +119,8 @@ public final class RunningTasks implements AutoCloseable {
         volatile long lastContactNanos = watchedNanos;
         /** When ComfyUI started executing it (System.nanoTime()), 0 while it waits in the worker's queue. */
         volatile long executionStartNanos;
+        /** ComfyUI's WebSocket said the prompt ended ({@code executing {node: null}}): its history is stored. */
+        volatile boolean endSignalled;
         /** Its prompt ended on the worker and the worker was freed; its outputs may still be being copied. */
         volatile boolean handedOff;
         /**
@@ -471,6 +473,7 @@ public final class RunningTasks implements AutoCloseable {
             if (run != null) {
                 run.lastContactNanos = System.nanoTime();
                 if (node == null) {
+                    run.endSignalled = true;
                     io.execute(() -> settle(run));
                 } else {
                     started(run, 0);
@@ -552,6 +555,12 @@ public final class RunningTasks implements AutoCloseable {
         boolean failedToAnswer = false;
         long wait = probeTimeout.toMillis() + 1_000;
         try {
+            // ComfyUI said the prompt ended: the worker takes its next prompt before its history is even read, so
+            // that it idles as little as possible (the history then says how it ended)
+            if (run.endSignalled && run.started() && !run.handedOff && !run.unconfirmed
+                    && !handOff(run, millisSince(run.executionStartNanos))) {
+                return;
+            }
             // the queue is read before the history, so that a prompt finishing in between is seen in the history
             // (ComfyUI records it there before it leaves the queue): for an adopted prompt, whether it ever arrived;
             // for one not known to have started (the WebSocket may be down), whether it runs yet
@@ -643,29 +652,8 @@ public final class RunningTasks implements AutoCloseable {
      * failure, those saved before it, as partial outputs) and the task ends.
      */
     private void end(Run run, HistoryEntry entry) {
-        if (!run.handedOff) {
-            // a stopping process lets the worker go idle (the next process or another replica dispatches to it);
-            // a worker busy with other clients' work is left for dispatch, which prefers idle ones
-            String next = draining || busyAfter(run) ? null : UUID.randomUUID().toString();
-            long startedAgo = run.started() ? millisSince(run.executionStartNanos) : entry.runMillis();
-            TaskQueue.Handoff handoff = queue.handoff(run.taskId, run.workerId, run.promptId, startedAgo, next,
-                    lease);
-            if (!handoff.applied()) {
-                // no longer this attempt's to end (cancelled, requeued, ended elsewhere)
-                forget(run);
-                return;
-            }
-            run.handedOff = true;
-            // its execution is over: what remains (copying the outputs) is not bounded by timeout_seconds
-            ScheduledFuture<?> deadline = run.deadline;
-            if (deadline != null) {
-                deadline.cancel(false);
-            }
-            if (handoff.next().isPresent()) {
-                launcher.accept(handoff.next().get());
-            } else if (handoff.pending() > 0) {
-                signal.fire();
-            }
+        if (!run.handedOff && !handOff(run, run.started() ? millisSince(run.executionStartNanos) : entry.runMillis())) {
+            return;
         }
         String outputsJson;
         String errorJson = null;
@@ -689,6 +677,37 @@ public final class RunningTasks implements AutoCloseable {
         }
         forget(run);
         eraseInputs(run.task, run.endpoint);
+    }
+
+    /**
+     * The prompt ended on the worker: the worker is freed and, unless it should not take work now, takes the next
+     * pending task in the same Redis step, which is sent at once. {@code startedAgoMillis} (negative when unknown)
+     * records when ComfyUI started it, if that was not recorded yet.
+     *
+     * @return false when the task is no longer this attempt's to end (cancelled, requeued, ended elsewhere)
+     */
+    private boolean handOff(Run run, long startedAgoMillis) {
+        // a stopping process lets the worker go idle (the next process or another replica dispatches to it);
+        // a worker busy with other clients' work is left for dispatch, which prefers idle ones
+        String next = draining || busyAfter(run) ? null : UUID.randomUUID().toString();
+        TaskQueue.Handoff handoff = queue.handoff(run.taskId, run.workerId, run.promptId, startedAgoMillis, next,
+                lease);
+        if (!handoff.applied()) {
+            forget(run);
+            return false;
+        }
+        run.handedOff = true;
+        // its execution is over: what remains (copying the outputs) is not bounded by timeout_seconds
+        ScheduledFuture<?> deadline = run.deadline;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+        if (handoff.next().isPresent()) {
+            launcher.accept(handoff.next().get());
+        } else if (handoff.pending() > 0) {
+            signal.fire();
+        }
+        return true;
     }
 
     /** Overwrites the task's uploaded inputs on the worker, off the caller's thread, best effort. */
