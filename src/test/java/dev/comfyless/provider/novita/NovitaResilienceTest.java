@@ -138,8 +138,9 @@ class NovitaResilienceTest {
             assertThat(e.reason()).isEqualTo("NETWORK");
             assertThat(e.httpStatus()).isZero();
             assertThat(e.retryable()).isTrue();
-            // 200 ms + 400 ms of backoff (+-25 %): it was retried twice
-            assertThat(ms).isGreaterThanOrEqualTo(440);
+            // 200 ms + 400 ms of backoff (+-25 %, as Camel draws it; seen as low as 429 ms): it was retried twice,
+            // where one retry would take at most 250 ms
+            assertThat(ms).isGreaterThanOrEqualTo(300);
         }
     }
 
