@@ -1,7 +1,8 @@
 -- ARGV: prefix, worker id, reason, 'idle-only' | 'drain'.
 -- Takes a worker out of service in one step, so that dispatch can never pick a worker that is being deleted
--- (seed-review M13). An idle worker becomes terminating at once. With 'drain', a running worker is marked
--- draining: it finishes its task and then becomes terminating instead of idle (free_worker).
+-- (nor a scale-down delete a worker dispatch has just picked). An idle worker becomes terminating at once. With
+-- 'drain', a running worker is marked draining: it finishes its task and then becomes terminating instead of idle
+-- (free_worker).
 -- Returns {'terminating'} | {'draining'} | {'busy'} (running, idle-only) | {'missing'} | {'ignored', status}.
 local id = ARGV[2]
 local wk = P .. 'worker:' .. id

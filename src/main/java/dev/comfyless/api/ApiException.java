@@ -4,8 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A request ComfyLess refuses, with what was wrong and how to fix it. Rendered as the DESIGN §4 error body
- * {@code {"error": type, "code": status, "message": message, "details": {...}}}.
+ * A request ComfyLess refuses, with what was wrong and how to fix it. Rendered as the API's error body
+ * {@code {"error": type, "code": status, "message": message, "details": {...}}} (docs/api-contract.md, "Error body").
  */
 public class ApiException extends RuntimeException {
 

@@ -11,8 +11,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns every failure into the DESIGN §4 error body. Called by the {@code api-errors} route configuration and by
- * the HTTP edge (404, 405, 413 before a route is reached). Never a stack trace, a Java class or a Redis message.
+ * Turns every failure into the API's error body (docs/api-contract.md, "Error body"). Called by the
+ * {@code api-errors} route configuration and by the HTTP edge (404, 405, 413 before a route is reached). Never a
+ * stack trace, a Java class or a Redis message.
  */
 public final class ErrorResponses {
 

@@ -27,8 +27,9 @@ import org.redisson.api.RScript;
 import org.redisson.client.codec.StringCodec;
 
 /**
- * The dispatch benchmark (DESIGN §7): ComfyLess in-process in front of N simulated ComfyUI servers with zero step
- * time, over real loopback HTTP, WebSocket and Redis. Prints, over at least 2,000 tasks:
+ * The dispatch benchmark (targets: docs/api-contract.md, "Performance targets"): ComfyLess in-process in front of
+ * N simulated ComfyUI servers with zero step time, over real loopback HTTP, WebSocket and Redis. Prints, over at
+ * least 2,000 tasks:
  * <ul>
  *   <li>dispatch overhead: the client has its 201 → the simulator has the prompt;</li>
  *   <li>completion overhead: the simulator stored the history entry → the task is completed (outputs copied);</li>

@@ -45,7 +45,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Drives ComfyUI workers over HTTP and WebSocket (protocols.md Part A). One instance serves every worker: it shares
+ * Drives ComfyUI workers over HTTP and WebSocket (docs/comfyui-api.md). One instance serves every worker: it shares
  * one Vert.x HTTP/1.1 keep-alive client (up to {@value #CONNECTIONS_PER_HOST} connections per worker), and its client
  * id routes each prompt's WebSocket events to its subscriptions. Futures fail with {@link ComfyUiException}s as their
  * direct cause; they complete on a Vert.x event-loop thread (or, for a call that could not start, on the caller's), so

@@ -9,7 +9,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns one WebSocket text message {@code {"type", "data"}} into at most one listener call (protocols.md A.9.2).
+ * Turns one WebSocket text message {@code {"type", "data"}} into at most one listener call (docs/comfyui-api.md,
+ * "WebSocket events").
  * ComfyUI sends ~30 messages per prompt, most of a type the client has no use for: the type is read first with the
  * streaming parser and such messages are dropped without reading further. The wanted ones are read field by field;
  * only {@code status} and {@code execution_error} become (small) trees.

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 
-/** Parses a {@code GET /history/{id}} answer (protocols.md A.6). */
+/** Parses a {@code GET /history/{id}} answer (docs/comfyui-api.md, "History"). */
 final class HistoryParser {
 
     private HistoryParser() {

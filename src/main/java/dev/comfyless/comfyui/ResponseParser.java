@@ -12,7 +12,10 @@ import dev.comfyless.comfyui.ComfyUiClient.PromptAccepted;
 import dev.comfyless.comfyui.ComfyUiClient.SystemStats;
 import dev.comfyless.comfyui.ComfyUiClient.UploadedImage;
 
-/** Parses ComfyUI's small JSON answers (protocols.md A.2, A.7, A.8). */
+/**
+ * Parses ComfyUI's small JSON answers (docs/comfyui-api.md: "Prompt submission", "Files: view and upload",
+ * "Readiness").
+ */
 final class ResponseParser {
 
     private ResponseParser() {
@@ -49,7 +52,8 @@ final class ResponseParser {
 
     /**
      * A 400 answer: {@code {"error": {type, message, details, extra_info}, "node_errors": {...}}}. Null when the body
-     * has no {@code error.type} (then it did not come from ComfyUI's validation, protocols.md A.12).
+     * has no {@code error.type} (then it did not come from ComfyUI's validation: docs/comfyui-api.md, "Prompt
+     * submission").
      */
     static PromptRejectedException promptRejected(String body) {
         try (JsonParser p = JsonText.parser(body)) {

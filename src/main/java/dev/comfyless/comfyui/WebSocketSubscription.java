@@ -162,7 +162,7 @@ final class WebSocketSubscription implements EventSubscription {
         }
         current = null;
         // the old socket must be gone before a new one opens: ComfyUI's cleanup of a replaced socket would
-        // otherwise unregister the new one and its events would be dropped (protocols.md A.9, reconnect pitfall)
+        // otherwise unregister the new one and its events would be dropped (docs/comfyui-api.md, "Reconnect pitfall")
         attempt.abort();
         boolean wasOpen = socket != null;
         socket = null;
@@ -247,7 +247,7 @@ final class WebSocketSubscription implements EventSubscription {
         private WebSocket ws;
         /** The frames so far of a fragmented text message; null between messages. */
         private Buffer text;
-        /** Continuation frames belong to a binary message (previews, protocols.md A.9.3): not used. */
+        /** Continuation frames belong to a binary message (previews: docs/comfyui-api.md, "Binary frames"), unused. */
         private boolean inBinary;
 
         void frame(WebSocketFrame frame) {

@@ -20,7 +20,10 @@ import io.micrometer.core.instrument.Timer;
  */
 public final class ComfyLessMetrics {
 
-    /** Histogram buckets around the targets of DESIGN §7 (milliseconds for the hot path, seconds for the rest). */
+    /**
+     * Histogram buckets around the performance targets (docs/api-contract.md, "Performance targets"): milliseconds
+     * for the hot path, seconds for the rest.
+     */
     private static final Duration[] LATENCY_BUCKETS = Stream.of(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
             .map(Duration::ofMillis).toArray(Duration[]::new);
 

@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * <li>{@code starting} while Novita boots it and until ComfyUI's {@code /system_stats} answers (the readiness
  * probe makes it idle); not ready within the creation timeout → failed and deleted;</li>
  * <li>{@code failed} and {@code terminating} workers have their instance deleted, again and again until Novita
- * says it is gone; only then is the record removed (seed-review C6).</li>
+ * says it is gone; only then is the record removed (a forgotten instance would go on costing money).</li>
  * </ul>
  * Methods are synchronized: the timed routes run on separate Quartz threads and each acts on a fresh read. Worker
  * times are Redis' clock and are compared with {@code clock} here: a skew of seconds does not matter against

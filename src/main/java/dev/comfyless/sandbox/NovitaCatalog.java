@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * The simulated GPU products and clusters (protocols.md B.7, B.8). One product is sold out
+ * The simulated GPU products and clusters (docs/novita-api.md, "Products and clusters"). One product is sold out
  * ({@code availableDeploy: false}), so a client's product check and the INSUFFICIENT_RESOURCE path can be tested
  * without a fault switch.
  */

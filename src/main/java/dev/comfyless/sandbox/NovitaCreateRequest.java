@@ -10,8 +10,9 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
- * A {@code POST /gpu/instance/create} body checked against protocols.md B.2 and the B.9 error matrix. Types are
- * strict (gpuNum "1" is refused), because a real client that sends the wrong type should fail here first.
+ * A {@code POST /gpu/instance/create} body checked against Novita's create fields and answered with the
+ * simulator's refusals (docs/novita-api.md, "Create an instance" and "Errors"). Types are strict (gpuNum "1" is
+ * refused), because a real client that sends the wrong type should fail here first.
  */
 record NovitaCreateRequest(String name, NovitaCatalog.Product product, NovitaCatalog.Cluster cluster, int gpuNum,
                            int rootfsSize, String imageUrl, String imageAuthId, String command, String entrypoint,

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * A refused Novita request: HTTP status plus upper-snake reason, answered in the gateway envelope
- * {@code {"code","reason","message","metadata":{}}} (protocols.md B.9). Thrown by handlers, turned into a response
- * in one place.
+ * {@code {"code","reason","message","metadata":{}}} (docs/novita-api.md, "Errors"). Thrown by handlers, turned
+ * into a response in one place.
  */
 final class NovitaError extends RuntimeException {
 

@@ -18,10 +18,10 @@ import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 
 /**
- * The simulated instances and their state machines (protocols.md B.6): create {@code toCreate → creating → pulling
- * → running}, delete {@code toRemove → removing → removed}, stop, start and restart. Time advances on Vert.x timers,
- * never on reads. One lock guards all state; every timer checks the instance's epoch, so a walk that was overtaken
- * (deleted, stopped, vanished) stops by itself.
+ * The simulated instances and their state machines (docs/novita-api.md, "Instance statuses"): create
+ * {@code toCreate → creating → pulling → running}, delete {@code toRemove → removing → removed}, stop, start and
+ * restart. Time advances on Vert.x timers, never on reads. One lock guards all state; every timer checks the
+ * instance's epoch, so a walk that was overtaken (deleted, stopped, vanished) stops by itself.
  *
  * <p>ComfyUI simulators start and stop on a thread of our own: {@link ComfyUiSimulator#start} blocks, which an event
  * loop must not.
@@ -220,7 +220,7 @@ final class NovitaFleet {
         inst.status = "pulling";
         later(inst, options.pullDwell().plus(inst.extraPull), () -> {
             if (inst.pullFailure != null) {
-                // protocols.md B.6: a failed pull stays in pulling with statusError
+                // a failed pull stays in pulling with statusError (docs/novita-api.md, "Instance statuses")
                 inst.errorState = "pulling";
                 inst.errorMessage = inst.pullFailure;
             } else {

@@ -9,8 +9,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * One simulated instance's mutable state, and its JSON as Get and List answer it (protocols.md B.3). Only touched
- * under the {@link NovitaFleet}'s lock.
+ * One simulated instance's mutable state, and its JSON as Get and List answer it (docs/novita-api.md, "Get an
+ * instance"). Only touched under the {@link NovitaFleet}'s lock.
  */
 final class NovitaInstance {
 

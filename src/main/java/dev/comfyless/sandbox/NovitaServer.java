@@ -20,7 +20,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
 /**
- * The Novita GPU Instance API v1 over HTTP (protocols.md part B), deployed as a verticle. A gate in front of every
+ * The Novita GPU Instance API v1 over HTTP (docs/novita-api.md), deployed as a verticle. A gate in front of every
  * route counts the request, checks the bearer key and applies the gateway-level faults (429, 500); handlers throw
  * {@link NovitaError} and one place turns it into the error envelope.
  */

@@ -21,7 +21,7 @@ import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 
 /**
- * A Novita GPU cloud simulator speaking the GPU Instance API v1 (protocols.md part B) under
+ * A Novita GPU cloud simulator speaking the GPU Instance API v1 (docs/novita-api.md) under
  * {@code /gpu-instance/openapi/v1}: create, get, list, delete (plus start, stop, restart), products and clusters,
  * with Novita's error envelope and bearer-key auth. Each instance walks {@code toCreate → creating → pulling →
  * running} on timers, and once running serves a real {@link ComfyUiSimulator} behind {@code portMappings[8188]},

@@ -11,9 +11,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Checks the structure of a ComfyUI API-format graph (protocols.md §A.1) before it is queued, so that a broken
- * workflow is refused at submission with a precise message instead of failing later on a rented GPU. Only the
- * structure is checked: node classes and input values are ComfyUI's business. Stateless, so thread-safe.
+ * Checks the structure of a ComfyUI API-format graph (docs/comfyui-api.md, "Workflow format") before it is queued,
+ * so that a broken workflow is refused at submission with a precise message instead of failing later on a rented
+ * GPU. Only the structure is checked: node classes and input values are ComfyUI's business. Stateless, so
+ * thread-safe.
  */
 public final class WorkflowValidator {
 

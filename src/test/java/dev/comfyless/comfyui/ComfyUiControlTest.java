@@ -10,7 +10,7 @@ import dev.comfyless.comfyui.ComfyUiClient.SystemStats;
 import io.vertx.ext.web.handler.BodyHandler;
 import org.junit.jupiter.api.Test;
 
-/** POST /interrupt (A.5) and GET /system_stats (A.8). */
+/** POST /interrupt and GET /system_stats (docs/comfyui-api.md, "Queue and interrupt" and "Readiness"). */
 class ComfyUiControlTest extends AgainstFakeComfyUi {
 
     private static final String SYSTEM_STATS = "{\n  \"system\": {\"os\": \"posix\", \"ram_total\": 135089954816, \"ram_free\": 120000000000,"

@@ -10,7 +10,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import org.junit.jupiter.api.Test;
 
-/** WebSocket events (protocols.md A.9). */
+/** WebSocket events (docs/comfyui-api.md, "WebSocket events"). */
 class ComfyUiEventsTest extends AgainstFakeComfyUi {
 
     private static final String P = "0f3c7e9a-4b1d-4c2e-9f7a-2b5d8e1c6a40";

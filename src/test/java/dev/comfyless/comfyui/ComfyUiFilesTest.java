@@ -18,7 +18,7 @@ import io.vertx.ext.web.handler.BodyHandler;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** GET /view and POST /upload/image (protocols.md A.7). */
+/** GET /view and POST /upload/image (docs/comfyui-api.md, "Files: view and upload"). */
 class ComfyUiFilesTest extends AgainstFakeComfyUi {
 
     @TempDir

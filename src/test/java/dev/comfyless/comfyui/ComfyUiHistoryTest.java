@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
 
-/** GET /history/{id} (protocols.md A.6). */
+/** GET /history/{id} (docs/comfyui-api.md, "History"). */
 class ComfyUiHistoryTest extends AgainstFakeComfyUi {
 
     private static final String ID = "0f3c7e9a-4b1d-4c2e-9f7a-2b5d8e1c6a40";

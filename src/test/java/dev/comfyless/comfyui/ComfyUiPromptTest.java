@@ -16,7 +16,7 @@ import dev.comfyless.comfyui.ComfyUiClient.PromptAccepted;
 import io.vertx.ext.web.handler.BodyHandler;
 import org.junit.jupiter.api.Test;
 
-/** POST /prompt (protocols.md A.2). */
+/** POST /prompt (docs/comfyui-api.md, "Prompt submission"). */
 class ComfyUiPromptTest extends AgainstFakeComfyUi {
 
     private static final String PROMPT_ID = "0f3c7e9a-4b1d-4c2e-9f7a-2b5d8e1c6a40";

@@ -17,7 +17,10 @@ import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.Test;
 
-/** Reconnects of the event subscription, and the A.9 reconnect pitfall (one socket per clientId at a time). */
+/**
+ * Reconnects of the event subscription, and ComfyUI's reconnect pitfall (one socket per clientId at a time:
+ * docs/comfyui-api.md, "Reconnect pitfall").
+ */
 class ComfyUiReconnectTest extends AgainstFakeComfyUi {
 
     private final RecordingEvents events = new RecordingEvents();

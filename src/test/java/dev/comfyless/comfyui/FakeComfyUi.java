@@ -9,7 +9,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 
-/** A loopback Vert.x HTTP/WebSocket server whose routes each test writes with the exact shapes of protocols.md Part A. */
+/** A loopback Vert.x HTTP/WebSocket server whose routes each test writes with the exact shapes of docs/comfyui-api.md. */
 final class FakeComfyUi implements AutoCloseable {
 
     static final Duration TIMEOUT = Duration.ofSeconds(10);

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Novita's GPU Instance API v1 (protocols.md part B), as the fleet needs it. Calls block; transient failures (429,
+ * Novita's GPU Instance API v1 (docs/novita-api.md), as the fleet needs it. Calls block; transient failures (429,
  * 5xx, network) are retried inside with backoff before anything is thrown. Implemented by {@link NovitaClient} on
  * the {@code routes/novita.camel.yaml} routes.
  */

@@ -12,7 +12,7 @@ import org.apache.camel.InvalidPayloadException;
 import org.apache.camel.Message;
 
 /**
- * Builds the Novita v1 requests (protocols.md B.2–B.7) for the {@code novita-*} routes. Each operation step only
+ * Builds the Novita v1 requests (docs/novita-api.md) for the {@code novita-*} routes. Each operation step only
  * records what to send in exchange properties (never headers: properties are not sent over HTTP and survive a
  * redelivery, whose exchange carries the previous answer); {@link #prepare} turns them into the HTTP call at the
  * start of every attempt in {@code novita-call}.
@@ -48,7 +48,7 @@ public final class NovitaRequests {
         body.put("gpuNum", c.gpuNum());
         body.put("rootfsSize", c.rootfsSize());
         body.put("imageUrl", c.imageUrl());
-        // a comma-separated string in v1, not an array (B.2)
+        // a comma-separated string in v1, not an array (docs/novita-api.md, "Create an instance")
         body.put("ports", "8188/http");
         ArrayNode envs = body.putArray("envs");
         if (c.envs() != null) {
@@ -106,7 +106,8 @@ public final class NovitaRequests {
         } else {
             in.removeHeader(Exchange.HTTP_QUERY);
         }
-        // the docs list Content-Type: application/json as required on every endpoint, GET included (B.0)
+        // the docs list Content-Type: application/json as required on every endpoint, GET included
+        // (docs/novita-api.md, "Basics")
         in.setHeader(Exchange.CONTENT_TYPE, "application/json");
         in.setHeader("Accept", "application/json");
         NovitaCredentials credentials = exchange.getProperty(CREDENTIALS, NovitaCredentials.class);

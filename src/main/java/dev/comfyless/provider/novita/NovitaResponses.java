@@ -18,7 +18,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 
 /**
- * Reads Novita's answers (protocols.md B.2–B.9) for the {@code novita-*} routes, leniently: unknown fields are
+ * Reads Novita's answers (docs/novita-api.md) for the {@code novita-*} routes, leniently: unknown fields are
  * ignored, numbers may come as strings, {@code node} may be an object or an array, bodies may be empty or not JSON.
  * <ul>
  *   <li>{@link #check}, inside the circuit breaker: 429 / 5xx (JSON or a gateway's HTML page) throw a
@@ -193,7 +193,7 @@ public final class NovitaResponses {
 
     // ---- parsing ---------------------------------------------------------------------------------------------
 
-    /** An instance object of get or list (B.3). */
+    /** An instance object of get or list (docs/novita-api.md, "Get an instance"). */
     static NovitaInstance instance(JsonNode n) {
         JsonNode statusError = n.path("statusError");
         String error = statusError.isTextual() ? statusError.asText() : text(statusError, "message");

@@ -23,7 +23,7 @@ class NovitaClientTest {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    /** protocols.md B.3, plus fields no doc mentions (must be ignored). */
+    /** An instance as Get answers it (docs/novita-api.md, "Get an instance"), plus fields no doc mentions (ignored). */
     static final String B3_EXAMPLE = """
             {
               "id": "07ed667185a895bb", "name": "comfy-worker-01", "clusterId": "us-ca-nas-2",
