@@ -3,8 +3,8 @@
 -- Pairs the best pending task with the most recently active idle worker, both changing state in this one step:
 -- the task becomes running on that worker (with a lease and the prompt id it will be sent under), the worker
 -- becomes running with that task. Recent workers first, so that the others idle long enough to be scaled down.
--- Returns {task with payload, worker fields, 1 if another pair is possible now else 0} or an empty list when
--- there is no task or no idle worker.
+-- Returns {task with payload, worker fields, 1 if another pair is possible now else 0, pending tasks left}, or
+-- {pending tasks} when there is no idle worker, or an empty list when there is no pending task.
 local idle = P .. 'workers:idle'
 local avoid = {}
 for i = 5, #ARGV do
@@ -15,7 +15,7 @@ local pick, fallback
 for _ = 1, 10 do
   local candidates = redis.call('ZREVRANGE', idle, 0, #ARGV - 4)
   if #candidates == 0 then
-    return {}
+    return { redis.call('ZCARD', P .. 'queue') }
   end
   local stale = false
   for _, worker_id in ipairs(candidates) do
@@ -37,7 +37,7 @@ for _ = 1, 10 do
 end
 pick = pick or fallback
 if not pick then
-  return {}
+  return { redis.call('ZCARD', P .. 'queue') }
 end
 local now = now_ms()
 local id = claim_next(pick, tonumber(ARGV[2]), now, ARGV[3], ARGV[4])
@@ -51,4 +51,4 @@ local more = 0
 if redis.call('ZCARD', P .. 'queue') > 0 and redis.call('ZCARD', idle) > 0 then
   more = 1
 end
-return { read_task(id, nil), redis.call('HGETALL', wk), more }
+return { read_task(id, nil), redis.call('HGETALL', wk), more, redis.call('ZCARD', P .. 'queue') }

@@ -44,8 +44,8 @@ import org.slf4j.LoggerFactory;
  * <p>A prompt may wait in ComfyUI's queue behind other clients' work: the task is {@code running} (handed to its
  * worker) from dispatch, but {@code started_at} is set, and its {@code timeout_seconds} counts, only from ComfyUI's
  * {@code execution_start}; the wait before it is bounded by the same number of seconds. When the prompt ends on the
- * worker, the worker is freed at once and takes the next task (the hand-off) while this task's outputs are copied,
- * so the GPU does not wait for the copy. A timed-out or cancelled prompt is removed from the worker's queue or
+ * worker while other tasks wait, the worker is freed at once and takes the next task (the hand-off) while this
+ * task's outputs are copied, so the GPU does not wait for the copy. A timed-out or cancelled prompt is removed from the worker's queue or
  * interrupted, whichever applies ({@link PromptStopper}). All state that matters is in Redis (task, worker, prompt
  * id): after a restart {@link #resume()} picks up every running task again.
  */
@@ -557,7 +557,7 @@ public final class RunningTasks implements AutoCloseable {
         try {
             // ComfyUI said the prompt ended: the worker takes its next prompt before its history is even read, so
             // that it idles as little as possible (the history then says how it ended)
-            if (run.endSignalled && run.started() && !run.handedOff && !run.unconfirmed
+            if (run.endSignalled && run.started() && !run.handedOff && !run.unconfirmed && workWaits()
                     && !handOff(run, millisSince(run.executionStartNanos))) {
                 return;
             }
@@ -652,7 +652,8 @@ public final class RunningTasks implements AutoCloseable {
      * failure, those saved before it, as partial outputs) and the task ends.
      */
     private void end(Run run, HistoryEntry entry) {
-        if (!run.handedOff && !handOff(run, run.started() ? millisSince(run.executionStartNanos) : entry.runMillis())) {
+        long startedAgo = run.started() ? millisSince(run.executionStartNanos) : entry.runMillis();
+        if (!run.handedOff && workWaits() && !handOff(run, startedAgo)) {
             return;
         }
         String outputsJson;
@@ -670,13 +671,41 @@ public final class RunningTasks implements AutoCloseable {
             errorJson = entry.interrupted() ? TaskErrors.interrupted(entry.error().map(e -> e.nodeId()).orElse(null))
                     : entry.error().map(TaskErrors::execution).orElseGet(() -> TaskErrors.executionUnknown(entry.rawJson()));
         }
-        boolean ended = queue.end(run.taskId, run.workerId, run.promptId, outputsJson, errorJson);
-        if (ended && errorJson == null) {
+        // not handed off yet: this step frees the worker and may give it the next task
+        TaskQueue.Ended ended = queue.end(run.taskId, run.workerId, run.promptId, outputsJson, errorJson, startedAgo,
+                run.handedOff ? null : nextPromptId(run), lease);
+        if (ended.ended() && errorJson == null) {
             long now = System.nanoTime();
             listeners.forEach(l -> l.completed(run.taskId, run.promptId, now));
         }
         forget(run);
+        if (ended.ended() && !run.handedOff) {
+            if (ended.next().isPresent()) {
+                launcher.accept(ended.next().get());
+            } else if (ended.pending() > 0) {
+                signal.fire();
+            }
+        }
         eraseInputs(run.task, run.endpoint);
+    }
+
+    /**
+     * Whether tasks wait, as far as the last queue step counted. While work waits, a worker whose prompt ended is
+     * handed its next task at once and its outputs are copied meanwhile; while none does, the task is ended after the
+     * copy in one step that also frees the worker, a Redis round trip fewer (a submit arriving meanwhile goes to an
+     * idle worker, or to this one when it is freed).
+     */
+    private boolean workWaits() {
+        return queue.pendingSeen() > 0;
+    }
+
+    /**
+     * The prompt id of the next task a worker freed by {@code run} takes, or null when it should take none now: a
+     * stopping process lets the worker go idle (the next process or another replica dispatches to it); a worker
+     * busy with other clients' work is left for dispatch, which prefers idle ones.
+     */
+    private String nextPromptId(Run run) {
+        return draining || busyAfter(run) ? null : UUID.randomUUID().toString();
     }
 
     /**
@@ -687,11 +716,8 @@ public final class RunningTasks implements AutoCloseable {
      * @return false when the task is no longer this attempt's to end (cancelled, requeued, ended elsewhere)
      */
     private boolean handOff(Run run, long startedAgoMillis) {
-        // a stopping process lets the worker go idle (the next process or another replica dispatches to it);
-        // a worker busy with other clients' work is left for dispatch, which prefers idle ones
-        String next = draining || busyAfter(run) ? null : UUID.randomUUID().toString();
-        TaskQueue.Handoff handoff = queue.handoff(run.taskId, run.workerId, run.promptId, startedAgoMillis, next,
-                lease);
+        TaskQueue.Handoff handoff = queue.handoff(run.taskId, run.workerId, run.promptId, startedAgoMillis,
+                nextPromptId(run), lease);
         if (!handoff.applied()) {
             forget(run);
             return false;

@@ -34,6 +34,16 @@ public final class TaskQueue {
         this.owner = owner;
     }
 
+    /**
+     * Pending tasks as the last dispatch, hand-off or ending step of this process counted them (a cache: submits
+     * since are not in it).
+     */
+    private volatile long pendingSeen;
+
+    public long pendingSeen() {
+        return pendingSeen;
+    }
+
     /** The process that holds the leases this queue takes. */
     public String owner() {
         return owner;
@@ -46,8 +56,11 @@ public final class TaskQueue {
     public record Assignment(Task task, Worker worker) {
     }
 
-    /** A pairing, and whether another one is possible right now (a pending task and an idle worker are left). */
-    public record Dispatched(Assignment assignment, boolean more) {
+    /**
+     * A pairing, whether another one is possible right now (a pending task and an idle worker are left), and how
+     * many tasks are still pending.
+     */
+    public record Dispatched(Assignment assignment, boolean more, long pending) {
     }
 
     /** The result of a lease sweep that may adopt tasks: those requeued, failed, and the ids adopted. */
@@ -89,11 +102,14 @@ public final class TaskQueue {
             args[i++] = endpoint;
         }
         List<?> reply = (List<?>) scripts.run("dispatch", args);
-        if (reply.isEmpty()) {
+        if (reply.size() < 4) {
+            pendingSeen = reply.isEmpty() ? 0 : ((Number) reply.get(0)).longValue();
             return Optional.empty();
         }
+        pendingSeen = ((Number) reply.get(3)).longValue();
         return Optional.of(new Dispatched(new Assignment(Task.fromFields((List<?>) reply.get(0)),
-                Worker.fromFields((List<?>) reply.get(1))), ((Number) reply.get(2)).intValue() == 1));
+                Worker.fromFields((List<?>) reply.get(1))), ((Number) reply.get(2)).intValue() == 1,
+                ((Number) reply.get(3)).longValue()));
     }
 
     /**
@@ -135,6 +151,20 @@ public final class TaskQueue {
      * @return whether this call ended it
      */
     public boolean end(String id, String workerId, String promptId, String outputsJson, String errorJson) {
+        return end(id, workerId, promptId, outputsJson, errorJson, -1, null, Duration.ZERO).ended();
+    }
+
+    /** What ending a task did: whether it ended it, the next task its freed worker took, how many still wait. */
+    public record Ended(boolean ended, Optional<Assignment> next, long pending) {
+    }
+
+    /**
+     * {@link #end(String, String, String, String, String)}; when the worker is freed by this step (it was not
+     * handed off before) and {@code nextPromptId} is given, it takes the best pending task in the same step.
+     * {@code startedAgoMillis} (negative when unknown) records when ComfyUI started it, if that was not recorded.
+     */
+    public Ended end(String id, String workerId, String promptId, String outputsJson, String errorJson,
+                     long startedAgoMillis, String nextPromptId, Duration lease) {
         List<String> fields = new java.util.ArrayList<>(4);
         if (outputsJson != null) {
             fields.add("outputs");
@@ -145,19 +175,35 @@ public final class TaskQueue {
             fields.add(errorJson);
         }
         return finish(id, workerId, promptId, errorJson == null ? TaskStatus.COMPLETED : TaskStatus.FAILED,
-                fields.toArray(String[]::new));
+                startedAgoMillis, nextPromptId, lease, fields.toArray(String[]::new));
     }
 
     private boolean finish(String id, String claimer, String promptId, TaskStatus to, String... fields) {
-        Object[] args = new Object[5 + fields.length];
+        return finish(id, claimer, promptId, to, -1, null, Duration.ZERO, fields).ended();
+    }
+
+    private Ended finish(String id, String claimer, String promptId, TaskStatus to, long startedAgoMillis,
+                         String nextPromptId, Duration lease, String... fields) {
+        Object[] args = new Object[9 + fields.length];
         args[0] = id;
         args[1] = claimer == null ? "" : claimer;
         args[2] = promptId == null ? "" : promptId;
         args[3] = retention.toMillis();
         args[4] = to.wire();
-        System.arraycopy(fields, 0, args, 5, fields.length);
+        args[5] = nextPromptId == null ? "" : nextPromptId;
+        args[6] = lease.toMillis();
+        args[7] = owner;
+        args[8] = startedAgoMillis < 0 ? "" : Long.toString(startedAgoMillis);
+        System.arraycopy(fields, 0, args, 9, fields.length);
         List<?> reply = (List<?>) scripts.run("finish", args);
-        return to.wire().equals(reply.get(0));
+        if (!to.wire().equals(reply.get(0))) {
+            return new Ended(false, Optional.empty(), -1);
+        }
+        List<?> task = (List<?>) reply.get(1);
+        Optional<Assignment> next = task.isEmpty() ? Optional.empty()
+                : Optional.of(new Assignment(Task.fromFields(task), Worker.fromFields((List<?>) reply.get(2))));
+        pendingSeen = ((Number) reply.get(3)).longValue();
+        return new Ended(true, next, pendingSeen);
     }
 
     /** What a hand-off did: whether it applied, the next task the freed worker took, how many tasks still wait. */
@@ -181,7 +227,8 @@ public final class TaskQueue {
         List<?> task = (List<?>) reply.get(1);
         Optional<Assignment> next = task.isEmpty() ? Optional.empty()
                 : Optional.of(new Assignment(Task.fromFields(task), Worker.fromFields((List<?>) reply.get(2))));
-        return new Handoff(true, next, ((Number) reply.get(3)).longValue());
+        pendingSeen = ((Number) reply.get(3)).longValue();
+        return new Handoff(true, next, pendingSeen);
     }
 
     /**

@@ -157,6 +157,23 @@ class DispatchPairingTest {
     }
 
     @Test
+    void endingATaskNotHandedOffFreesItsWorkerAndGivesItTheNextTaskInTheSameStep() {
+        Task first = submit(5);
+        idleWorker("w1");
+        String prompt = dispatch().task().promptId();
+        Task next = submit(3);
+        TaskQueue.Ended ended = redis.queue.end(first.id(), "w1", prompt, "[]", null, 25, "p2", LEASE);
+        assertThat(ended.ended()).isTrue();
+        assertThat(ended.next().orElseThrow().task().id()).isEqualTo(next.id());
+        assertThat(ended.pending()).isZero();
+        assertThat(redis.queue.pendingSeen()).isZero();
+        Task done = redis.store.get(first.id(), false).orElseThrow();
+        assertThat(done.status()).isEqualTo(TaskStatus.COMPLETED);
+        assertThat(done.startedAt()).as("recorded from the 25 ms it ran").isNotNull();
+        assertThat(redis.workers.get("w1").orElseThrow().currentTask()).isEqualTo(next.id());
+    }
+
+    @Test
     void aHandOffToAnotherAttemptIsIgnored() {
         Task first = submit(5);
         idleWorker("w1");
