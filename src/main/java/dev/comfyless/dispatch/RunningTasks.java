@@ -95,6 +95,8 @@ public final class RunningTasks implements AutoCloseable {
     private final Map<String, EventSubscription> subscriptions = new ConcurrentHashMap<>();
     /** queue_remaining of each worker as its WebSocket last told (only while connected). */
     private final Map<String, Integer> queueRemaining = new ConcurrentHashMap<>();
+    /** Our prompts each worker holds (sent, not ended there), counted as runs come and go. */
+    private final Map<String, AtomicInteger> heldOn = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> thread(r,
             "comfyless-task-timers"));
     private final ExecutorService io = Executors.newFixedThreadPool(8, r -> thread(r, "comfyless-task-io"));
@@ -123,6 +125,8 @@ public final class RunningTasks implements AutoCloseable {
         volatile boolean endSignalled;
         /** Its prompt ended on the worker and the worker was freed; its outputs may still be being copied. */
         volatile boolean handedOff;
+        /** Counted in {@link #heldOn} until its prompt ends on the worker or it is no longer watched. */
+        final AtomicBoolean held = new AtomicBoolean();
         /**
          * Adopted from a process that stopped: whether its prompt ever reached the worker is not known until the
          * worker's queue and history have been read once.
@@ -233,6 +237,9 @@ public final class RunningTasks implements AutoCloseable {
         subscribe(worker.endpoint());
         Run run = new Run(task, worker.endpoint());
         byPrompt.put(run.promptId, run);
+        if (!run.handedOff && run.held.compareAndSet(false, true)) {
+            heldOn.computeIfAbsent(run.endpoint, e -> new AtomicInteger()).incrementAndGet();
+        }
         if (task.startedAt() != null) {
             // adopted after it started: its timeout counts from ComfyUI's start
             run.executionStartNanos = System.nanoTime()
@@ -284,6 +291,7 @@ public final class RunningTasks implements AutoCloseable {
     public void unwatch(String promptId) {
         Run run = byPrompt.remove(promptId);
         if (run != null) {
+            unhold(run);
             cancelTimers(run);
         }
     }
@@ -298,6 +306,7 @@ public final class RunningTasks implements AutoCloseable {
         }
         Run run = byPrompt.remove(task.promptId());
         if (run != null) {
+            unhold(run);
             cancelTimers(run);
         }
         if (endpoint != null) {
@@ -424,7 +433,7 @@ public final class RunningTasks implements AutoCloseable {
     public Set<String> busyEndpoints() {
         Set<String> busy = new HashSet<>();
         queueRemaining.forEach((endpoint, remaining) -> {
-            if (remaining > ours(endpoint)) {
+            if (remaining > held(endpoint)) {
                 busy.add(endpoint);
             }
         });
@@ -437,12 +446,19 @@ public final class RunningTasks implements AutoCloseable {
      */
     private boolean busyAfter(Run run) {
         Integer remaining = queueRemaining.get(run.endpoint);
-        return remaining != null && remaining > ours(run.endpoint) - 1;
+        return remaining != null && remaining > held(run.endpoint) - (run.held.get() ? 1 : 0);
     }
 
     /** Our prompts the worker still holds (sent, not ended there). */
-    private long ours(String endpoint) {
-        return byPrompt.values().stream().filter(r -> r.endpoint.equals(endpoint) && !r.handedOff).count();
+    private int held(String endpoint) {
+        AtomicInteger n = heldOn.get(endpoint);
+        return n == null ? 0 : n.get();
+    }
+
+    private void unhold(Run run) {
+        if (run.held.compareAndSet(true, false)) {
+            heldOn.get(run.endpoint).decrementAndGet();
+        }
     }
 
     /** The WebSocket of one worker. */
@@ -723,6 +739,7 @@ public final class RunningTasks implements AutoCloseable {
             return false;
         }
         run.handedOff = true;
+        unhold(run);
         // its execution is over: what remains (copying the outputs) is not bounded by timeout_seconds
         ScheduledFuture<?> deadline = run.deadline;
         if (deadline != null) {
@@ -824,6 +841,7 @@ public final class RunningTasks implements AutoCloseable {
 
     private void forget(Run run) {
         byPrompt.remove(run.promptId, run);
+        unhold(run);
         cancelTimers(run);
     }
 
