@@ -229,11 +229,6 @@ public final class ComfyUiClient implements AutoCloseable {
         public boolean holds(String promptId) {
             return isRunning(promptId) || isPending(promptId);
         }
-
-        /** Every prompt the server holds, running or waiting. */
-        public int size() {
-            return running.size() + pending.size();
-        }
     }
 
     /** GET {base}/queue within {@code timeout} (null: the client's call timeout). */
@@ -244,16 +239,6 @@ public final class ComfyUiClient implements AutoCloseable {
                 throw failure(target, answer);
             }
             return ResponseParser.queue(answer.body());
-        });
-    }
-
-    /** GET {base}/queue: the ids of the prompts ComfyUI is running or has waiting. */
-    public CompletableFuture<java.util.Set<String>> queuedPromptIds(String baseUrl) {
-        return queue(baseUrl, null).thenApply(q -> {
-            java.util.Set<String> ids = new java.util.HashSet<>();
-            q.running().forEach(p -> ids.add(p.promptId()));
-            q.pending().forEach(p -> ids.add(p.promptId()));
-            return ids;
         });
     }
 

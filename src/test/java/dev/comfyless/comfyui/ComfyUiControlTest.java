@@ -40,6 +40,47 @@ class ComfyUiControlTest extends AgainstFakeComfyUi {
     }
 
     @Test
+    void theQueueIsReadInRunOrderWithOurTaskMarkersAndWaitingPromptsAreDeleted() {
+        List<String> deletes = new CopyOnWriteArrayList<>();
+        comfy = FakeComfyUi.start(vertx, router -> {
+            // heap order, not run order; one of another client (no marker), one of ours
+            router.get("/queue").handler(ctx -> ctx.json(new io.vertx.core.json.JsonObject(
+                    "{\"queue_running\": [[0, \"r\", {}, {\"client_id\": \"x\", \"comfyless_task\": \"t-0\"}, [\"9\"]]],"
+                    + " \"queue_pending\": [[5.0, \"late\", {}, {\"client_id\": \"y\"}, [\"9\"]],"
+                    + " [2, \"early\", {}, {\"comfyless_task\": \"t-2\"}, [\"9\"]]]}")));
+            router.post("/queue").handler(BodyHandler.create()).handler(ctx -> {
+                deletes.add(ctx.body().asString());
+                ctx.response().end();
+            });
+        });
+        ComfyUiClient.QueueSnapshot queue = client.queue(comfy.baseUrl(), java.time.Duration.ofSeconds(2)).join();
+        assertThat(queue.running()).containsExactly(new ComfyUiClient.QueuedPrompt("r", "t-0"));
+        assertThat(queue.pending()).containsExactly(new ComfyUiClient.QueuedPrompt("early", "t-2"),
+                new ComfyUiClient.QueuedPrompt("late", null));
+        assertThat(queue.isRunning("r")).isTrue();
+        assertThat(queue.isPending("r")).isFalse();
+        assertThat(queue.holds("late")).isTrue();
+        assertThat(queue.holds("gone")).isFalse();
+
+        assertThat(client.deleteQueued(comfy.baseUrl(), List.of("early", "late")).join()).isNull();
+        assertThat(deletes).containsExactly("{\"delete\":[\"early\",\"late\"]}");
+    }
+
+    @Test
+    void aRefusedConnectionIsReportedInWordsAsNeverSent() throws Exception {
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        Throwable failure = org.assertj.core.api.Assertions.catchThrowable(() ->
+                client.history("http://127.0.0.1:" + closed, "p").join());
+        assertThat(failure.getCause()).isInstanceOfSatisfying(ComfyUiUnavailableException.class, e -> {
+            assertThat(e.requestSent()).isFalse();
+            assertThat(e.getMessage()).endsWith(": connection refused").doesNotContain("Exception");
+        });
+    }
+
+    @Test
     void interruptIsNeverGlobal() {
         serveInterrupt();
 

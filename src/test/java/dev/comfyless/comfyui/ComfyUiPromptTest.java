@@ -65,6 +65,17 @@ class ComfyUiPromptTest extends AgainstFakeComfyUi {
     }
 
     @Test
+    void ourTaskIdRidesInExtraDataSoThatOurPromptsCanBeToldApartOnASharedServer() throws Exception {
+        AtomicReference<String> received = new AtomicReference<>();
+        answer(200, "{\"prompt_id\": \"" + PROMPT_ID + "\", \"number\": 3, \"node_errors\": {}}", received,
+                new AtomicReference<>());
+        client.prompt(comfy.baseUrl(), PROMPT_ID, PROMPT, "task-\"1\"").join();
+        JsonNode body = new ObjectMapper().readTree(received.get());
+        assertThat(body.at("/extra_data/comfyless_task").asText()).isEqualTo("task-\"1\"");
+        assertThat(body.get("client_id").asText()).isEqualTo("orch-1");
+    }
+
+    @Test
     void clientIdAndPromptIdAreEscapedAsJsonStrings() throws Exception {
         AtomicReference<String> received = new AtomicReference<>();
         String clientId = "orch \"1\" \\ \n é";
