@@ -33,67 +33,7 @@ import org.junit.jupiter.api.Test;
  * ComfyLess with the static provider in front of real (simulated) ComfyUI servers over HTTP and WebSocket: tasks
  * run, outputs are copied, and every failure ends in the right state with the right error type.
  */
-class DispatchEndToEndTest {
-
-    /** Worker endpoints are shown only to authenticated callers: tests that read them configure an API key. */
-    private static final Map<String, String> WITH_API_KEY = Map.of("comfyless.auth.api-key",
-            "e2e_test_api_key_9d4b7a2f61c3");
-
-    private final List<ComfyUiSimulator> servers = new ArrayList<>();
-    private RunningService service;
-
-    @AfterEach
-    void stop() {
-        if (service != null) {
-            service.close();
-            TestRedis.get().deleteKeys(service.prefix());
-        }
-        servers.forEach(ComfyUiSimulator::close);
-    }
-
-    private ComfyUiSimulator server(Duration stepTime) {
-        ComfyUiSimulator s = ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults().withStepTime(stepTime));
-        servers.add(s);
-        return s;
-    }
-
-    private RunningService start(Map<String, String> extra) {
-        return start(extra, servers.size());
-    }
-
-    private RunningService start(Map<String, String> extra, int idleWorkers) {
-        Map<String, String> props = RunningService.defaults();
-        props.put("comfyless.comfyui.urls", servers.stream().map(ComfyUiSimulator::baseUrl)
-                .collect(Collectors.joining(",")));
-        props.put("comfyless.worker.readiness-interval", "200ms");
-        props.put("comfyless.worker.health-interval", "2s");
-        props.put("comfyless.comfyui.history-poll-max", "1s");
-        props.put("comfyless.output-dir", servers.get(0).outputDir().resolveSibling("comfyless-outputs").toString());
-        props.putAll(extra);
-        service = RunningService.start(props);
-        awaitIdleWorkers(idleWorkers);
-        return service;
-    }
-
-    private void awaitIdleWorkers(int n) {
-        await().atMost(Duration.ofSeconds(20)).until(() ->
-                service.get("/api/v1/workers/metrics").json().get("idle_workers").asInt() == n);
-    }
-
-    private String submit(String body) {
-        Response r = service.postJson("/api/v1/tasks", body);
-        assertThat(r.status()).as(r.body()).isEqualTo(201);
-        return r.json().get("id").asText();
-    }
-
-    private JsonNode awaitStatus(String id, String status) {
-        await().atMost(Duration.ofSeconds(30)).until(() -> status.equals(task(id).get("status").asText()));
-        return task(id);
-    }
-
-    private JsonNode task(String id) {
-        return service.get("/api/v1/tasks/" + id).json();
-    }
+class DispatchEndToEndTest extends AgainstStaticWorkers {
 
     /** The seed workflow with {@code steps} sampler steps and a given seed. */
     private static String seedWorkflow(int priority, int steps, long seed) {

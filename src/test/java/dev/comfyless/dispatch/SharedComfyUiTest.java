@@ -31,60 +31,17 @@ import org.junit.jupiter.api.Test;
  * only the running prompt, {@code POST /queue {"delete"}} removes waiting ones. Also what a worker that cannot be
  * reached costs a task, and what a task shows of its outputs.
  */
-class SharedComfyUiTest {
+class SharedComfyUiTest extends AgainstStaticWorkers {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
-    /** Worker endpoints are shown only to authenticated callers. */
-    private static final Map<String, String> WITH_API_KEY = Map.of("comfyless.auth.api-key",
-            "e2e_test_api_key_9d4b7a2f61c3");
 
-    private final List<ComfyUiSimulator> servers = new ArrayList<>();
-    private RunningService service;
-
-    @AfterEach
-    void stop() {
-        if (service != null) {
-            service.close();
-            TestRedis.get().deleteKeys(service.prefix());
-        }
-        servers.forEach(ComfyUiSimulator::close);
-    }
-
-    private ComfyUiSimulator server(Duration stepTime) {
-        ComfyUiSimulator s = ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults().withStepTime(stepTime));
-        servers.add(s);
-        return s;
-    }
-
-    private void start(Map<String, String> extra) {
-        Map<String, String> props = RunningService.defaults();
-        props.put("comfyless.comfyui.urls", servers.stream().map(ComfyUiSimulator::baseUrl)
-                .collect(Collectors.joining(",")));
-        props.put("comfyless.worker.readiness-interval", "200ms");
-        props.put("comfyless.worker.health-interval", "2s");
-        props.put("comfyless.comfyui.history-poll-max", "1s");
-        props.put("comfyless.output-dir", servers.get(0).outputDir().resolveSibling("comfyless-outputs").toString());
-        props.putAll(WITH_API_KEY);
+    /** Worker endpoints (read by some tests) are shown only with an API key. */
+    @Override
+    RunningService start(Map<String, String> extra) {
+        Map<String, String> props = new java.util.HashMap<>(WITH_API_KEY);
         props.putAll(extra);
-        service = RunningService.start(props);
-        await().atMost(Duration.ofSeconds(20)).until(() ->
-                service.get("/api/v1/workers/metrics").json().get("idle_workers").asInt() == servers.size());
-    }
-
-    private String submit(String body) {
-        Response r = service.postJson("/api/v1/tasks", body);
-        assertThat(r.status()).as(r.body()).isEqualTo(201);
-        return r.json().get("id").asText();
-    }
-
-    private JsonNode task(String id) {
-        return service.get("/api/v1/tasks/" + id).json();
-    }
-
-    private JsonNode awaitStatus(String id, String status) {
-        await().atMost(Duration.ofSeconds(30)).until(() -> status.equals(task(id).get("status").asText()));
-        return task(id);
+        return super.start(props);
     }
 
     private static String seedTask(int steps, long seed, String extraFields) {
