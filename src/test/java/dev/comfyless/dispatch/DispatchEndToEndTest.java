@@ -7,7 +7,6 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,17 +15,13 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 import javax.imageio.ImageIO;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.comfyless.sandbox.ComfyUiSimulator;
-import dev.comfyless.testing.RunningService;
 import dev.comfyless.testing.RunningService.Response;
-import dev.comfyless.testing.TestRedis;
 import dev.comfyless.testing.Workflows;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**

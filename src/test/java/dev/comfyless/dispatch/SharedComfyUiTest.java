@@ -13,16 +13,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.comfyless.sandbox.ComfyUiSimulator;
 import dev.comfyless.testing.RunningService;
 import dev.comfyless.testing.RunningService.Response;
-import dev.comfyless.testing.TestRedis;
 import dev.comfyless.testing.Workflows;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
