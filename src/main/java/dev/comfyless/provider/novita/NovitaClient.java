@@ -160,9 +160,9 @@ public final class NovitaClient implements NovitaApi, AutoCloseable {
         }
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof IOException) {
-                NovitaException e = new NovitaException(0, "NETWORK", "Novita " + operation + " got no answer: "
-                        + credentials.redact(t.getClass().getSimpleName() + ": " + t.getMessage()), true);
-                return e;
+                // in words: this message reaches a worker's last_error; the class is in the log line of the failure
+                return new NovitaException(0, "NETWORK", "Novita " + operation + " got no answer: "
+                        + credentials.redact(dev.comfyless.net.Failures.describe(t)), true);
             }
         }
         return new NovitaException(0, "CLIENT", "Novita " + operation + " failed in ComfyLess: "

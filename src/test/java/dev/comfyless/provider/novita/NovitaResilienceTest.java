@@ -136,6 +136,8 @@ class NovitaResilienceTest {
             NovitaException e = catchThrowableOfType(NovitaException.class, () -> h.client.create(CREATE));
             long ms = (System.nanoTime() - start) / 1_000_000;
             assertThat(e.reason()).isEqualTo("NETWORK");
+            assertThat(e.getMessage()).as("in words: it reaches a worker's last_error").contains("connection refused")
+                    .doesNotContain("Exception");
             assertThat(e.httpStatus()).isZero();
             assertThat(e.retryable()).isTrue();
             // 200 ms + 400 ms of backoff (+-25 %, as Camel draws it; seen as low as 429 ms): it was retried twice,
