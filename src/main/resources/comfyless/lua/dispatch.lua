@@ -39,16 +39,13 @@ pick = pick or fallback
 if not pick then
   return { redis.call('ZCARD', P .. 'queue') }
 end
-local now = now_ms()
-local id = claim_next(pick, tonumber(ARGV[2]), now, ARGV[3], ARGV[4])
-if not id then
+local taken = take_next(pick, now_ms(), ARGV[3], tonumber(ARGV[2]), ARGV[4])
+if not taken then
   return {}
 end
-local wk = P .. 'worker:' .. pick
-redis.call('ZREM', idle, pick)
-redis.call('HSET', wk, 'status', 'running', 'current_task', id, 'last_active_at', num(now))
+local pending = redis.call('ZCARD', P .. 'queue')
 local more = 0
-if redis.call('ZCARD', P .. 'queue') > 0 and redis.call('ZCARD', idle) > 0 then
+if pending > 0 and redis.call('ZCARD', idle) > 0 then
   more = 1
 end
-return { read_task(id, nil), redis.call('HGETALL', wk), more, redis.call('ZCARD', P .. 'queue') }
+return { taken[1], taken[2], more, pending }

@@ -19,12 +19,7 @@ for i = 11, #ARGV, 2 do
   redis.call('HSET', task_key(id), ARGV[i], ARGV[i + 1])
 end
 local now = now_ms()
-if ARGV[10] ~= '' then
-  local t = redis.call('HMGET', task_key(id), 'started_at', 'dispatched_at')
-  if not t[1] then
-    redis.call('HSET', task_key(id), 'started_at', num(math.max(now - tonumber(ARGV[10]), tonumber(t[2] or now))))
-  end
-end
+record_start(id, now, ARGV[10])
 finish(id, 'running', ARGV[6], now, tonumber(ARGV[5]))
 local next_task, worker = {}, {}
 if ARGV[7] ~= '' and claimer ~= '' then

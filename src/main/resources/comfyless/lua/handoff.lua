@@ -8,18 +8,14 @@
 -- Returns {'ok', next task or {}, its worker or {}, pending tasks left} or {'ignored', why}.
 local id, worker_id, prompt_id = ARGV[2], ARGV[3], ARGV[4]
 local key = task_key(id)
-local t = redis.call('HMGET', key, 'status', 'worker_id', 'prompt_id', 'started_at', 'dispatched_at',
-  'worker_done_at')
+local t = redis.call('HMGET', key, 'status', 'worker_id', 'prompt_id', 'worker_done_at')
 if t[1] ~= 'running' or t[2] ~= worker_id or t[3] ~= prompt_id then
   return { 'ignored', t[1] or 'missing' }
 end
 local now = now_ms()
-if not t[6] then
+if not t[4] then
   redis.call('HSET', key, 'worker_done_at', num(now))
-  if not t[4] and ARGV[5] ~= '' then
-    -- never before it was sent
-    redis.call('HSET', key, 'started_at', num(math.max(now - tonumber(ARGV[5]), tonumber(t[5] or now))))
-  end
+  record_start(id, now, ARGV[5])
 end
 free_worker(worker_id, id, now)
 local next_task, worker = {}, {}

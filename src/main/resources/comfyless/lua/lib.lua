@@ -198,6 +198,20 @@ local function lose_worker(worker_id, now, retention_ms, task_error_json, reason
   return {}
 end
 
+-- Records that ComfyUI started executing task `id` `ago_ms` before `now`, unless a start is recorded already; never
+-- before the task was sent to its worker. `ago_ms` '' or nil: unknown, nothing recorded.
+local function record_start(id, now, ago_ms)
+  if not ago_ms or ago_ms == '' then
+    return false
+  end
+  local t = redis.call('HMGET', task_key(id), 'started_at', 'dispatched_at')
+  if t[1] then
+    return false
+  end
+  redis.call('HSET', task_key(id), 'started_at', num(math.max(now - tonumber(ago_ms), tonumber(t[2] or now))))
+  return true
+end
+
 -- Lets worker `worker_id`, just freed by `free_worker`, take the best pending task in the same step (what the
 -- dispatch script would do next, without another round trip). Returns {next task, worker} or nil.
 local function take_next(worker_id, now, prompt_id, lease_ms, owner)

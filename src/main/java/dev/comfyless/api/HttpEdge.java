@@ -4,7 +4,6 @@ import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 import dev.comfyless.metrics.ComfyLessMetrics;
@@ -50,7 +49,7 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
     private final ApiKeyGuard guard;
     private final BooleanSupplier stopping;
     /** Requests on the server, from the timer's start to their answer's end (or their connection's loss). */
-    private final AtomicInteger inFlight = new AtomicInteger();
+    private final dev.comfyless.InFlight inFlight = new dev.comfyless.InFlight();
     private volatile boolean installed;
     /** The context stops its routes: the edge answers everything but health and management itself. */
     private volatile boolean closed;
@@ -138,15 +137,13 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
     @Override
     public void onContextStopping(CamelContext context) {
         closed = true;
-        long deadline = System.nanoTime() + DRAIN.toNanos();
+        int left;
         try {
-            while (inFlight.get() > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            left = inFlight.await(DRAIN);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            left = inFlight.count();
         }
-        int left = inFlight.get();
         if (left > 0) {
             LOG.warn("Stopping: {} HTTP request(s) still unanswered after {}; Camel's shutdown waits for them",
                     left, dev.comfyless.config.Settings.human(DRAIN));
@@ -155,9 +152,9 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
 
     private void time(RoutingContext ctx) {
         long start = System.nanoTime();
-        inFlight.incrementAndGet();
+        inFlight.begin();
         ctx.addEndHandler(done -> {
-            inFlight.decrementAndGet();
+            inFlight.end();
             String template = ctx.get(ROUTE);
             if (template == null) {
                 Route route = ctx.currentRoute();

@@ -45,9 +45,9 @@ import org.slf4j.LoggerFactory;
  * worker) from dispatch, but {@code started_at} is set, and its {@code timeout_seconds} counts, only from ComfyUI's
  * {@code execution_start}; the wait before it is bounded by the same number of seconds. When the prompt ends on the
  * worker while other tasks wait, the worker is freed at once and takes the next task (the hand-off) while this
- * task's outputs are copied, so the GPU does not wait for the copy. A timed-out or cancelled prompt is removed from the worker's queue or
- * interrupted, whichever applies ({@link PromptStopper}). All state that matters is in Redis (task, worker, prompt
- * id): after a restart {@link #resume()} picks up every running task again.
+ * task's outputs are copied, so the GPU does not wait for the copy. A timed-out or cancelled prompt is removed from
+ * the worker's queue or interrupted, whichever applies ({@link PromptStopper}). All state that matters is in Redis
+ * (task, worker, prompt id): after a restart {@link #resume()} picks up every running task again.
  */
 public final class RunningTasks implements AutoCloseable {
 
@@ -185,30 +185,19 @@ public final class RunningTasks implements AutoCloseable {
     }
 
     /** Dispatch steps under way: prompts being sent, results being read and recorded. A stop waits for them. */
-    private final AtomicInteger steps = new AtomicInteger();
+    private final dev.comfyless.InFlight steps = new dev.comfyless.InFlight();
 
     void stepStarted() {
-        steps.incrementAndGet();
+        steps.begin();
     }
 
     void stepEnded() {
-        if (steps.decrementAndGet() == 0) {
-            synchronized (steps) {
-                steps.notifyAll();
-            }
-        }
+        steps.end();
     }
 
     /** Waits until no dispatch step is under way, at most {@code timeout}; returns how many still are. */
     public int awaitSteps(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (steps) {
-            long left;
-            while (steps.get() > 0 && (left = deadline - System.nanoTime()) > 0) {
-                steps.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-            }
-        }
-        return steps.get();
+        return steps.await(timeout);
     }
 
     private static Thread thread(Runnable r, String name) {
@@ -404,16 +393,23 @@ public final class RunningTasks implements AutoCloseable {
         byPrompt.values().stream().filter(r -> r.workerId.equals(workerId)).forEach(run -> {
             forget(run);
             if (run.handedOff) {
-                io.execute(() -> {
-                    TaskQueue.Release released = queue.release(run.taskId, workerId, WorkerRegistry.WORKER_LOST_ERROR);
-                    if (released != TaskQueue.Release.IGNORED) {
-                        LOG.warn("Task {}: worker {} was lost before the outputs of its finished prompt were copied; "
-                                + "the task was {}", run.taskId, workerId, released.name().toLowerCase(Locale.ROOT));
-                        signal.fire();
-                    }
-                });
+                io.execute(() -> outputsLost(run, "worker " + workerId + " was lost"));
             }
         });
+    }
+
+    /**
+     * The prompt of a handed-off task ended on its worker, but its outputs can no longer be copied: the task goes
+     * back to the queue with its attempt counted (the worker no longer holds it, so nothing else would).
+     */
+    private void outputsLost(Run run, String why) {
+        forget(run);
+        TaskQueue.Release released = queue.release(run.taskId, run.workerId, WorkerRegistry.WORKER_LOST_ERROR);
+        if (released != TaskQueue.Release.IGNORED) {
+            LOG.warn("Task {}: its prompt ended on worker {}, but {} before its outputs were copied; the task was {}",
+                    run.taskId, run.workerId, why, released.name().toLowerCase(Locale.ROOT));
+            signal.fire();
+        }
     }
 
     public int watching() {
@@ -601,12 +597,8 @@ public final class RunningTasks implements AutoCloseable {
                 return;
             }
             if (run.handedOff) {
-                // it ended there, but ComfyUI no longer has its history (restarted, or evicted): nothing to copy
-                forget(run);
-                TaskQueue.Release released = queue.release(run.taskId, run.workerId, WorkerRegistry.WORKER_LOST_ERROR);
-                LOG.warn("Task {}: its prompt ended on worker {} but its history is gone before the outputs were "
-                        + "copied; the task was {}", run.taskId, run.workerId, released.name().toLowerCase(Locale.ROOT));
-                signal.fire();
+                // ComfyUI restarted or evicted the entry: nothing to copy
+                outputsLost(run, "its history is gone");
                 return;
             }
         } catch (ExecutionException | CompletionException e) {
