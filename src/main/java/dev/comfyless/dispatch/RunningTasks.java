@@ -680,14 +680,14 @@ public final class RunningTasks implements AutoCloseable {
                     : entry.error().map(TaskErrors::execution).orElseGet(() -> TaskErrors.executionUnknown(entry.rawJson()));
         }
         // not handed off yet: this step frees the worker and may give it the next task
-        TaskQueue.Ended ended = queue.end(run.taskId, run.workerId, run.promptId, outputsJson, errorJson, startedAgo,
+        TaskQueue.Step ended = queue.end(run.taskId, run.workerId, run.promptId, outputsJson, errorJson, startedAgo,
                 run.handedOff ? null : nextPromptId(run), lease);
-        if (ended.ended() && errorJson == null) {
+        if (ended.applied() && errorJson == null) {
             long now = System.nanoTime();
             listeners.forEach(l -> l.completed(run.taskId, run.promptId, now));
         }
         forget(run);
-        if (ended.ended() && !run.handedOff) {
+        if (ended.applied() && !run.handedOff) {
             if (ended.next().isPresent()) {
                 launcher.accept(ended.next().get());
             } else if (ended.pending() > 0) {
@@ -724,7 +724,7 @@ public final class RunningTasks implements AutoCloseable {
      * @return false when the task is no longer this attempt's to end (cancelled, requeued, ended elsewhere)
      */
     private boolean handOff(Run run, long startedAgoMillis) {
-        TaskQueue.Handoff handoff = queue.handoff(run.taskId, run.workerId, run.promptId, startedAgoMillis,
+        TaskQueue.Step handoff = queue.handoff(run.taskId, run.workerId, run.promptId, startedAgoMillis,
                 nextPromptId(run), lease);
         if (!handoff.applied()) {
             forget(run);

@@ -151,11 +151,14 @@ public final class TaskQueue {
      * @return whether this call ended it
      */
     public boolean end(String id, String workerId, String promptId, String outputsJson, String errorJson) {
-        return end(id, workerId, promptId, outputsJson, errorJson, -1, null, Duration.ZERO).ended();
+        return end(id, workerId, promptId, outputsJson, errorJson, -1, null, Duration.ZERO).applied();
     }
 
-    /** What ending a task did: whether it ended it, the next task its freed worker took, how many still wait. */
-    public record Ended(boolean ended, Optional<Assignment> next, long pending) {
+    /**
+     * What a hand-off or an ending did: whether it applied (the task was still this attempt's), the next task the
+     * worker it freed took in the same step, and how many tasks still wait.
+     */
+    public record Step(boolean applied, Optional<Assignment> next, long pending) {
     }
 
     /**
@@ -163,7 +166,7 @@ public final class TaskQueue {
      * handed off before) and {@code nextPromptId} is given, it takes the best pending task in the same step.
      * {@code startedAgoMillis} (negative when unknown) records when ComfyUI started it, if that was not recorded.
      */
-    public Ended end(String id, String workerId, String promptId, String outputsJson, String errorJson,
+    public Step end(String id, String workerId, String promptId, String outputsJson, String errorJson,
                      long startedAgoMillis, String nextPromptId, Duration lease) {
         List<String> fields = new java.util.ArrayList<>(4);
         if (outputsJson != null) {
@@ -179,10 +182,10 @@ public final class TaskQueue {
     }
 
     private boolean finish(String id, String claimer, String promptId, TaskStatus to, String... fields) {
-        return finish(id, claimer, promptId, to, -1, null, Duration.ZERO, fields).ended();
+        return finish(id, claimer, promptId, to, -1, null, Duration.ZERO, fields).applied();
     }
 
-    private Ended finish(String id, String claimer, String promptId, TaskStatus to, long startedAgoMillis,
+    private Step finish(String id, String claimer, String promptId, TaskStatus to, long startedAgoMillis,
                          String nextPromptId, Duration lease, String... fields) {
         Object[] args = new Object[9 + fields.length];
         args[0] = id;
@@ -196,18 +199,7 @@ public final class TaskQueue {
         args[8] = startedAgoMillis < 0 ? "" : Long.toString(startedAgoMillis);
         System.arraycopy(fields, 0, args, 9, fields.length);
         List<?> reply = (List<?>) scripts.run("finish", args);
-        if (!to.wire().equals(reply.get(0))) {
-            return new Ended(false, Optional.empty(), -1);
-        }
-        List<?> task = (List<?>) reply.get(1);
-        Optional<Assignment> next = task.isEmpty() ? Optional.empty()
-                : Optional.of(new Assignment(Task.fromFields(task), Worker.fromFields((List<?>) reply.get(2))));
-        pendingSeen = ((Number) reply.get(3)).longValue();
-        return new Ended(true, next, pendingSeen);
-    }
-
-    /** What a hand-off did: whether it applied, the next task the freed worker took, how many tasks still wait. */
-    public record Handoff(boolean applied, Optional<Assignment> next, long pending) {
+        return step(reply, to.wire());
     }
 
     /**
@@ -216,19 +208,23 @@ public final class TaskQueue {
      * the best pending task in the same step. {@code startedAgoMillis} (negative when unknown) records when
      * ComfyUI started executing it, if that was not recorded yet.
      */
-    public Handoff handoff(String id, String workerId, String promptId, long startedAgoMillis, String nextPromptId,
-                           Duration lease) {
-        List<?> reply = (List<?>) scripts.run("handoff", id, workerId, promptId,
+    public Step handoff(String id, String workerId, String promptId, long startedAgoMillis, String nextPromptId,
+                        Duration lease) {
+        return step((List<?>) scripts.run("handoff", id, workerId, promptId,
                 startedAgoMillis < 0 ? "" : Long.toString(startedAgoMillis), nextPromptId == null ? "" : nextPromptId,
-                lease.toMillis(), owner);
-        if (!"ok".equals(reply.get(0))) {
-            return new Handoff(false, Optional.empty(), -1);
+                lease.toMillis(), owner), "ok");
+    }
+
+    /** A reply {@code {applied, next task or {}, its worker or {}, pending}}, or {@code {'ignored', why}}. */
+    private Step step(List<?> reply, String applied) {
+        if (!applied.equals(reply.get(0))) {
+            return new Step(false, Optional.empty(), -1);
         }
         List<?> task = (List<?>) reply.get(1);
         Optional<Assignment> next = task.isEmpty() ? Optional.empty()
                 : Optional.of(new Assignment(Task.fromFields(task), Worker.fromFields((List<?>) reply.get(2))));
         pendingSeen = ((Number) reply.get(3)).longValue();
-        return new Handoff(true, next, pendingSeen);
+        return new Step(true, next, pendingSeen);
     }
 
     /**

@@ -115,7 +115,7 @@ class TaskLeaseTest {
     void aFreedWorkersNextTaskIsLeasedToTheProcessThatEndedThePrevious() {
         Task first = runningOnWorker(3);
         a.store.submit(new TaskSubmission("wf", 0, Workflows.TINY_PAYLOAD, null, null, 3), null);
-        TaskQueue.Handoff handoff = b.queue.handoff(first.id(), "w1", first.promptId(), -1, "p2", LEASE);
+        TaskQueue.Step handoff = b.queue.handoff(first.id(), "w1", first.promptId(), -1, "p2", LEASE);
         assertThat(handoff.next()).isPresent();
         assertThat(handoff.next().get().task().leaseOwner()).isEqualTo("host-b:8080");
         assertThat(get(handoff.next().get().task().id()).leaseOwner()).isEqualTo("host-b:8080");

@@ -121,7 +121,7 @@ class DispatchPairingTest {
         Task dispatched = dispatch().task();
         Task low = submit(1);
         Task high = submit(8);
-        TaskQueue.Handoff handoff = redis.queue.handoff(first.id(), "w1", dispatched.promptId(), 40, "next-prompt",
+        TaskQueue.Step handoff = redis.queue.handoff(first.id(), "w1", dispatched.promptId(), 40, "next-prompt",
                 LEASE);
         assertThat(handoff.applied()).isTrue();
         assertThat(handoff.next()).isPresent();
@@ -142,11 +142,11 @@ class DispatchPairingTest {
         assertThat(redis.store.get(first.id(), false).orElseThrow().status()).isEqualTo(TaskStatus.COMPLETED);
         assertThat(redis.workers.get("w1").orElseThrow().currentTask()).isEqualTo(high.id());
 
-        TaskQueue.Handoff second = redis.queue.handoff(high.id(), "w1", "next-prompt", -1, "p3", LEASE);
+        TaskQueue.Step second = redis.queue.handoff(high.id(), "w1", "next-prompt", -1, "p3", LEASE);
         assertThat(second.next().orElseThrow().task().id()).isEqualTo(low.id());
         assertThat(second.pending()).isZero();
         assertThat(redis.queue.end(high.id(), "w1", "next-prompt", null, "{\"type\":\"execution\"}")).isTrue();
-        TaskQueue.Handoff last = redis.queue.handoff(low.id(), "w1", "p3", -1, "p4", LEASE);
+        TaskQueue.Step last = redis.queue.handoff(low.id(), "w1", "p3", -1, "p4", LEASE);
         assertThat(last.next()).isEmpty();
         assertThat(redis.workers.get("w1").orElseThrow().status()).isEqualTo(WorkerStatus.IDLE);
         // an ending of another attempt, or a second one, changes nothing
@@ -162,8 +162,8 @@ class DispatchPairingTest {
         idleWorker("w1");
         String prompt = dispatch().task().promptId();
         Task next = submit(3);
-        TaskQueue.Ended ended = redis.queue.end(first.id(), "w1", prompt, "[]", null, 25, "p2", LEASE);
-        assertThat(ended.ended()).isTrue();
+        TaskQueue.Step ended = redis.queue.end(first.id(), "w1", prompt, "[]", null, 25, "p2", LEASE);
+        assertThat(ended.applied()).isTrue();
         assertThat(ended.next().orElseThrow().task().id()).isEqualTo(next.id());
         assertThat(ended.pending()).isZero();
         assertThat(redis.queue.pendingSeen()).isZero();
