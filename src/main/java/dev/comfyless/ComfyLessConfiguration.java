@@ -11,6 +11,7 @@ import dev.comfyless.api.ErrorResponses;
 import dev.comfyless.api.Health;
 import dev.comfyless.api.HttpEdge;
 import dev.comfyless.api.TaskApi;
+import dev.comfyless.api.TaskEvents;
 import dev.comfyless.api.WorkerApi;
 import dev.comfyless.cluster.Leadership;
 import dev.comfyless.cluster.RedisClusterService;
@@ -127,6 +128,11 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         String replicaId = replicaId(settings);
         TaskQueue queue = new TaskQueue(scripts, settings.taskRetention, replicaId);
         WorkerRegistry workers = new WorkerRegistry(scripts, settings.taskRetention);
+        // lifecycle events (routes/events.camel.yaml) from every class that changes a task's life
+        TaskEvents events = new TaskEvents(context, store, settings.eventsEndpoint);
+        store.onChange(events);
+        queue.onChange(events);
+        workers.onChange(events);
         ComfyLessMetrics metrics = new ComfyLessMetrics(meterRegistry(registry));
         FileOutputStore outputs = new FileOutputStore(settings.outputDir);
         ApiKeys apiKeys = ApiKeys.of(settings.apiKeys.keys());
@@ -148,6 +154,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
             @Override
             protected void doStop() {
                 running.close();
+                events.close();
                 comfyUi.close();
                 provider.close();
             }
@@ -169,6 +176,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("redisScripts", scripts);
         registry.bind("taskStore", store);
         registry.bind("taskQueue", queue);
+        registry.bind("taskEvents", events);
         registry.bind("workerRegistry", workers);
         registry.bind("comfylessMetrics", metrics);
         registry.bind("outputStore", outputs);

@@ -61,6 +61,10 @@ public final class Settings {
     public static final Setting REPLICA_ID = Setting.of("comfyless.replica-id", "COMFYLESS_REPLICA_ID", "",
             "name of this process in task leases; unset = <hostname>:<PORT>, so a restarted process resumes its "
             + "own running tasks at once (others adopt them when their lease expires)");
+    public static final Setting EVENTS_ENDPOINT = Setting.of("comfyless.events.endpoint",
+            "COMFYLESS_EVENTS_ENDPOINT", "",
+            "Camel endpoint that receives task lifecycle events (routes/events.camel.yaml), e.g. direct:my-events "
+            + "in an application embedding ComfyLess; unset = none");
     public static final Setting SHUTDOWN_TIMEOUT = Setting.of("comfyless.shutdown.timeout",
             "COMFYLESS_SHUTDOWN_TIMEOUT", "30s",
             "on SIGTERM, how long dispatch steps under way may take to finish before the process exits");
@@ -158,7 +162,7 @@ public final class Settings {
     /** In the order of the README's configuration table. */
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, API_KEYS, API_KEYS_FILE, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
-            TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL, TASK_LEASE, REPLICA_ID, SHUTDOWN_TIMEOUT,
+            TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL, TASK_LEASE, REPLICA_ID, EVENTS_ENDPOINT, SHUTDOWN_TIMEOUT,
             ON_SHUTDOWN,
             LEADER_LEASE,
             PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, INPUT_FETCH_TIMEOUT,
@@ -173,6 +177,7 @@ public final class Settings {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9:._{}-]{1,64}");
     private static final Pattern INSTANCE_NAME_PREFIX = Pattern.compile("[a-z0-9-]{1,40}");
+    private static final Pattern ENDPOINT_URI = Pattern.compile("|[a-z][a-z0-9+.-]*:\\S+");
     private static final Pattern REPLICA = Pattern.compile("[A-Za-z0-9:._@-]{0,100}");
     /** Shortest API key accepted: shorter ones are guessable. */
     public static final int MIN_API_KEY_LENGTH = 16;
@@ -197,6 +202,8 @@ public final class Settings {
     public final Duration taskLease;
     /** Empty = derived from the host name and the port (see ComfyLessConfiguration). */
     public final String replicaId;
+    /** Where task lifecycle events go; empty = nowhere. */
+    public final String eventsEndpoint;
     public final Duration shutdownTimeout;
     /** COMFYLESS_ON_SHUTDOWN=delete: a stop deletes every instance of ours. */
     public final boolean deleteInstancesOnShutdown;
@@ -282,6 +289,8 @@ public final class Settings {
         sweepInterval = r.duration(SWEEP_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
         taskLease = r.duration(TASK_LEASE, Duration.ofSeconds(3), Duration.ofHours(1));
         replicaId = r.matching(REPLICA_ID, REPLICA, "empty, or 1-100 characters of letters, digits and :._@-");
+        eventsEndpoint = r.matching(EVENTS_ENDPOINT, ENDPOINT_URI,
+                "empty, or a Camel endpoint URI such as direct:task-events or seda:events?size=1000");
         shutdownTimeout = r.duration(SHUTDOWN_TIMEOUT, Duration.ofSeconds(1), Duration.ofHours(1));
         deleteInstancesOnShutdown = "delete".equals(r.matching(ON_SHUTDOWN, Pattern.compile("keep|delete"),
                 "keep or delete"));

@@ -18,6 +18,7 @@ public final class TaskQueue {
     private final RedisScripts scripts;
     private final Duration retention;
     private final String owner;
+    private volatile TaskChanges changes = TaskChanges.NONE;
 
     /** A queue whose claims hold no owner: their leases are never adopted, only requeued when they expire. */
     public TaskQueue(RedisScripts scripts, Duration retention) {
@@ -42,6 +43,11 @@ public final class TaskQueue {
 
     public long pendingSeen() {
         return pendingSeen;
+    }
+
+    /** Told of every change of a task's life this queue makes (see {@link TaskChanges}). */
+    public void onChange(TaskChanges listener) {
+        this.changes = listener;
     }
 
     /** The process that holds the leases this queue takes. */
@@ -107,9 +113,11 @@ public final class TaskQueue {
             return Optional.empty();
         }
         pendingSeen = ((Number) reply.get(3)).longValue();
-        return Optional.of(new Dispatched(new Assignment(Task.fromFields((List<?>) reply.get(0)),
+        Dispatched dispatched = new Dispatched(new Assignment(Task.fromFields((List<?>) reply.get(0)),
                 Worker.fromFields((List<?>) reply.get(1))), ((Number) reply.get(2)).intValue() == 1,
-                ((Number) reply.get(3)).longValue()));
+                ((Number) reply.get(3)).longValue());
+        changes.changed(dispatched.assignment().task().id(), TaskChanges.DISPATCHED);
+        return Optional.of(dispatched);
     }
 
     /**
@@ -118,7 +126,11 @@ public final class TaskQueue {
      */
     public boolean started(String id, String promptId, long agoMillis) {
         List<?> reply = (List<?>) scripts.run("started", id, promptId, Math.max(0, agoMillis));
-        return ((Number) reply.get(0)).intValue() == 1;
+        boolean recorded = ((Number) reply.get(0)).intValue() == 1;
+        if (recorded) {
+            changes.changed(id, TaskChanges.STARTED);
+        }
+        return recorded;
     }
 
     /** Records {@code progress} on the task while {@code promptId} is its running attempt; false otherwise. */
@@ -199,7 +211,12 @@ public final class TaskQueue {
         args[8] = startedAgoMillis < 0 ? "" : Long.toString(startedAgoMillis);
         System.arraycopy(fields, 0, args, 9, fields.length);
         List<?> reply = (List<?>) scripts.run("finish", args);
-        return step(reply, to.wire());
+        Step step = step(reply, to.wire());
+        if (step.applied()) {
+            changes.changed(id, to == TaskStatus.COMPLETED ? TaskChanges.COMPLETED : TaskChanges.FAILED);
+            step.next().ifPresent(n -> changes.changed(n.task().id(), TaskChanges.DISPATCHED));
+        }
+        return step;
     }
 
     /**
@@ -210,9 +227,11 @@ public final class TaskQueue {
      */
     public Step handoff(String id, String workerId, String promptId, long startedAgoMillis, String nextPromptId,
                         Duration lease) {
-        return step((List<?>) scripts.run("handoff", id, workerId, promptId,
+        Step step = step((List<?>) scripts.run("handoff", id, workerId, promptId,
                 startedAgoMillis < 0 ? "" : Long.toString(startedAgoMillis), nextPromptId == null ? "" : nextPromptId,
                 lease.toMillis(), owner), "ok");
+        step.next().ifPresent(n -> changes.changed(n.task().id(), TaskChanges.DISPATCHED));
+        return step;
     }
 
     /** A reply {@code {applied, next task or {}, its worker or {}, pending}}, or {@code {'ignored', why}}. */
@@ -234,11 +253,15 @@ public final class TaskQueue {
     public Release release(String id, String claimer, String errorJson) {
         List<?> reply = (List<?>) scripts.run("release", id, claimer == null ? "" : claimer, retention.toMillis(),
                 errorJson);
-        return switch (String.valueOf(reply.get(0))) {
+        Release release = switch (String.valueOf(reply.get(0))) {
             case "requeued" -> Release.REQUEUED;
             case "failed" -> Release.FAILED;
             default -> Release.IGNORED;
         };
+        if (release != Release.IGNORED) {
+            changes.changed(id, release == Release.REQUEUED ? TaskChanges.QUEUED : TaskChanges.FAILED);
+        }
+        return release;
     }
 
     /**

@@ -64,6 +64,13 @@ public final class TaskStore {
     }
 
     /** Stores the task and queues it, in one step; the 201 goes out only after this returns. */
+    /** Told of every task this store queues or cancels (see {@link TaskChanges}). */
+    public void onChange(TaskChanges listener) {
+        this.changes = listener;
+    }
+
+    private volatile TaskChanges changes = TaskChanges.NONE;
+
     public Submitted submit(TaskSubmission s, String idempotencyKey) {
         String id = UUID.randomUUID().toString();
         List<Object> args = new ArrayList<>(List.of(id, idempotencyKey == null ? "" : idempotencyKey,
@@ -86,7 +93,11 @@ public final class TaskStore {
             args.add(idempotencyKey);
         }
         List<?> reply = (List<?>) scripts.run("submit", args.toArray());
-        return new Submitted("created".equals(reply.get(0)), Task.fromFields((List<?>) reply.get(1)));
+        Submitted submitted = new Submitted("created".equals(reply.get(0)), Task.fromFields((List<?>) reply.get(1)));
+        if (submitted.created()) {
+            changes.changed(id, TaskChanges.QUEUED);
+        }
+        return submitted;
     }
 
     public Optional<Task> get(String id, boolean withPayload) {
@@ -112,6 +123,9 @@ public final class TaskStore {
     /** A pending task leaves the queue and a running one stops counting as in flight, atomically. */
     public Cancellation cancel(String id) {
         List<?> reply = (List<?>) scripts.run("cancel", id, retention.toMillis());
+        if ("cancelled".equals(String.valueOf(reply.get(0)))) {
+            changes.changed(id, TaskChanges.CANCELLED);
+        }
         return switch (String.valueOf(reply.get(0))) {
             case "cancelled" -> new Cancellation.Cancelled(Task.fromFields((List<?>) reply.get(1)),
                     String.valueOf(reply.get(2)).isEmpty() ? null : String.valueOf(reply.get(2)));

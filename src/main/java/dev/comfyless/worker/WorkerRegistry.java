@@ -39,6 +39,13 @@ public final class WorkerRegistry {
     }
 
     /** Records a worker as starting unless it exists; returns whether it was new. */
+    private volatile dev.comfyless.task.TaskChanges changes = dev.comfyless.task.TaskChanges.NONE;
+
+    /** Told of the tasks a failed worker's step requeued or failed (see {@link dev.comfyless.task.TaskChanges}). */
+    public void onChange(dev.comfyless.task.TaskChanges listener) {
+        this.changes = listener;
+    }
+
     public boolean register(String id, String provider, String endpoint, Map<String, String> extra) {
         List<Object> args = new ArrayList<>(List.of(id, "provider", provider, "endpoint", endpoint));
         extra.forEach((k, v) -> {
@@ -74,7 +81,12 @@ public final class WorkerRegistry {
         List<?> reply = (List<?>) scripts.run("worker-health", id, ok ? "1" : "0", threshold, mayRecover ? "1" : "0",
                 retention.toMillis(), WORKER_LOST_ERROR, reason == null ? "" : reason);
         String status = String.valueOf(reply.get(0));
-        return new HealthOutcome(WorkerStatus.parse(status).orElse(null), blank(reply.get(1)), blank(reply.get(2)));
+        HealthOutcome outcome = new HealthOutcome(WorkerStatus.parse(status).orElse(null), blank(reply.get(1)),
+                blank(reply.get(2)));
+        if (outcome.taskId() != null && outcome.taskOutcome() != null) {
+            changes.changed(outcome.taskId(), null);
+        }
+        return outcome;
     }
 
     /** The worker failed while in use: it leaves the fleet's usable part and its task goes back to the queue. */
@@ -89,8 +101,12 @@ public final class WorkerRegistry {
     public Optional<LostTask> lost(String id, String reason, boolean neverReached) {
         List<?> reply = (List<?>) scripts.run("worker-lost", id, retention.toMillis(), WORKER_LOST_ERROR, reason,
                 neverReached ? "1" : "0");
-        return reply.isEmpty() ? Optional.empty()
-                : Optional.of(new LostTask(String.valueOf(reply.get(0)), String.valueOf(reply.get(1))));
+        if (reply.isEmpty()) {
+            return Optional.empty();
+        }
+        LostTask lost = new LostTask(String.valueOf(reply.get(0)), String.valueOf(reply.get(1)));
+        changes.changed(lost.taskId(), null);
+        return Optional.of(lost);
     }
 
     /**
