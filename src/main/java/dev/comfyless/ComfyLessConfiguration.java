@@ -28,6 +28,7 @@ import dev.comfyless.dispatch.StalePrompts;
 import dev.comfyless.dispatch.TaskCompletion;
 import dev.comfyless.dispatch.TaskRoutes;
 import dev.comfyless.metrics.ComfyLessMetrics;
+import dev.comfyless.metrics.PrometheusNaming;
 import dev.comfyless.output.FileOutputStore;
 import dev.comfyless.provider.FleetBootstrap;
 import dev.comfyless.provider.FleetControl;
@@ -50,6 +51,7 @@ import dev.comfyless.worker.WorkerHealth;
 import dev.comfyless.worker.WorkerMetrics;
 import dev.comfyless.worker.WorkerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.CamelConfiguration;
@@ -272,14 +274,24 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         return cloud;
     }
 
-    /** Camel's Prometheus endpoint serves the registry bound under its well-known name; create it if absent. */
+    /**
+     * Camel's Prometheus endpoint serves the registry bound under its well-known name; create it if absent. Either
+     * way its meters get Prometheus-conformant names ({@link PrometheusNaming}).
+     */
     private static MeterRegistry meterRegistry(Registry registry) {
         MeterRegistry existing = MicrometerUtils.getMeterRegistryFromCamelRegistry(registry,
                 MicrometerConstants.METRICS_REGISTRY_NAME);
         if (existing != null) {
+            existing.config().meterFilter(new PrometheusNaming());
+            // Camel's processor binder registered its meters before this filter existed: register them again
+            // through it (the renamed and the dropped one are removed first; the others stay as they are)
+            existing.find("process.cpu.time").meters().forEach(existing::remove);
+            existing.find("system.cpu.count").meters().forEach(existing::remove);
+            new ProcessorMetrics().bindTo(existing);
             return existing;
         }
         PrometheusMeterRegistry created = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        created.config().meterFilter(new PrometheusNaming());
         registry.bind(MicrometerConstants.METRICS_REGISTRY_NAME, created);
         return created;
     }
