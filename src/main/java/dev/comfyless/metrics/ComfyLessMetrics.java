@@ -193,6 +193,8 @@ public final class ComfyLessMetrics {
                         return current != null && current.toLowerCase(Locale.ROOT).equals(s) ? 1 : 0;
                     })
                     .description("State of the novita-breaker circuit breaker: 1 for the current state")
+                    // the supplier is often a method reference nobody else holds: keep it from being collected
+                    .strongReference(true)
                     .tag("state", s).register(registry);
         }
     }

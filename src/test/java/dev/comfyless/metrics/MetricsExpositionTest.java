@@ -126,6 +126,9 @@ class MetricsExpositionTest {
                         "comfyless_task_queue_wait_seconds", "comfyless_task_run_seconds",
                         "comfyless_novita_breaker_state", "camel_exchanges_total");
         assertThat(problems).as("promtool check metrics rules").isEmpty();
+        // the sandbox provider's breaker is closed: the gauge reads the live state (not NaN)
+        assertThat(text).contains("comfyless_novita_breaker_state{state=\"closed\"} 1.0")
+                .contains("comfyless_tasks_finished_total{error=\"\",status=\"completed\"} 0.0");
     }
 
     @Test
