@@ -29,6 +29,10 @@ public final class StandIns {
         long count(String call) {
             return calls.stream().filter(call::equals).count();
         }
+
+        void clear() {
+            calls.clear();
+        }
     }
 
     @FunctionalInterface
@@ -58,6 +62,15 @@ public final class StandIns {
             return when(method, e -> {
                 throw failure;
             });
+        }
+
+        /** Back to doing nothing on every method. */
+        void reset() {
+            steps.clear();
+        }
+
+        String name() {
+            return name;
         }
 
         void call(String method, Exchange exchange) throws Exception {
