@@ -29,6 +29,12 @@ import org.apache.camel.test.main.junit5.Configure;
  * or the real bean); timed routes get {@code replaceRouteFromWith = "route-id=direct:route-id"} so that a test fires
  * a turn itself; outbound calls are skipped with {@code mockEndpointsAndSkip}. The rest DSL blocks of a file are
  * served like in the service, on a free port of this test ({@link #baseUrl()}).
+ * <p>
+ * Declare no RouteBuilder class (named, nested or anonymous; AdviceWithRouteBuilder included) anywhere under
+ * {@code dev.comfyless} in test code: the service's camel-main scans that package for RouteBuilders, so every test
+ * that starts the service would load it (or fail to). Add a test route with
+ * {@code MainConfigurationProperties.addLambdaRouteBuilder} in a {@code @Configure} method, and advise with a lambda
+ * ({@code AdviceWith.adviceWith(context, "route-id", a -> ...)}) or the {@code @CamelMainTest} attributes.
  */
 public abstract class RouteFiles {
 
