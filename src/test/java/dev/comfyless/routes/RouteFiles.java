@@ -45,9 +45,11 @@ public abstract class RouteFiles {
     protected void loadRouteFiles(MainConfigurationProperties configuration) {
         configuration.withRoutesIncludePattern(Arrays.stream(routeFiles()).map(f -> "file:routes/" + f)
                 .collect(Collectors.joining(",")));
-        // as config/application.properties: the rest blocks become platform-http consumers (which need the HTTP
-        // server, here on a free port of its own), binding off (the beans write their JSON themselves)
-        configuration.rest().withComponent("platform-http").withBindingMode("off").withContextPath("/");
+        // the camel.rest.* of config/application.properties: the rest blocks become platform-http consumers (which
+        // need the HTTP server, here on a free port of its own) sending to their operation's own route (direct:),
+        // binding off (the beans write their JSON themselves)
+        configuration.rest().withComponent("platform-http").withBindingMode("off").withContextPath("/")
+                .withInlineRoutes(false);
         configuration.httpServer().withEnabled(true).withPort(httpPort);
     }
 
@@ -59,10 +61,7 @@ public abstract class RouteFiles {
         return "http://127.0.0.1:" + httpPort;
     }
 
-    /**
-     * One request to this test's HTTP server. The rest blocks' routes are inlined into their {@code rest:} consumer
-     * (as in the service), so an API route is reached over HTTP, not through its {@code direct:} name.
-     */
+    /** One request to this test's HTTP server: through the rest block to the operation's route. */
     protected HttpResponse<String> http(String method, String path, String body) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl() + path))
                 .timeout(Duration.ofSeconds(10))
