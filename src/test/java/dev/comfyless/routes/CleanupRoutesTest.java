@@ -2,6 +2,7 @@ package dev.comfyless.routes;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.apache.camel.test.main.junit5.CamelMainTest;
 
@@ -12,6 +13,11 @@ class CleanupRoutesTest extends TimedRouteFiles {
     @Override
     protected String[] routeFiles() {
         return new String[] {"cleanup.camel.yaml", "error-handling.camel.yaml"};
+    }
+
+    @Override
+    protected Set<String> leaderOnly() {
+        return Set.of("cleanup", "reconcile");
     }
 
     @Override

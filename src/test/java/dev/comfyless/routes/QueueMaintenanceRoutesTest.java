@@ -2,6 +2,7 @@ package dev.comfyless.routes;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.apache.camel.test.main.junit5.CamelMainTest;
 
@@ -16,6 +17,11 @@ class QueueMaintenanceRoutesTest extends TimedRouteFiles {
     @Override
     protected String[] routeFiles() {
         return new String[] {"queue-maintenance.camel.yaml", "error-handling.camel.yaml"};
+    }
+
+    @Override
+    protected Set<String> leaderOnly() {
+        return Set.of();
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.comfyless.routes;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.apache.camel.test.main.junit5.CamelMainTest;
 
@@ -16,6 +17,11 @@ class ScalingRoutesTest extends TimedRouteFiles {
     @Override
     protected String[] routeFiles() {
         return new String[] {"scaling.camel.yaml", "error-handling.camel.yaml"};
+    }
+
+    @Override
+    protected Set<String> leaderOnly() {
+        return Set.of("autoscale", "instance-watch");
     }
 
     @Override

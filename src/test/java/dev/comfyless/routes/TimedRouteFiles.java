@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import dev.comfyless.provider.novita.NovitaException;
@@ -13,6 +14,8 @@ import org.apache.camel.BeanInject;
 import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.PluginHelper;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -44,6 +47,9 @@ abstract class TimedRouteFiles extends RouteFiles {
     /** Each timed route of the file and the steps ("bean.method") one turn takes, in order. */
     protected abstract Map<String, List<String>> turns();
 
+    /** The routes of the file that run on the leader only (master:quartz:); the others run on every replica. */
+    protected abstract Set<String> leaderOnly();
+
     /** Takes one turn of a timed route, as its timer would. */
     protected Exchange turn(String routeId) {
         return send(context, "direct:" + routeId, null);
@@ -57,6 +63,22 @@ abstract class TimedRouteFiles extends RouteFiles {
 
     private static String method(String step) {
         return step.substring(step.indexOf('.') + 1);
+    }
+
+    /** The timers the test replaced, as shipped: read from the files into a context that is never started. */
+    @Test
+    void theShippedTimersRunOnTheLeaderOnlyWhereTheyShould() throws Exception {
+        try (DefaultCamelContext shipped = new DefaultCamelContext()) {
+            for (String file : routeFiles()) {
+                PluginHelper.getRoutesLoader(shipped).loadRoutes(
+                        PluginHelper.getResourceLoader(shipped).resolveResource("file:routes/" + file));
+            }
+            for (String routeId : turns().keySet()) {
+                String from = shipped.getRouteDefinition(routeId).getInput().getEndpointUri();
+                assertThat(from).as(routeId).startsWith(leaderOnly().contains(routeId) ? "master:comfyless:quartz:"
+                        : "quartz:");
+            }
+        }
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.comfyless.routes;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.apache.camel.test.main.junit5.CamelMainTest;
 
@@ -17,6 +18,11 @@ class WorkerHealthRoutesTest extends TimedRouteFiles {
     @Override
     protected String[] routeFiles() {
         return new String[] {"worker-health.camel.yaml", "error-handling.camel.yaml"};
+    }
+
+    @Override
+    protected Set<String> leaderOnly() {
+        return Set.of("health-check");
     }
 
     @Override
