@@ -56,6 +56,14 @@ final class HostDefaults {
                     + "on port " + server.getPort() + " (camel.server.port), but comfyless.http.port is "
                     + settings.httpPort + ". Remove comfyless.http.port (PORT) or set it to " + server.getPort() + ".");
         }
+        // the beans are nothing without the routes; a host that did not load them hears it now, not at the first call
+        context.addStartupListener((ctx, alreadyStarted) -> {
+            if (ctx.getRoute("submit-task") == null) {
+                throw new IllegalStateException("ComfyLess's routes are not loaded: set camel.main.routes-include-"
+                        + "pattern=classpath:comfyless/*.camel.yaml (comma-separated with the application's own "
+                        + "patterns, if any).");
+            }
+        });
         RestConfiguration rest = context.getRestConfiguration();
         if (rest.getComponent() == null || rest.getComponent().isBlank()) {
             rest.setComponent("platform-http");
