@@ -17,6 +17,7 @@ import dev.comfyless.cluster.Leadership;
 import dev.comfyless.cluster.RedisClusterService;
 import dev.comfyless.comfyui.ComfyUiClient;
 import dev.comfyless.config.Settings;
+import dev.comfyless.dispatch.DispatchGate;
 import dev.comfyless.dispatch.DispatchSignal;
 import dev.comfyless.dispatch.Dispatcher;
 import dev.comfyless.dispatch.LeaseKeeper;
@@ -24,9 +25,12 @@ import dev.comfyless.dispatch.OutputCollector;
 import dev.comfyless.dispatch.PromptPreparer;
 import dev.comfyless.dispatch.RunningTasks;
 import dev.comfyless.dispatch.StalePrompts;
+import dev.comfyless.dispatch.TaskCompletion;
+import dev.comfyless.dispatch.TaskRoutes;
 import dev.comfyless.metrics.ComfyLessMetrics;
 import dev.comfyless.output.FileOutputStore;
 import dev.comfyless.provider.FleetBootstrap;
+import dev.comfyless.provider.FleetControl;
 import dev.comfyless.provider.GpuProvider;
 import dev.comfyless.provider.NovitaProvider;
 import dev.comfyless.provider.StaticProvider;
@@ -147,10 +151,13 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         boolean workersRecover = settings.provider.workersRecover();
         PromptPreparer preparer = new PromptPreparer(comfyUi, settings.maxInputBytes, settings.inputFetchTimeout,
                 settings.allowPrivateUrls);
-        RunningTasks running = new RunningTasks(queue, store, workers, comfyUi,
-                new OutputCollector(comfyUi, outputs), preparer, signal, new RunningTasks.Watching(
-                        settings.historyPollMax, settings.healthFailures, workersRecover, settings.probeTimeout(),
-                        settings.comfyUiTimeout, settings.taskLease));
+        DispatchGate dispatchGate = new DispatchGate(context, signal);
+        context.getManagementStrategy().addEventNotifier(dispatchGate);
+        OutputCollector outputCollector = new OutputCollector(comfyUi, outputs);
+        RunningTasks running = new RunningTasks(queue, store, workers, comfyUi, outputCollector, preparer, signal,
+                new RunningTasks.Watching(settings.historyPollMax, settings.healthFailures, workersRecover,
+                        settings.probeTimeout(), settings.comfyUiTimeout, settings.taskLease),
+                new TaskRoutes(context), dispatchGate::open);
         GpuProvider provider = provider(settings, context, sandboxCloud, workers, store, running, signal);
         // stopped before Redis (added after it): prompts keep running, a restarted process resumes them
         context.addService(new ServiceSupport() {
@@ -188,12 +195,16 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("runningTasks", running);
         registry.bind("dispatchSignal", signal);
         registry.bind("dispatcher", new Dispatcher(queue, workers, comfyUi, running, signal, preparer));
+        registry.bind("dispatchGate", dispatchGate);
+        registry.bind("taskCompletion", new TaskCompletion(running));
+        registry.bind("outputCollector", outputCollector);
         StalePrompts stale = new StalePrompts(comfyUi, store, running.stopper(), settings.probeTimeout());
         registry.bind("workerHealth", new WorkerHealth(workers, comfyUi, settings.healthFailures,
                 workersRecover, settings.probeTimeout(), signal::fire, running::workerFailed,
                 running::subscribe, stale::clear));
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running, leadership::term));
         registry.bind("leadership", leadership);
+        registry.bind("fleetControl", new FleetControl(context, leadership::isLeader));
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(settings.allowPrivateUrls), metrics,
                 running, outputs, shutdown::stopping));
         registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled()));

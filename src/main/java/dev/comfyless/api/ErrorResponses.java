@@ -74,7 +74,9 @@ public final class ErrorResponses {
             message = "ComfyLess failed to handle this request; the error is in its log. Retrying may help.";
             LOG.error("Unexpected failure on {} {}", method(exchange), path(exchange), failure);
         }
-        if ("submit-task".equals(exchange.getFromRouteId())) {
+        // the route that failed (the submit operation may be reached from the REST route or an operator's own)
+        String failedIn = exchange.getProperty(Exchange.FAILURE_ROUTE_ID, exchange.getFromRouteId(), String.class);
+        if ("submit-task".equals(failedIn)) {
             metrics.rejected(type);
         }
         Http.respond(exchange, status, body(status, type, message, details));

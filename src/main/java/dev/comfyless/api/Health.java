@@ -71,9 +71,17 @@ public final class Health {
             problems.add(STOPPING);
         }
         List<String> stopped = stoppedApiRoutes();
-        checks.put("routes", stopped.isEmpty() ? "started" : "stopped: " + String.join(", ", stopped));
+        List<String> stoppedCore = stoppedCoreRoutes();
+        List<String> allStopped = new ArrayList<>(stopped);
+        allStopped.addAll(stoppedCore);
+        checks.put("routes", allStopped.isEmpty() ? "started" : "stopped: " + String.join(", ", allStopped));
         if (!stopped.isEmpty()) {
             problems.add("API routes not started: " + String.join(", ", stopped));
+        }
+        // named, not failing readiness: the API still serves (an operator stopped them on purpose, e.g. to pause
+        // dispatch or scaling); a load balancer should keep sending requests here
+        if (!stoppedCore.isEmpty()) {
+            checks.put("paused", stoppedCore.stream().map(id -> id + ": " + CORE_ROUTES.get(id)).toList());
         }
         // reported, not failing readiness: tasks still run on the workers there are while the cloud API is down
         if (provider.scales()) {
@@ -95,16 +103,61 @@ public final class Health {
         }
     }
 
-    /** Routes fed by the HTTP server that are not started (the context shutting down counts). */
+    /**
+     * The routes that carry a task's life and the fleet, with what stopping one (JMX) pauses; README "Managing
+     * routes over JMX" has the same table.
+     */
+    public static final Map<String, String> CORE_ROUTES = coreRoutes();
+
+    private static Map<String, String> coreRoutes() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("dispatch", "no task is started (pairing, and workers freed by finished tasks take no next task)");
+        m.put("send-prompt", "paired tasks are not sent; their leases expire and they are sent again once it runs");
+        m.put("prompt-ended", "finished prompts are held: their tasks stay running until it runs again");
+        m.put("collect-outputs", "finished prompts are held: their tasks stay running until it runs again");
+        m.put("finish-task", "finished prompts are held: their tasks stay running until it runs again");
+        m.put("next-task", "finished prompts are held: their tasks stay running until it runs again");
+        m.put("autoscale", "no scale decision at all (no instance is created or deleted by the policy)");
+        m.put("capacity-check", "no scale-from-zero between autoscale turns");
+        m.put("instance-watch", "booting instances are not moved along, deletes are not carried out");
+        m.put("health-check", "idle and running workers are not checked (a dead worker is not noticed)");
+        m.put("worker-readiness", "new workers are not probed, so they take no tasks");
+        m.put("lease-renewal", "running tasks' leases are not renewed (other replicas may adopt them)");
+        m.put("lease-sweep", "tasks of stopped processes are not recovered");
+        m.put("cleanup", "failed workers' instances are not deleted");
+        m.put("reconcile", "Novita's instance list is not compared with the workers");
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** Core routes (not API routes) an operator stopped. */
+    private List<String> stoppedCoreRoutes() {
+        List<String> stopped = new ArrayList<>();
+        if (!context.isStarted()) {
+            return stopped;
+        }
+        for (String id : CORE_ROUTES.keySet()) {
+            ServiceStatus status = context.getRouteController().getRouteStatus(id);
+            if (status != null && status != ServiceStatus.Started) {
+                stopped.add(id);
+            }
+        }
+        return stopped;
+    }
+
+    /**
+     * Routes that serve the HTTP API that are not started (the context shutting down counts): those fed by the HTTP
+     * server, and the operation routes the REST verbs send to.
+     */
     private List<String> stoppedApiRoutes() {
         List<String> stopped = new ArrayList<>();
         if (!context.isStarted()) {
             stopped.add("camel context " + context.getStatus().name().toLowerCase(java.util.Locale.ROOT));
             return stopped;
         }
+        java.util.Set<String> operations = StoppedOperations.operationEndpoints(context);
         for (Route route : context.getRoutes()) {
             String uri = route.getEndpoint().getEndpointUri();
-            if (uri.startsWith("rest:") || uri.startsWith("platform-http:")) {
+            if (uri.startsWith("rest:") || uri.startsWith("platform-http:") || operations.contains(uri)) {
                 ServiceStatus status = context.getRouteController().getRouteStatus(route.getRouteId());
                 if (status != ServiceStatus.Started) {
                     stopped.add(route.getRouteId());

@@ -90,6 +90,9 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
             camelRouter.route().order(Integer.MIN_VALUE).handler(this::time);
             guard.install(camelRouter, Integer.MIN_VALUE + 1);
             camelRouter.route().order(Integer.MIN_VALUE + 2).handler(this::whileStopping);
+            StoppedOperations stoppedOperations = new StoppedOperations(context);
+            camelRouter.route().order(Integer.MIN_VALUE + 3).handler(ctx -> stoppedOperation(ctx,
+                    stoppedOperations));
             Router router = topRouter(camelRouter);
             router.errorHandler(404, ctx -> {
                 if (!own(ctx)) {
@@ -219,6 +222,23 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
                     System.nanoTime() - start);
         });
         ctx.next();
+    }
+
+    /**
+     * An operator stopped the route of this API operation (JMX): 503 naming it, with Retry-After, rather than the
+     * 405 (or 500) a stopped route leaves behind. Starting the route again ends it.
+     */
+    private void stoppedOperation(RoutingContext ctx, StoppedOperations operations) {
+        String method = ctx.request().method().name();
+        java.util.Optional<String> stopped = operations.stoppedRouteFor(method, ctx.normalizedPath());
+        if (stopped.isEmpty()) {
+            ctx.next();
+            return;
+        }
+        ctx.response().putHeader("Retry-After", "30");
+        error(ctx, 503, "unavailable", method + " " + clip(ctx.normalizedPath()) + " is paused: route '"
+                + stopped.get() + "' was stopped by an operator (JMX). Retry later; an operator starts it again "
+                + "with the route's start operation (org.apache.camel:type=routes,name=\"" + stopped.get() + "\").");
     }
 
     /** See the class comment: what the edge answers itself while the process stops. */

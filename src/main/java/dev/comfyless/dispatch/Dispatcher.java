@@ -1,5 +1,6 @@
 package dev.comfyless.dispatch;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
@@ -14,8 +15,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code dispatch} route's bean: pairs pending tasks with idle workers (one Lua step each, until either side
- * runs out) and sends each prompt. The prompt is watched before it is sent, because with a fast worker its
+ * The {@code dispatch} and {@code send-prompt} routes' bean: pairs pending tasks with idle workers (one Lua step
+ * each; the route repeats until either side runs out) and sends each prompt. The prompt is watched before it is sent, because with a fast worker its
  * completion can arrive before the POST's answer.
  */
 public final class Dispatcher {
@@ -37,29 +38,55 @@ public final class Dispatcher {
         this.running = running;
         this.signal = signal;
         this.preparer = preparer;
-        running.setLauncher(this::launch);
     }
 
-    /** Dispatches until no task or no idle worker is left; returns how many tasks were sent. */
-    public int dispatchAvailable() {
+    /**
+     * The {@code dispatch} route's claim: what one atomic Redis step paired (the best pending task with the most
+     * recently active idle worker), and whether another pairing may be possible.
+     */
+    public static final class Claim {
+        private final List<Assignment> assignments;
+        private final boolean more;
+
+        Claim(List<Assignment> assignments, boolean more) {
+            this.assignments = assignments;
+            this.more = more;
+        }
+
+        /** The task paired with its worker, or nothing. */
+        public List<Assignment> getAssignments() {
+            return assignments;
+        }
+
+        /** Whether a pending task and an idle worker are left: the route claims again. */
+        public boolean isMore() {
+            return more;
+        }
+
+        @Override
+        public String toString() {
+            return assignments.isEmpty() ? "no pairing" : "task " + assignments.get(0).task().id() + " on worker "
+                    + assignments.get(0).worker().id() + (more ? " (more possible)" : "");
+        }
+    }
+
+    /** Pairs one pending task with an idle worker (nothing while the process stops). */
+    public Claim claim() {
         if (running.draining()) {
             // stopping: what is pending stays in Redis for the next process or another replica
-            return 0;
+            return new Claim(List.of(), false);
         }
-        int sent = 0;
-        Optional<TaskQueue.Dispatched> next;
-        do {
-            next = queue.dispatch(running.lease(), UUID.randomUUID().toString(), running.busyEndpoints());
-            if (next.isPresent()) {
-                launch(next.get().assignment());
-                sent++;
-            }
-        } while (next.isPresent() && next.get().more());
-        return sent;
+        Optional<TaskQueue.Dispatched> next = queue.dispatch(running.lease(), UUID.randomUUID().toString(),
+                running.busyEndpoints());
+        return next.map(d -> new Claim(List.of(d.assignment()), d.more())).orElseGet(() -> new Claim(List.of(),
+                false));
     }
 
-    /** Sends the prompt of a task paired with its worker (here or when a worker freed by a task took the next). */
-    void launch(Assignment a) {
+    /**
+     * The {@code send-prompt} route's step: sends the prompt of a task paired with its worker (by dispatch, or by a
+     * worker freed by a finished task that took the next).
+     */
+    public void send(Assignment a) {
         String promptId = a.task().promptId();
         String endpoint = a.worker().endpoint();
         running.watch(a.task(), a.worker());

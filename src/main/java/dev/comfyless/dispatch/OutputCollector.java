@@ -4,8 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.comfyless.api.Json;
 import dev.comfyless.comfyui.ComfyUiClient;
 import dev.comfyless.comfyui.ComfyUiException;
@@ -46,40 +47,72 @@ public final class OutputCollector {
         }
     }
 
-    /**
-     * The outputs JSON array of a task whose prompt succeeded: every file is copied, or this throws
-     * ({@link OutputCopyException} when the worker answered without the file, {@link ComfyUiUnavailableException}
-     * when it did not answer).
-     */
-    String collect(String taskId, String endpoint, HistoryEntry entry) {
-        return write(taskId, endpoint, entry, false);
+    /** One output file of an ended prompt, as the {@code collect-outputs} route's split hands it to {@link #copy}. */
+    public record OutputCopy(PromptEnd end, int index, OutputFile file, String name) {
+        @Override
+        public String toString() {
+            return file.filename() + " of " + end;
+        }
     }
 
     /**
-     * The outputs JSON array of a task whose prompt failed: what its nodes produced before the failure, each marked
-     * partial; a file that cannot be copied is left out (the task fails anyway, with the prompt's own error).
+     * The output files of an ended prompt, each under the name it is stored as (unique within the task). A
+     * successful prompt's files must all be copied; a failed one's are what its nodes saved before the failure.
      */
-    String collectPartial(String taskId, String endpoint, HistoryEntry entry) {
-        return write(taskId, endpoint, entry, true);
-    }
-
-    private String write(String taskId, String endpoint, HistoryEntry entry, boolean partial) {
+    public List<OutputCopy> files(PromptEnd end) {
+        List<OutputFile> files = end.entry().map(HistoryEntry::outputs).orElse(List.of());
         OutputNames names = new OutputNames();
-        return new String(Json.write(g -> {
-            g.writeStartArray();
-            for (OutputFile file : entry.outputs()) {
-                String name = names.name(file.nodeId(), file.filename());
-                try {
-                    copy(g, taskId, endpoint, file, name, partial);
-                } catch (RuntimeException e) {
-                    if (!partial) {
-                        throw e;
-                    }
-                    LOG.info("Task {}: partial output {} of a failed prompt could not be copied: {}", taskId,
-                            file.filename(), e.getMessage());
-                }
+        List<OutputCopy> copies = new ArrayList<>(files.size());
+        for (OutputFile file : files) {
+            copies.add(new OutputCopy(end, copies.size(), file, names.name(file.nodeId(), file.filename())));
+        }
+        end.copied = new String[copies.size()];
+        return copies;
+    }
+
+    /**
+     * Copies one output file off the worker into the store. A file missing on a worker that answered fails the task
+     * (outputs lost); a worker that does not answer throws {@link ComfyUiUnavailableException}, which stops the copy
+     * (the worker is then checked, and failed if it stays silent). A failed prompt's partial outputs are copied as
+     * far as they can be: one that cannot is left out.
+     */
+    public void copy(OutputCopy c) {
+        PromptEnd end = c.end();
+        if (end.lostFile != null) {
+            return;
+        }
+        String taskId = end.getTaskId();
+        try {
+            end.copied[c.index()] = copy(taskId, end.run.endpoint, c.file(), c.name(), end.isPartial());
+        } catch (OutputCopyException e) {
+            if (end.isPartial()) {
+                LOG.info("Task {}: partial output {} of a failed prompt could not be copied: {}", taskId,
+                        c.file().filename(), e.getMessage());
+            } else {
+                end.lostFile = e.file;
+                end.lostReason = e.getMessage();
             }
-            for (HistoryEntry.TextOutput text : entry.texts()) {
+        } catch (ComfyUiUnavailableException e) {
+            if (!end.isPartial()) {
+                throw e;
+            }
+            LOG.info("Task {}: partial output {} of a failed prompt could not be copied: {}", taskId,
+                    c.file().filename(), e.getMessage());
+        }
+    }
+
+    /** The task's outputs JSON array: the files copied, then the texts its nodes showed (PreviewAny). */
+    String json(PromptEnd end) {
+        boolean partial = end.isPartial();
+        List<HistoryEntry.TextOutput> texts = end.entry().map(HistoryEntry::texts).orElse(List.of());
+        StringBuilder out = new StringBuilder("[");
+        for (String file : end.copied) {
+            if (file != null) {
+                out.append(out.length() > 1 ? "," : "").append(file);
+            }
+        }
+        for (HistoryEntry.TextOutput text : texts) {
+            out.append(out.length() > 1 ? "," : "").append(new String(Json.write(g -> {
                 g.writeStartObject();
                 g.writeStringField("node_id", text.nodeId());
                 g.writeStringField("text", text.text());
@@ -88,13 +121,12 @@ public final class OutputCollector {
                     g.writeBooleanField("partial", true);
                 }
                 g.writeEndObject();
-            }
-            g.writeEndArray();
-        }), StandardCharsets.UTF_8);
+            }), StandardCharsets.UTF_8));
+        }
+        return out.append(']').toString();
     }
 
-    private void copy(JsonGenerator g, String taskId, String endpoint, OutputFile file, String name, boolean partial)
-            throws IOException {
+    private String copy(String taskId, String endpoint, OutputFile file, String name, boolean partial) {
         String[] contentType = new String[1];
         long size;
         try {
@@ -105,16 +137,18 @@ public final class OutputCollector {
             // the worker answered but the file is not there (4xx) or cannot be stored here
             throw new OutputCopyException(file.filename(), e);
         }
-        g.writeStartObject();
-        g.writeStringField("node_id", file.nodeId());
-        g.writeStringField("filename", name);
-        g.writeStringField("content_type", contentType[0] == null ? "application/octet-stream" : contentType[0]);
-        g.writeNumberField("size", size);
-        g.writeStringField("url", url(taskId, name));
-        if (partial) {
-            g.writeBooleanField("partial", true);
-        }
-        g.writeEndObject();
+        return new String(Json.write(g -> {
+            g.writeStartObject();
+            g.writeStringField("node_id", file.nodeId());
+            g.writeStringField("filename", name);
+            g.writeStringField("content_type", contentType[0] == null ? "application/octet-stream" : contentType[0]);
+            g.writeNumberField("size", size);
+            g.writeStringField("url", url(taskId, name));
+            if (partial) {
+                g.writeBooleanField("partial", true);
+            }
+            g.writeEndObject();
+        }), StandardCharsets.UTF_8);
     }
 
     /** The output's URL, its name percent-encoded as one path segment ("plain name.png" → "plain%20name.png"). */

@@ -87,9 +87,8 @@ public final class RunningTasks implements AutoCloseable {
     private final PromptStopper stopper;
     private volatile boolean draining;
 
-    private volatile java.util.function.Consumer<TaskQueue.Assignment> launcher = a -> {
-        throw new IllegalStateException("no dispatcher");
-    };
+    private final Routes routes;
+    private final java.util.function.BooleanSupplier dispatchOpen;
     private final List<CompletionListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<String, Run> byPrompt = new ConcurrentHashMap<>();
     private final Map<String, EventSubscription> subscriptions = new ConcurrentHashMap<>();
@@ -102,7 +101,7 @@ public final class RunningTasks implements AutoCloseable {
     private final ExecutorService io = Executors.newFixedThreadPool(8, r -> thread(r, "comfyless-task-io"));
 
     /** One prompt being watched. */
-    private static final class Run {
+    static final class Run {
         final Task task;
         final String taskId;
         final String workerId;
@@ -148,8 +147,25 @@ public final class RunningTasks implements AutoCloseable {
         }
     }
 
+    /**
+     * The routes a task's life goes on through from here: a prompt's end ({@code prompt-ended}, with the outputs'
+     * copy and the finish) and a prompt sent again ({@code send-prompt}).
+     */
+    public interface Routes {
+        void promptEnded(PromptEnd end);
+
+        void sendPrompt(TaskQueue.Assignment assignment);
+    }
+
+    /**
+     * @param dispatchOpen whether tasks may be started (the {@code dispatch} route runs): when not, a worker freed
+     *                     by a finished task takes no next task
+     */
     public RunningTasks(TaskQueue queue, TaskStore store, WorkerRegistry workers, ComfyUiClient client,
-                        OutputCollector outputs, PromptPreparer inputs, DispatchSignal signal, Watching watching) {
+                        OutputCollector outputs, PromptPreparer inputs, DispatchSignal signal, Watching watching,
+                        Routes routes, java.util.function.BooleanSupplier dispatchOpen) {
+        this.routes = routes;
+        this.dispatchOpen = dispatchOpen;
         this.queue = queue;
         this.store = store;
         this.workers = workers;
@@ -204,11 +220,6 @@ public final class RunningTasks implements AutoCloseable {
         Thread t = new Thread(r, name);
         t.setDaemon(true);
         return t;
-    }
-
-    /** Where the next task of a freed worker goes: the dispatcher, which sends its prompt. */
-    void setLauncher(java.util.function.Consumer<TaskQueue.Assignment> launcher) {
-        this.launcher = launcher;
     }
 
     /** Told when a task was marked completed (after its outputs were stored), e.g. by the benchmark. */
@@ -569,9 +580,12 @@ public final class RunningTasks implements AutoCloseable {
         try {
             // ComfyUI said the prompt ended: the worker takes its next prompt before its history is even read, so
             // that it idles as little as possible (the history then says how it ended)
-            if (run.endSignalled && run.started() && !run.handedOff && !run.unconfirmed && workWaits()
-                    && !handOff(run, millisSince(run.executionStartNanos))) {
-                return;
+            if (run.endSignalled && run.started() && !run.handedOff && !run.unconfirmed && workWaits()) {
+                PromptEnd signalled = new PromptEnd(run, null, millisSince(run.executionStartNanos), null, true);
+                routes.promptEnded(signalled);
+                if (signalled.abandoned) {
+                    return;
+                }
             }
             // the queue is read before the history, so that a prompt finishing in between is seen in the history
             // (ComfyUI records it there before it leaves the queue): for an adopted prompt, whether it ever arrived;
@@ -584,8 +598,11 @@ public final class RunningTasks implements AutoCloseable {
             run.lastContactNanos = System.nanoTime();
             if (queued != null && entry.isEmpty()) {
                 if (run.unconfirmed && !queued.holds(run.promptId)) {
-                    resend(run);
-                    return;
+                    if (dispatchOpen.getAsBoolean()) {
+                        resend(run);
+                        return;
+                    }
+                    // an operator stopped dispatch: the prompt is sent when it runs again (the lease is kept)
                 }
                 if (queued.isRunning(run.promptId)) {
                     started(run, 0);
@@ -651,50 +668,82 @@ public final class RunningTasks implements AutoCloseable {
         }
         LOG.info("Task {}: prompt {} never reached worker {} (the process that dispatched it stopped first); "
                 + "sending it now", run.taskId, run.promptId, run.workerId);
-        launcher.accept(new TaskQueue.Assignment(run.task, worker.get()));
+        routes.sendPrompt(new TaskQueue.Assignment(run.task, worker.get()));
+    }
+
+    /** Ends the task by its history entry, through the completion routes ({@code prompt-ended}). */
+    private void end(Run run, HistoryEntry entry) {
+        long startedAgo = run.started() ? millisSince(run.executionStartNanos) : entry.runMillis();
+        routes.promptEnded(new PromptEnd(run, entry, startedAgo, null, true));
     }
 
     /**
-     * Ends the task by its history entry. First the hand-off: the worker is freed and takes the next pending task
-     * in the same Redis step, which is sent at once; then the outputs are copied (all of them on success; on a
-     * failure, those saved before it, as partial outputs) and the task ends.
+     * The {@code prompt-ended} route's hand-off: while work waits and the worker was not freed yet, the worker is
+     * freed and takes the next pending task in the same Redis step (sent at once by {@code next-task}), before this
+     * task's outputs are copied. Marks the end abandoned when the task is no longer this attempt's.
      */
-    private void end(Run run, HistoryEntry entry) {
-        long startedAgo = run.started() ? millisSince(run.executionStartNanos) : entry.runMillis();
-        if (!run.handedOff && workWaits() && !handOff(run, startedAgo)) {
+    void handOff(PromptEnd end) {
+        end.noNext();
+        Run run = end.run;
+        if (run.handedOff || !workWaits()) {
             return;
         }
-        String outputsJson;
-        String errorJson = null;
-        if (entry.succeeded()) {
-            try {
-                outputsJson = outputs.collect(run.taskId, run.endpoint, entry);
-            } catch (OutputCollector.OutputCopyException e) {
+        TaskQueue.Step handoff = queue.handoff(run.taskId, run.workerId, run.promptId, end.startedAgoMillis,
+                nextPromptId(run), lease);
+        if (!handoff.applied()) {
+            forget(run);
+            end.abandoned = true;
+            return;
+        }
+        run.handedOff = true;
+        unhold(run);
+        // its execution is over: what remains (copying the outputs) is not bounded by timeout_seconds
+        ScheduledFuture<?> deadline = run.deadline;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+        end.stepped(handoff);
+    }
+
+    /**
+     * The {@code finish-task} route's step: the task ends, completed with its outputs or failed (with those saved
+     * before the failure), in one Redis step that also frees the worker if the hand-off did not, and gives it the
+     * next pending task ({@code next-task} sends it).
+     */
+    void finish(PromptEnd end) {
+        end.noNext();
+        Run run = end.run;
+        HistoryEntry entry = end.entry;
+        String outputsJson = outputs.json(end);
+        String errorJson;
+        if (end.presetError != null) {
+            errorJson = end.presetError;
+        } else if (entry.succeeded()) {
+            errorJson = end.lostFile == null ? null : TaskErrors.outputsLost(end.lostFile, end.lostReason);
+            if (errorJson != null) {
                 outputsJson = null;
-                errorJson = TaskErrors.outputsLost(e.file, e.getMessage());
             }
         } else {
-            outputsJson = outputs.collectPartial(run.taskId, run.endpoint, entry);
             // ours (cancel, timeout) are no longer watched, so an interrupt seen here is someone else's
             errorJson = entry.interrupted() ? TaskErrors.interrupted(entry.error().map(e -> e.nodeId()).orElse(null))
                     : entry.error().map(TaskErrors::execution).orElseGet(() -> TaskErrors.executionUnknown(entry.rawJson()));
         }
         // not handed off yet: this step frees the worker and may give it the next task
-        TaskQueue.Step ended = queue.end(run.taskId, run.workerId, run.promptId, outputsJson, errorJson, startedAgo,
-                run.handedOff ? null : nextPromptId(run), lease);
+        boolean freesWorker = !run.handedOff;
+        TaskQueue.Step ended = queue.end(run.taskId, run.workerId, run.promptId, outputsJson, errorJson,
+                end.startedAgoMillis, freesWorker ? nextPromptId(run) : null, lease);
+        end.applied = ended.applied();
         if (ended.applied() && errorJson == null) {
             long now = System.nanoTime();
             listeners.forEach(l -> l.completed(run.taskId, run.promptId, now));
         }
         forget(run);
-        if (ended.applied() && !run.handedOff) {
-            if (ended.next().isPresent()) {
-                launcher.accept(ended.next().get());
-            } else if (ended.pending() > 0) {
-                signal.fire();
-            }
+        if (ended.applied() && freesWorker) {
+            end.stepped(ended);
         }
-        eraseInputs(run.task, run.endpoint);
+        if (end.eraseInputs) {
+            eraseInputs(run.task, run.endpoint);
+        }
     }
 
     /**
@@ -713,36 +762,7 @@ public final class RunningTasks implements AutoCloseable {
      * busy with other clients' work is left for dispatch, which prefers idle ones.
      */
     private String nextPromptId(Run run) {
-        return draining || busyAfter(run) ? null : UUID.randomUUID().toString();
-    }
-
-    /**
-     * The prompt ended on the worker: the worker is freed and, unless it should not take work now, takes the next
-     * pending task in the same Redis step, which is sent at once. {@code startedAgoMillis} (negative when unknown)
-     * records when ComfyUI started it, if that was not recorded yet.
-     *
-     * @return false when the task is no longer this attempt's to end (cancelled, requeued, ended elsewhere)
-     */
-    private boolean handOff(Run run, long startedAgoMillis) {
-        TaskQueue.Step handoff = queue.handoff(run.taskId, run.workerId, run.promptId, startedAgoMillis,
-                nextPromptId(run), lease);
-        if (!handoff.applied()) {
-            forget(run);
-            return false;
-        }
-        run.handedOff = true;
-        unhold(run);
-        // its execution is over: what remains (copying the outputs) is not bounded by timeout_seconds
-        ScheduledFuture<?> deadline = run.deadline;
-        if (deadline != null) {
-            deadline.cancel(false);
-        }
-        if (handoff.next().isPresent()) {
-            launcher.accept(handoff.next().get());
-        } else if (handoff.pending() > 0) {
-            signal.fire();
-        }
-        return true;
+        return draining || busyAfter(run) || !dispatchOpen.getAsBoolean() ? null : UUID.randomUUID().toString();
     }
 
     /** Overwrites the task's uploaded inputs on the worker, off the caller's thread, best effort. */
@@ -802,18 +822,17 @@ public final class RunningTasks implements AutoCloseable {
                     end(run, stopped.entry().orElseThrow());
                     return;
                 }
-                String partial = stopped.entry().map(e -> outputs.collectPartial(run.taskId, run.endpoint, e))
-                        .orElse(null);
-                if (queue.end(run.taskId, run.workerId, run.promptId, partial,
-                        TaskErrors.timeout(run.timeout, run.workerId, started, stopped))) {
+                // what its nodes saved before it was stopped is kept (partial outputs), through the same routes
+                PromptEnd timedOut = new PromptEnd(run, stopped.entry().orElse(null), -1,
+                        TaskErrors.timeout(run.timeout, run.workerId, started, stopped),
+                        stopped.outcome() != PromptStopper.Outcome.NOT_CONFIRMED);
+                routes.promptEnded(timedOut);
+                if (timedOut.applied) {
                     LOG.info("Task {} timed out after {} s {} on worker {}; its prompt {}", run.taskId,
                             run.timeout.toSeconds(), started ? "of execution" : "waiting in the queue", run.workerId,
                             stopped.describe());
                 }
                 forget(run);
-                if (stopped.outcome() != PromptStopper.Outcome.NOT_CONFIRMED) {
-                    eraseInputs(run.task, run.endpoint);
-                }
                 signal.fire();
             } catch (dev.comfyless.redis.RedisUnavailableException e) {
                 // the timeout is recorded once Redis is back, not lost
