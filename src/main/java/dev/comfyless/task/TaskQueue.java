@@ -274,6 +274,7 @@ public final class TaskQueue {
         List<?> reply = (List<?>) scripts.run("expired-leases", retention.toMillis(), batch, errorJson, owner,
                 lease.toMillis());
         List<String> adopted = ((List<?>) reply.get(2)).stream().map(String::valueOf).toList();
+        ((List<?>) reply.get(3)).forEach(id -> changes.changed(String.valueOf(id), null));
         return new Recovered(((Number) reply.get(0)).intValue(), ((Number) reply.get(1)).intValue(), adopted);
     }
 
