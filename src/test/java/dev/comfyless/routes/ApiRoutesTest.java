@@ -17,9 +17,7 @@ import dev.comfyless.redis.RedisUnavailableException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.camel.BindToRegistry;
 import org.apache.camel.EndpointInject;
-import org.apache.camel.builder.AdviceWithRouteBuilder;
 import org.apache.camel.component.mock.MockEndpoint;
-import org.apache.camel.test.main.junit5.AdviceRouteMapping;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,18 +29,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * failure of the bean becomes the API's error body through api-errors (the real ErrorResponses), and only a created
  * task (201) signals the dispatcher.
  */
-@CamelMainTest(advices = @AdviceRouteMapping(route = "submit-task", advice = ApiRoutesTest.DispatchToMock.class))
+// the dispatcher's signal goes to mock:seda:dispatch instead (no dispatch route is loaded here)
+@CamelMainTest(mockEndpointsAndSkip = "seda:dispatch*")
 class ApiRoutesTest extends RouteFiles {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    /** The dispatcher's signal goes to a mock instead of seda:dispatch (no dispatch route is loaded here). */
-    public static class DispatchToMock extends AdviceWithRouteBuilder {
-        @Override
-        public void configure() {
-            weaveByToUri("seda:dispatch*").replace().to("mock:dispatch");
-        }
-    }
 
     private final StandIns.Calls calls = new StandIns.Calls();
 
@@ -52,7 +43,7 @@ class ApiRoutesTest extends RouteFiles {
     @BindToRegistry("errorResponses")
     private final ErrorResponses errorResponses = new ErrorResponses(new ComfyLessMetrics(new SimpleMeterRegistry()));
 
-    @EndpointInject("mock:dispatch")
+    @EndpointInject("mock:seda:dispatch")
     MockEndpoint dispatch;
 
     @Override

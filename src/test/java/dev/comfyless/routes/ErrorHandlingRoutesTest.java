@@ -12,7 +12,6 @@ import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.builder.NotifyBuilder;
-import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.main.MainConfigurationProperties;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.apache.camel.test.main.junit5.Configure;
@@ -45,15 +44,11 @@ class ErrorHandlingRoutesTest extends RouteFiles {
         return new String[] {"error-handling.camel.yaml"};
     }
 
+    /** A lambda, not a RouteBuilder class: see {@link RouteFiles} on why test code declares no RouteBuilder. */
     @Configure
     protected void addTimedRoute(MainConfigurationProperties configuration) {
-        configuration.addRoutesBuilder(new RouteBuilder() {
-            @Override
-            public void configure() {
-                from("direct:turn").routeId("timed-turn").routeConfigurationId("timer-errors")
-                        .bean("fleetBootstrap", "ensureStarted");
-            }
-        });
+        configuration.addLambdaRouteBuilder(rb -> rb.from("direct:turn").routeId("timed-turn")
+                .routeConfigurationId("timer-errors").bean("fleetBootstrap", "ensureStarted"));
     }
 
     @BeforeEach

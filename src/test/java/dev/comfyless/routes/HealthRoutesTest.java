@@ -19,6 +19,7 @@ import dev.comfyless.testing.PausableProxy;
 import dev.comfyless.testing.TestRedis;
 import dev.comfyless.worker.WorkerRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.camel.BeanInject;
 import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.test.main.junit5.CamelMainTest;
@@ -34,6 +35,9 @@ import org.junit.jupiter.api.Test;
 class HealthRoutesTest extends RouteFiles {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    @BeanInject
+    CamelContext context;
 
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final AtomicBoolean circuitOpen = new AtomicBoolean();
@@ -148,5 +152,18 @@ class HealthRoutesTest extends RouteFiles {
         assertThat(body.path("details").path("checks").path("redis").asText()).isEqualTo("down");
         assertThat(body.path("details").path("checks").path("routes").asText()).isEqualTo("started");
         assertThat(http("GET", "/health", null).statusCode()).as("alive all the same").isEqualTo(200);
+    }
+
+    @Test
+    void notReadyWhenAnApiOperationRouteIsStopped() throws Exception {
+        // an operator stopping /health's own route (JMX): the API no longer serves all of its operations
+        context.getRouteController().stopRoute("health");
+
+        HttpResponse<String> response = http("GET", "/ready", null);
+
+        assertThat(response.statusCode()).isEqualTo(503);
+        JsonNode body = JSON.readTree(response.body());
+        assertThat(body.path("message").asText()).contains("API routes not started: health");
+        assertThat(body.path("details").path("checks").path("routes").asText()).isEqualTo("stopped: health");
     }
 }

@@ -29,6 +29,12 @@ import org.apache.camel.test.main.junit5.Configure;
  * or the real bean); timed routes get {@code replaceRouteFromWith = "route-id=direct:route-id"} so that a test fires
  * a turn itself; outbound calls are skipped with {@code mockEndpointsAndSkip}. The rest DSL blocks of a file are
  * served like in the service, on a free port of this test ({@link #baseUrl()}).
+ * <p>
+ * Declare no RouteBuilder class (named, nested or anonymous; AdviceWithRouteBuilder included) anywhere under
+ * {@code dev.comfyless} in test code: the service's camel-main scans that package for RouteBuilders, so every test
+ * that starts the service would load it (or fail to). Add a test route with
+ * {@code MainConfigurationProperties.addLambdaRouteBuilder} in a {@code @Configure} method, and advise with a lambda
+ * ({@code AdviceWith.adviceWith(context, "route-id", a -> ...)}) or the {@code @CamelMainTest} attributes.
  */
 public abstract class RouteFiles {
 
@@ -39,9 +45,11 @@ public abstract class RouteFiles {
     protected void loadRouteFiles(MainConfigurationProperties configuration) {
         configuration.withRoutesIncludePattern(Arrays.stream(routeFiles()).map(f -> "file:routes/" + f)
                 .collect(Collectors.joining(",")));
-        // as config/application.properties: the rest blocks become platform-http consumers (which need the HTTP
-        // server, here on a free port of its own), binding off (the beans write their JSON themselves)
-        configuration.rest().withComponent("platform-http").withBindingMode("off").withContextPath("/");
+        // the camel.rest.* of config/application.properties: the rest blocks become platform-http consumers (which
+        // need the HTTP server, here on a free port of its own) sending to their operation's own route (direct:),
+        // binding off (the beans write their JSON themselves)
+        configuration.rest().withComponent("platform-http").withBindingMode("off").withContextPath("/")
+                .withInlineRoutes(false);
         configuration.httpServer().withEnabled(true).withPort(httpPort);
     }
 
@@ -53,10 +61,7 @@ public abstract class RouteFiles {
         return "http://127.0.0.1:" + httpPort;
     }
 
-    /**
-     * One request to this test's HTTP server. The rest blocks' routes are inlined into their {@code rest:} consumer
-     * (as in the service), so an API route is reached over HTTP, not through its {@code direct:} name.
-     */
+    /** One request to this test's HTTP server: through the rest block to the operation's route. */
     protected HttpResponse<String> http(String method, String path, String body) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl() + path))
                 .timeout(Duration.ofSeconds(10))
