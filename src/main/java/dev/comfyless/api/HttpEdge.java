@@ -230,7 +230,8 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
      */
     private void stoppedOperation(RoutingContext ctx, StoppedOperations operations) {
         String method = ctx.request().method().name();
-        java.util.Optional<String> stopped = operations.stoppedRouteFor(method, ctx.normalizedPath());
+        java.util.Optional<String> stopped = own(ctx)
+                ? operations.stoppedRouteFor(method, ctx.normalizedPath()) : java.util.Optional.empty();
         if (stopped.isEmpty()) {
             ctx.next();
             return;
