@@ -90,7 +90,10 @@ public class ComfyLessConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext context) throws Exception {
+        // a host application needs no camel.server / camel.rest settings of its own (see HostDefaults)
+        HostDefaults.properties(context.getPropertiesComponent());
         Settings settings = Settings.load(key -> context.getPropertiesComponent().resolveProperty(key));
+        HostDefaults.apply(context, settings);
         Registry registry = context.getRegistry();
         // values the routes need in another unit than the operator wrote them (Quartz wants milliseconds)
         PropertiesComponent pc = context.getPropertiesComponent();

@@ -16,6 +16,14 @@ public interface TaskChanges {
      */
     void changed(String taskId, String event);
 
+    /**
+     * {@link #changed(String, String)} when the step that made the change also returned the task as it is now
+     * (without its payload): listeners need not read it again.
+     */
+    default void changed(String taskId, String event, Task task) {
+        changed(taskId, event);
+    }
+
     String QUEUED = "task.queued";
     String DISPATCHED = "task.dispatched";
     String STARTED = "task.started";
