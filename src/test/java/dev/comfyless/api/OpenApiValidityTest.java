@@ -102,6 +102,15 @@ class OpenApiValidityTest {
     }
 
     @Test
+    void operationIdsAreNotRouteIdsEveryHttpRouteHasAKebabCaseId() {
+        List<String> restRoutes = service.context().getRoutes().stream()
+                .filter(r -> r.getEndpoint().getEndpointUri().matches("(rest|rest-api|platform-http):.*"))
+                .map(org.apache.camel.Route::getRouteId).toList();
+        assertThat(restRoutes).hasSize(OPERATIONS.size() + 1).contains("openapi", "rest-submit-task", "rest-health")
+                .allMatch(id -> id.matches("[a-z]+(-[a-z]+)*"), "kebab-case");
+    }
+
+    @Test
     void submitDescribesItsBodyHeaderAndEveryAnswer() {
         JsonNode submit = doc.at("/paths/~1api~1v1~1tasks/post");
         assertThat(submit.path("operationId").asText()).isEqualTo("submitTask");
