@@ -28,6 +28,8 @@ import dev.comfyless.dispatch.StalePrompts;
 import dev.comfyless.dispatch.TaskCompletion;
 import dev.comfyless.dispatch.TaskRoutes;
 import dev.comfyless.metrics.ComfyLessMetrics;
+import dev.comfyless.metrics.TaskOutcomes;
+import dev.comfyless.task.TaskChanges;
 import dev.comfyless.metrics.PrometheusNaming;
 import dev.comfyless.output.FileOutputStore;
 import dev.comfyless.provider.FleetBootstrap;
@@ -137,12 +139,14 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         String replicaId = replicaId(settings);
         TaskQueue queue = new TaskQueue(scripts, settings.taskRetention, replicaId);
         WorkerRegistry workers = new WorkerRegistry(scripts, settings.taskRetention);
-        // lifecycle events (routes/events.camel.yaml) from every class that changes a task's life
-        TaskEvents events = new TaskEvents(context, store, settings.eventsEndpoint);
-        store.onChange(events);
-        queue.onChange(events);
-        workers.onChange(events);
         ComfyLessMetrics metrics = new ComfyLessMetrics(meterRegistry(registry));
+        // lifecycle events (routes/events.camel.yaml) and outcome metrics from every class that changes a task's life
+        TaskEvents events = new TaskEvents(context, store, settings.eventsEndpoint);
+        TaskOutcomes outcomes = new TaskOutcomes(metrics, store);
+        TaskChanges changes = TaskChanges.both(outcomes, events);
+        store.onChange(changes);
+        queue.onChange(changes);
+        workers.onChange(changes);
         FileOutputStore outputs = new FileOutputStore(settings.outputDir);
         ApiKeys apiKeys = ApiKeys.of(settings.apiKeys.keys());
         ApiKeyGuard.logMode(apiKeys, settings.httpPort);
@@ -167,6 +171,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
             protected void doStop() {
                 running.close();
                 events.close();
+                outcomes.close();
                 comfyUi.close();
                 provider.close();
             }
