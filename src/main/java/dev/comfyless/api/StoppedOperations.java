@@ -27,33 +27,63 @@ public final class StoppedOperations {
     record Operation(String method, Pattern path, String endpoint, String display) {
     }
 
+    /** An operation with the id of the route that consumes its endpoint (null when none does). */
+    private record Resolved(Operation op, String routeId) {
+    }
+
     private final CamelContext context;
-    private volatile List<Operation> operations;
-    private volatile int restCount = -1;
+    /** Read from the REST definitions and the routes once, again when routes are added or removed (a reload). */
+    private volatile List<Resolved> resolved;
+    private volatile int routeCount = -1;
 
     public StoppedOperations(CamelContext context) {
         this.context = context;
     }
 
     /**
-     * The route id of the stopped route that would serve {@code method path}, if any.
+     * The route id of the stopped route that would serve {@code method path}, if any. Called for every request:
+     * one map of operations to route ids, refreshed only when the set of routes changes.
      */
     public Optional<String> stoppedRouteFor(String method, String path) {
         if (!context.isStarted()) {
             return Optional.empty();
         }
-        for (Operation op : operations()) {
-            if (op.method().equals(method) && op.path().matcher(path).matches()) {
-                for (Route route : context.getRoutes()) {
-                    if (sameEndpoint(route.getEndpoint().getEndpointUri(), op.endpoint())) {
-                        ServiceStatus status = context.getRouteController().getRouteStatus(route.getRouteId());
-                        return status == ServiceStatus.Started ? Optional.empty() : Optional.of(route.getRouteId());
-                    }
+        for (Resolved r : resolved()) {
+            if (r.op().method().equals(method) && r.op().path().matcher(path).matches()) {
+                if (r.routeId() == null) {
+                    return Optional.empty();
                 }
-                return Optional.empty();
+                ServiceStatus status = context.getRouteController().getRouteStatus(r.routeId());
+                if (status == null) {
+                    // renamed by a reload: read again next time
+                    routeCount = -1;
+                    return Optional.empty();
+                }
+                return status == ServiceStatus.Started ? Optional.empty() : Optional.of(r.routeId());
             }
         }
         return Optional.empty();
+    }
+
+    private List<Resolved> resolved() {
+        int count = context.getRoutesSize();
+        List<Resolved> current = resolved;
+        if (current == null || count != routeCount) {
+            current = new ArrayList<>();
+            for (Operation op : read(context)) {
+                String routeId = null;
+                for (Route route : context.getRoutes()) {
+                    if (sameEndpoint(route.getEndpoint().getEndpointUri(), op.endpoint())) {
+                        routeId = route.getRouteId();
+                        break;
+                    }
+                }
+                current.add(new Resolved(op, routeId));
+            }
+            resolved = current;
+            routeCount = count;
+        }
+        return current;
     }
 
     /** The endpoints the REST verbs send to ({@code direct:submit-task} ...), as their routes' endpoints spell them. */
@@ -70,18 +100,6 @@ public final class StoppedOperations {
             }
         }
         return spelled;
-    }
-
-    private List<Operation> operations() {
-        Model model = context.getCamelContextExtension().getContextPlugin(Model.class);
-        int count = model == null ? 0 : model.getRestDefinitions().size();
-        List<Operation> ops = operations;
-        if (ops == null || count != restCount) {
-            ops = read(context);
-            operations = ops;
-            restCount = count;
-        }
-        return ops;
     }
 
     private static List<Operation> read(CamelContext context) {
