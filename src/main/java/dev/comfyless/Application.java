@@ -9,6 +9,8 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.ExtendedStartupListener;
+import org.apache.camel.support.LifecycleStrategySupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -103,6 +105,35 @@ public final class Application {
         }
     }
 
+    /**
+     * Context hooks (not MainListener.beforeStart/afterStart, which only {@code Main.run()} calls, not a host's or a
+     * test's {@code init()} and {@code start()}).
+     */
+    private static void routeChecks(CamelContext context) {
+        context.addLifecycleStrategy(new LifecycleStrategySupport() {
+            @Override
+            public void onContextStarting(CamelContext c) {
+                // the routes are loaded, none runs yet: a renamed id or endpoint Java relies on stops startup here
+                RouteContract.check(c);
+            }
+        });
+        try {
+            context.addStartupListener(new ExtendedStartupListener() {
+            @Override
+            public void onCamelContextStarted(CamelContext c, boolean alreadyStarted) {
+            }
+
+            @Override
+            public void onCamelContextFullyStarted(CamelContext c, boolean alreadyStarted) {
+                // with CAMEL_MAIN_ROUTES_RELOAD_ENABLED=true: a broken edit is refused, the rest keeps running
+                LiveReload.install(c);
+            }
+        });
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot watch the routes for live reload", e);
+        }
+    }
+
     /** The configured HTTP port; empty when it is not a number (Settings then names the variable). */
     private static java.util.Optional<Integer> httpPort(CamelContext context) {
         try {
@@ -124,12 +155,7 @@ public final class Application {
                 m.getCamelContext().getPropertiesComponent().addPropertiesFunction(new DotEnvPropertiesFunction(dotEnv));
                 // before Redis, the leader lease or the fleet: a second process on a taken port must not drive them
                 httpPort(m.getCamelContext()).ifPresent(StartupFailure::checkPortFree);
-            }
-
-            @Override
-            public void beforeStart(BaseMainSupport m) {
-                // the routes are loaded, none runs yet: a renamed id or endpoint Java relies on stops startup here
-                RouteContract.check(m.getCamelContext());
+                routeChecks(m.getCamelContext());
             }
         });
         return main;

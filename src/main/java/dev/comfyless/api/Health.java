@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
 import dev.comfyless.provider.GpuProvider;
+import dev.comfyless.provider.novita.NovitaClient;
 import dev.comfyless.redis.RedisConnector;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -85,7 +86,10 @@ public final class Health {
         }
         // reported, not failing readiness: tasks still run on the workers there are while the cloud API is down
         if (provider.scales()) {
-            checks.put("provider_api", provider.apiCircuitOpen()
+            checks.put("provider_api", breakerMissing() ? "unknown: no circuit breaker '"
+                    + NovitaClient.BREAKER_ID + "' in the routes (routes/novita.camel.yaml), so its state cannot "
+                    + "be read"
+                    : provider.apiCircuitOpen()
                     ? "circuit open: the cloud API failed repeatedly; calls pause and are retried by themselves"
                     : "up");
         }
@@ -127,6 +131,11 @@ public final class Health {
         m.put("cleanup", "failed workers' instances are not deleted");
         m.put("reconcile", "Novita's instance list is not compared with the workers");
         return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** A renamed or removed breaker (e.g. by a live reload) must not read as a healthy cloud API. */
+    private boolean breakerMissing() {
+        return context.isStarted() && context.getProcessor(NovitaClient.BREAKER_ID) == null;
     }
 
     /** Core routes (not API routes) an operator stopped. */
