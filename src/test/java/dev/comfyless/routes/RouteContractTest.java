@@ -3,12 +3,18 @@ package dev.comfyless.routes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
 import dev.comfyless.RouteContract;
 import dev.comfyless.RouteContract.Entry;
+import dev.comfyless.testing.RunningService;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The contract check against route definitions that have (or lack) each entry; nothing is started. */
 class RouteContractTest {
@@ -56,6 +62,17 @@ class RouteContractTest {
                 assertThat(RouteContract.missing(context, RouteContract.ENTRIES)).hasSize(1);
             }
         }
+    }
+
+    @Test
+    void aServiceWhoseRoutesLackAnEntryDoesNotStart(@TempDir Path dir) throws Exception {
+        Path routes = OperatorRoutesTest.copyOfRoutes(dir.resolve("routes"), Map.of());
+        Path health = routes.resolve("health.camel.yaml");
+        Files.writeString(health, Files.readString(health).replace("id: ready", "id: readiness"));
+        Map<String, String> p = RunningService.defaults();
+        p.put("comfyless.routes-dir", routes.toString());
+        assertThatThrownBy(() -> RunningService.start(p)).hasMessageContaining("route id 'ready'")
+                .hasMessageContaining("routes/health.camel.yaml");
     }
 
     @Test
