@@ -10,7 +10,6 @@ import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
 import org.apache.camel.ExtendedStartupListener;
-import org.apache.camel.support.LifecycleStrategySupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -106,17 +105,10 @@ public final class Application {
     }
 
     /**
-     * Context hooks (not MainListener.beforeStart/afterStart, which only {@code Main.run()} calls, not a host's or a
-     * test's {@code init()} and {@code start()}).
+     * A context hook (not MainListener.afterStart, which only {@code Main.run()} calls, not a test's {@code init()}
+     * and {@code start()}): the reload watcher exists once the context has started.
      */
-    private static void routeChecks(CamelContext context) {
-        context.addLifecycleStrategy(new LifecycleStrategySupport() {
-            @Override
-            public void onContextStarting(CamelContext c) {
-                // the routes are loaded, none runs yet: a renamed id or endpoint Java relies on stops startup here
-                RouteContract.check(c);
-            }
-        });
+    private static void watchReloads(CamelContext context) {
         try {
             context.addStartupListener(new ExtendedStartupListener() {
             @Override
@@ -155,7 +147,14 @@ public final class Application {
                 m.getCamelContext().getPropertiesComponent().addPropertiesFunction(new DotEnvPropertiesFunction(dotEnv));
                 // before Redis, the leader lease or the fleet: a second process on a taken port must not drive them
                 httpPort(m.getCamelContext()).ifPresent(StartupFailure::checkPortFree);
-                routeChecks(m.getCamelContext());
+                watchReloads(m.getCamelContext());
+            }
+
+            @Override
+            public void afterConfigure(BaseMainSupport m) {
+                // the routes are loaded, none runs yet (and nothing has connected to Redis): a renamed id or
+                // endpoint Java relies on stops startup here
+                RouteContract.check(m.getCamelContext());
             }
         });
         return main;

@@ -50,17 +50,18 @@ class OperatorRoutesTest {
 
     @BeforeAll
     static void start() throws IOException {
-        String body = Workflows.submit("from-a-timer", 3, Workflows.TINY_PAYLOAD).replace("'", "''");
+        // README "Editing routes live", as written
         Path routes = copyOfRoutes(dir.resolve("routes"), Map.of("operator.camel.yaml", """
                 - route:
-                    id: operator-submit
+                    id: nightly-warmup
                     from:
-                      uri: timer:operator-submit?repeatCount=1&delay=100
+                      uri: timer:nightly-warmup?period=86400000
                       steps:
                         - setBody:
-                            constant: '%s'
+                            constant: '{"workflow_id":"warmup","payload":{"1":{"class_type":"EmptyImage","inputs":{"width":64}},
+                              "2":{"class_type":"SaveImage","inputs":{"images":["1",0],"filename_prefix":"warmup"}}}}'
                         - to: direct:submit-task
-                """.formatted(body)));
+                """));
         Map<String, String> p = RunningService.defaults();
         p.put("comfyless.routes-dir", routes.toString());
         service = RunningService.start(p);
@@ -77,7 +78,7 @@ class OperatorRoutesTest {
     void aTimerRouteSubmitsATask() {
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
             JsonNode tasks = service.get("/api/v1/tasks").json().path("tasks");
-            assertThat(tasks.findValuesAsText("workflow_id")).contains("from-a-timer");
+            assertThat(tasks.findValuesAsText("workflow_id")).contains("warmup");
         });
     }
 
