@@ -28,6 +28,9 @@ import dev.comfyless.dispatch.StalePrompts;
 import dev.comfyless.dispatch.TaskCompletion;
 import dev.comfyless.dispatch.TaskRoutes;
 import dev.comfyless.metrics.ComfyLessMetrics;
+import dev.comfyless.metrics.TaskOutcomes;
+import dev.comfyless.task.TaskChanges;
+import dev.comfyless.metrics.PrometheusNaming;
 import dev.comfyless.output.FileOutputStore;
 import dev.comfyless.provider.FleetBootstrap;
 import dev.comfyless.provider.FleetControl;
@@ -50,6 +53,7 @@ import dev.comfyless.worker.WorkerHealth;
 import dev.comfyless.worker.WorkerMetrics;
 import dev.comfyless.worker.WorkerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.CamelConfiguration;
@@ -88,7 +92,10 @@ public class ComfyLessConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext context) throws Exception {
+        // a host application needs no camel.server / camel.rest settings of its own (see HostDefaults)
+        HostDefaults.properties(context.getPropertiesComponent());
         Settings settings = Settings.load(key -> context.getPropertiesComponent().resolveProperty(key));
+        HostDefaults.apply(context, settings);
         Registry registry = context.getRegistry();
         // values the routes need in another unit than the operator wrote them (Quartz wants milliseconds)
         PropertiesComponent pc = context.getPropertiesComponent();
@@ -132,12 +139,14 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         String replicaId = replicaId(settings);
         TaskQueue queue = new TaskQueue(scripts, settings.taskRetention, replicaId);
         WorkerRegistry workers = new WorkerRegistry(scripts, settings.taskRetention);
-        // lifecycle events (routes/events.camel.yaml) from every class that changes a task's life
-        TaskEvents events = new TaskEvents(context, store, settings.eventsEndpoint);
-        store.onChange(events);
-        queue.onChange(events);
-        workers.onChange(events);
         ComfyLessMetrics metrics = new ComfyLessMetrics(meterRegistry(registry));
+        // lifecycle events (routes/events.camel.yaml) and outcome metrics from every class that changes a task's life
+        TaskEvents events = new TaskEvents(context, store, settings.eventsEndpoint);
+        TaskOutcomes outcomes = new TaskOutcomes(metrics, store);
+        TaskChanges changes = TaskChanges.both(outcomes, events);
+        store.onChange(changes);
+        queue.onChange(changes);
+        workers.onChange(changes);
         FileOutputStore outputs = new FileOutputStore(settings.outputDir);
         ApiKeys apiKeys = ApiKeys.of(settings.apiKeys.keys());
         ApiKeyGuard.logMode(apiKeys, settings.httpPort);
@@ -162,6 +171,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
             protected void doStop() {
                 running.close();
                 events.close();
+                outcomes.close();
                 comfyUi.close();
                 provider.close();
             }
@@ -272,14 +282,24 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         return cloud;
     }
 
-    /** Camel's Prometheus endpoint serves the registry bound under its well-known name; create it if absent. */
+    /**
+     * Camel's Prometheus endpoint serves the registry bound under its well-known name; create it if absent. Either
+     * way its meters get Prometheus-conformant names ({@link PrometheusNaming}).
+     */
     private static MeterRegistry meterRegistry(Registry registry) {
         MeterRegistry existing = MicrometerUtils.getMeterRegistryFromCamelRegistry(registry,
                 MicrometerConstants.METRICS_REGISTRY_NAME);
         if (existing != null) {
+            existing.config().meterFilter(new PrometheusNaming());
+            // Camel's processor binder registered its meters before this filter existed: register them again
+            // through it (the renamed and the dropped one are removed first; the others stay as they are)
+            existing.find("process.cpu.time").meters().forEach(existing::remove);
+            existing.find("system.cpu.count").meters().forEach(existing::remove);
+            new ProcessorMetrics().bindTo(existing);
             return existing;
         }
         PrometheusMeterRegistry created = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        created.config().meterFilter(new PrometheusNaming());
         registry.bind(MicrometerConstants.METRICS_REGISTRY_NAME, created);
         return created;
     }

@@ -6,11 +6,11 @@
 --   outputs were still to be copied) and the worker is still usable, with a fresh lease;
 -- - otherwise back to the queue with its attempt counted (or failed after max_attempts).
 -- Either way it leaves the expired range in the same step, so a second sweep, here or on another replica, cannot
--- act on it again. Returns {requeued, failed, {adopted ids}}.
+-- act on it again. Returns {requeued, failed, {adopted ids}, {requeued or failed ids}}.
 local now = now_ms()
 local adopter, lease_ms = ARGV[5], tonumber(ARGV[6])
 local ids = redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', num(now), 'LIMIT', 0, tonumber(ARGV[3]))
-local requeued, failed, adopted = 0, 0, {}
+local requeued, failed, adopted, released = 0, 0, {}, {}
 for _, id in ipairs(ids) do
   local key = task_key(id)
   local t = redis.call('HMGET', key, 'status', 'worker_id', 'prompt_id', 'worker_done_at')
@@ -28,11 +28,13 @@ for _, id in ipairs(ids) do
       adopted[#adopted + 1] = id
     elseif release(id, now, tonumber(ARGV[2]), ARGV[4]) == 'requeued' then
       requeued = requeued + 1
+      released[#released + 1] = id
     else
       failed = failed + 1
+      released[#released + 1] = id
     end
   else
     redis.call('ZREM', P .. 'inflight', id)
   end
 end
-return { requeued, failed, adopted }
+return { requeued, failed, adopted, released }

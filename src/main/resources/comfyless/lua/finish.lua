@@ -6,7 +6,8 @@
 -- completion, or a late one of an earlier attempt, is ignored. Its worker is freed unless it already moved on to
 -- the next task (see handoff.lua); when it is freed here and a next prompt id is given, it takes the best pending
 -- task in the same step.
--- Returns {status, next task or {}, its worker or {}, pending tasks left} or {'ignored', why}.
+-- Returns {status, next task or {}, its worker or {}, pending tasks left, the ended task without its payload} or
+-- {'ignored', why}.
 local id, claimer, prompt_id = ARGV[2], ARGV[3], ARGV[4]
 local why = not_held(id, claimer)
 if not why and prompt_id ~= '' and redis.call('HGET', task_key(id), 'prompt_id') ~= prompt_id then
@@ -28,4 +29,5 @@ if ARGV[7] ~= '' and claimer ~= '' then
     next_task, worker = taken[1], taken[2]
   end
 end
-return { ARGV[6], next_task, worker, redis.call('ZCARD', P .. 'queue') }
+return { ARGV[6], next_task, worker, redis.call('ZCARD', P .. 'queue'),
+  read_task(id, { payload = true, inputs = true }) or {} }

@@ -15,9 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Refuses requests to {@code /api/**} and {@code /novita/**} without a valid {@code Authorization: Bearer <key>}
+ * Refuses requests to {@code /api/v1/**} and {@code /novita/**} without a valid {@code Authorization: Bearer <key>}
  * when API keys are configured, before any Camel route (or body handler) runs. {@code /health}, {@code /ready}
- * and {@code /observe/**} (metrics) stay open. The presented key is never echoed, logged or kept.
+ * and {@code /observe/**} (metrics) stay open, and so do the paths of a host application embedding ComfyLess. The presented key is never echoed, logged or kept.
  */
 public final class ApiKeyGuard {
 
@@ -38,10 +38,10 @@ public final class ApiKeyGuard {
     /** One line at start saying whether the API is open, and how many keys guard it (never a key). */
     public static void logMode(ApiKeys keys, int port) {
         if (keys.enabled()) {
-            LOG.info("API keys: {} configured; /api/** and /novita/** need Authorization: Bearer <key> (/health, "
+            LOG.info("API keys: {} configured; /api/v1/** and /novita/** need Authorization: Bearer <key> (/health, "
                     + "/ready and /observe/** stay open)", keys.count());
         } else {
-            LOG.warn("No API keys set: the task and worker API (/api/**, /novita/**) is open to anyone who can reach "
+            LOG.warn("No API keys set: the task and worker API (/api/v1/**, /novita/**) is open to anyone who can reach "
                     + "port {}. Set COMFYLESS_API_KEYS to one or more comma-separated keys of at least 16 characters "
                     + "(e.g. from openssl rand -hex 32), or COMFYLESS_API_KEYS_FILE to a file of keys; callers then "
                     + "send Authorization: Bearer <key>. Until then worker endpoints and instance ids are not shown.",
@@ -76,20 +76,14 @@ public final class ApiKeyGuard {
     }
 
     /**
-     * Whether a path is under /api or /novita however it is spelt: percent-decoded (also twice-encoded),
+     * Whether a path is under /api/v1 or /novita however it is spelt: percent-decoded (also twice-encoded),
      * backslashes and repeated slashes as one slash, dot segments resolved, any case, matrix parameters ignored.
      * Checked on both Vert.x's normalised path (what its router matches) and the raw one, so a spelling that some
-     * layer resolves differently is still guarded.
+     * layer resolves differently is still guarded. Other paths (a host application's {@code /api/orders}) are not
+     * ComfyLess's to guard.
      */
     static boolean isProtected(String path) {
-        String p = canonical(path);
-        int end = p.indexOf('/', 1);
-        String first = end < 0 ? p.substring(1) : p.substring(1, end);
-        int semicolon = first.indexOf(';');
-        if (semicolon >= 0) {
-            first = first.substring(0, semicolon);
-        }
-        return first.equals("api") || first.equals("novita");
+        return OwnPaths.isApi(path);
     }
 
     static String canonical(String path) {

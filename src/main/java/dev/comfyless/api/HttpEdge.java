@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
  * line or headers over its limits: 414, 431; a header with a control character: 400) never reaches a router and
  * keeps the codec's empty answer. Then the {@link ApiKeyGuard} refuses unauthenticated API calls.
  *
+ * <p>All of this applies to ComfyLess's own paths ({@link OwnPaths}: {@code /api/v1/**}, {@code /novita/**},
+ * {@code /health}, {@code /ready}, {@code /observe/**}) only: a host Camel application embedding ComfyLess serves its
+ * other paths on the same server, and they keep Vert.x's (Camel's) own answers, unknown paths included.
+ *
  * <p>A stop: from the moment the process is stopping ({@link dev.comfyless.GracefulShutdown#begin()}) the edge
  * answers {@code /health} (200, {@code "stopping": true}) and {@code /ready} (503 {@code not_ready}) itself; the API
  * is still served by its routes (reads answer, submits get 503) while the dispatch steps under way finish. When the
@@ -34,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * {@code unavailable} with {@code Retry-After}, and the requests already let through are awaited, so that none
  * meets a suspended Camel consumer (an empty 503) or a removed Vert.x route (a 404). These handlers sit on the
  * server's router, not in a Camel route: they answer until the port closes. A host application that stops the
- * context gets the same.
+ * context gets the same for ComfyLess's paths; its own paths are its own (its requests are still awaited).
  */
 public final class HttpEdge extends LifecycleStrategySupport implements StartupListener {
 
@@ -90,16 +94,36 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
             camelRouter.route().order(Integer.MIN_VALUE + 3).handler(ctx -> stoppedOperation(ctx,
                     stoppedOperations));
             Router router = topRouter(camelRouter);
-            router.errorHandler(404, ctx -> error(ctx, 404, "not_found", "No endpoint at " + ctx.request().method()
-                    + " " + clip(ctx.request().path()) + ". The task API is under /api/v1 (OpenAPI document: "
-                    + "/api/v1/openapi.json); health at /health and /ready."));
-            router.errorHandler(405, ctx -> methodNotAllowed(ctx));
-            router.errorHandler(413, ctx -> error(ctx, 413, "payload_too_large", "The request body is larger than "
-                    + maxBodyBytes + " bytes (COMFYLESS_MAX_BODY_BYTES). Send a smaller workflow, or pass large "
-                    + "inputs by URL."));
+            router.errorHandler(404, ctx -> {
+                if (!own(ctx)) {
+                    hostNoMatch(ctx, 404);
+                    return;
+                }
+                error(ctx, 404, "not_found", "No endpoint at " + ctx.request().method() + " "
+                        + clip(ctx.request().path()) + ". The task API is under /api/v1 (OpenAPI document: "
+                        + "/api/v1/openapi.json); health at /health and /ready.");
+            });
+            router.errorHandler(405, ctx -> {
+                if (!own(ctx)) {
+                    hostNoMatch(ctx, 405);
+                    return;
+                }
+                methodNotAllowed(ctx);
+            });
+            // a failure a handler does not answer gets Vert.x's default answer (its status line as text): a host's
+            router.errorHandler(413, ctx -> {
+                if (own(ctx)) {
+                    error(ctx, 413, "payload_too_large", "The request body is larger than " + maxBodyBytes
+                            + " bytes (COMFYLESS_MAX_BODY_BYTES). Send a smaller workflow, or pass large inputs "
+                            + "by URL.");
+                }
+            });
             // Vert.x fails a request it cannot decode (a bad %-escape in the URL, a form body it cannot parse)
             // before any route runs; a form body is refused as the API refuses any non-JSON body
             router.errorHandler(400, ctx -> {
+                if (!own(ctx)) {
+                    return;
+                }
                 String media = ctx.request().getHeader("Content-Type");
                 if (media != null && media.toLowerCase(Locale.ROOT).matches(
                         "\\s*(application/x-www-form-urlencoded|multipart/form-data).*")) {
@@ -110,8 +134,12 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
                             + "the URL not followed by two hex digits; encode the URL (and the body) correctly.");
                 }
             });
-            router.errorHandler(500, ctx -> error(ctx, 500, "internal", "ComfyLess failed to handle this request; "
-                    + "the error is in its log. Retrying may help."));
+            router.errorHandler(500, ctx -> {
+                if (own(ctx)) {
+                    error(ctx, 500, "internal", "ComfyLess failed to handle this request; the error is in its log. "
+                            + "Retrying may help.");
+                }
+            });
         }
         installed = true;
     }
@@ -153,11 +181,38 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
         }
     }
 
+    /** Whether the request is addressed to ComfyLess rather than to a host application's route. */
+    private boolean own(RoutingContext ctx) {
+        return OwnPaths.isOwn(ctx, managementPath);
+    }
+
+    /**
+     * What Vert.x answers an unmatched request when its router has no handler for the status (a handler, once
+     * registered, must answer itself): a host application's path keeps that answer, not ComfyLess's JSON.
+     */
+    private static void hostNoMatch(RoutingContext ctx, int status) {
+        if (ctx.response().ended()) {
+            return;
+        }
+        ctx.response().setStatusCode(status);
+        if (status == 404 && ctx.request().method() != io.vertx.core.http.HttpMethod.HEAD) {
+            ctx.response().putHeader("Content-Type", "text/html; charset=utf-8")
+                    .end("<html><body><h1>Resource not found</h1></body></html>");
+        } else {
+            ctx.response().end();
+        }
+    }
+
+    /** Every request is awaited by a stop (host requests too); ComfyLess's own are timed for its metric. */
     private void time(RoutingContext ctx) {
         long start = System.nanoTime();
         inFlight.begin();
+        boolean own = own(ctx);
         ctx.addEndHandler(done -> {
             inFlight.end();
+            if (!own) {
+                return;
+            }
             String template = ctx.get(ROUTE);
             if (template == null) {
                 Route route = ctx.currentRoute();
@@ -175,7 +230,8 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
      */
     private void stoppedOperation(RoutingContext ctx, StoppedOperations operations) {
         String method = ctx.request().method().name();
-        java.util.Optional<String> stopped = operations.stoppedRouteFor(method, ctx.normalizedPath());
+        java.util.Optional<String> stopped = own(ctx)
+                ? operations.stoppedRouteFor(method, ctx.normalizedPath()) : java.util.Optional.empty();
         if (stopped.isEmpty()) {
             ctx.next();
             return;
@@ -188,7 +244,7 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
 
     /** See the class comment: what the edge answers itself while the process stops. */
     private void whileStopping(RoutingContext ctx) {
-        if (!closed && !stopping.getAsBoolean()) {
+        if (!closed && !stopping.getAsBoolean() || !own(ctx)) {
             ctx.next();
             return;
         }

@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
  * {...}}}, headers {@value #EVENT}, {@value #TASK_ID}, {@value #TASK_STATUS}.
  *
  * <p>Events are sent in order, one at a time, off the thread that made the change (the dispatch path never waits
- * for a host's route). With no endpoint configured nothing is read or sent. An event is read when it is sent, so a
- * task that moved on meanwhile is shown as it is then (the event name says what happened). {@code task.started} is
+ * for a host's route). With no endpoint configured nothing is read or sent. The task is the one the step that changed it
+ * returned where it did (queued, finished, cancelled), else it is read when the event is sent, so a task that
+ * moved on meanwhile is shown as it is then (the event name says what happened). {@code task.started} is
  * told when ComfyUI's start was recorded on its own; a prompt that ends before that records its start in the same
  * step as its end, and only {@code task.completed} (or failed) is told, with {@code started_at} set.
  */
@@ -60,15 +61,20 @@ public final class TaskEvents implements TaskChanges, AutoCloseable {
 
     @Override
     public void changed(String taskId, String event) {
+        changed(taskId, event, null);
+    }
+
+    @Override
+    public void changed(String taskId, String event, Task known) {
         if (!enabled || taskId == null) {
             return;
         }
-        sender.execute(() -> send(taskId, event));
+        sender.execute(() -> send(taskId, event, known));
     }
 
-    private void send(String taskId, String event) {
+    private void send(String taskId, String event, Task known) {
         try {
-            Task task = store.get(taskId, false).orElse(null);
+            Task task = known != null ? known : store.get(taskId, false).orElse(null);
             if (task == null) {
                 return;
             }

@@ -22,7 +22,7 @@ public final class Settings {
             "COMFYLESS_MAX_BODY_BYTES", "10485760", "largest request body accepted; larger bodies get 413");
     // the key ends in "api-key" (not "keys") because Camel's start-up summary masks values by that last segment
     public static final Setting API_KEYS = Setting.secret("comfyless.auth.api-key", "COMFYLESS_API_KEYS",
-            "comma-separated API keys (at least 16 characters each); when set, /api/** and /novita/** need "
+            "comma-separated API keys (at least 16 characters each); when set, /api/v1/** and /novita/** need "
             + "Authorization: Bearer <key>; never logged");
     public static final Setting API_KEYS_FILE = Setting.of("comfyless.auth.api-keys-file", "COMFYLESS_API_KEYS_FILE",
             "", "a file of API keys, one a line (# comments), in addition to COMFYLESS_API_KEYS");

@@ -637,7 +637,13 @@ public final class RunningTasks implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            LOG.error("Task {}: settling prompt {} failed", run.taskId, run.promptId, e);
+            if (e.getCause() instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException stopped) {
+                // an operator stopped a completion route (JMX): the task stays running until it is started again
+                LOG.warn("Task {}: its prompt {} ended, but a completion route is stopped ({}); it finishes once "
+                        + "the route is started again", run.taskId, run.promptId, stopped.getMessage());
+            } else {
+                LOG.error("Task {}: settling prompt {} failed", run.taskId, run.promptId, e);
+            }
         } finally {
             run.settling.set(false);
         }

@@ -16,6 +16,31 @@ public interface TaskChanges {
      */
     void changed(String taskId, String event);
 
+    /**
+     * {@link #changed(String, String)} when the step that made the change also returned the task as it is now
+     * (without its payload): listeners need not read it again.
+     */
+    default void changed(String taskId, String event, Task task) {
+        changed(taskId, event);
+    }
+
+    /** Tells {@code first}, then {@code second}. */
+    static TaskChanges both(TaskChanges first, TaskChanges second) {
+        return new TaskChanges() {
+            @Override
+            public void changed(String taskId, String event) {
+                first.changed(taskId, event);
+                second.changed(taskId, event);
+            }
+
+            @Override
+            public void changed(String taskId, String event, Task task) {
+                first.changed(taskId, event, task);
+                second.changed(taskId, event, task);
+            }
+        };
+    }
+
     String QUEUED = "task.queued";
     String DISPATCHED = "task.dispatched";
     String STARTED = "task.started";

@@ -213,7 +213,9 @@ public final class TaskQueue {
         List<?> reply = (List<?>) scripts.run("finish", args);
         Step step = step(reply, to.wire());
         if (step.applied()) {
-            changes.changed(id, to == TaskStatus.COMPLETED ? TaskChanges.COMPLETED : TaskChanges.FAILED);
+            List<?> ended = reply.size() > 4 ? (List<?>) reply.get(4) : List.of();
+            changes.changed(id, to == TaskStatus.COMPLETED ? TaskChanges.COMPLETED : TaskChanges.FAILED,
+                    ended.isEmpty() ? null : Task.fromFields(ended));
             step.next().ifPresent(n -> changes.changed(n.task().id(), TaskChanges.DISPATCHED));
         }
         return step;
@@ -274,6 +276,7 @@ public final class TaskQueue {
         List<?> reply = (List<?>) scripts.run("expired-leases", retention.toMillis(), batch, errorJson, owner,
                 lease.toMillis());
         List<String> adopted = ((List<?>) reply.get(2)).stream().map(String::valueOf).toList();
+        ((List<?>) reply.get(3)).forEach(id -> changes.changed(String.valueOf(id), null));
         return new Recovered(((Number) reply.get(0)).intValue(), ((Number) reply.get(1)).intValue(), adopted);
     }
 

@@ -95,7 +95,7 @@ public final class TaskStore {
         List<?> reply = (List<?>) scripts.run("submit", args.toArray());
         Submitted submitted = new Submitted("created".equals(reply.get(0)), Task.fromFields((List<?>) reply.get(1)));
         if (submitted.created()) {
-            changes.changed(id, TaskChanges.QUEUED);
+            changes.changed(id, TaskChanges.QUEUED, submitted.task());
         }
         return submitted;
     }
@@ -124,7 +124,7 @@ public final class TaskStore {
     public Cancellation cancel(String id) {
         List<?> reply = (List<?>) scripts.run("cancel", id, retention.toMillis());
         if ("cancelled".equals(String.valueOf(reply.get(0)))) {
-            changes.changed(id, TaskChanges.CANCELLED);
+            changes.changed(id, TaskChanges.CANCELLED, Task.fromFields((List<?>) reply.get(1)));
         }
         return switch (String.valueOf(reply.get(0))) {
             case "cancelled" -> new Cancellation.Cancelled(Task.fromFields((List<?>) reply.get(1)),

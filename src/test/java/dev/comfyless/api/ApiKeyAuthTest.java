@@ -213,7 +213,7 @@ class ApiKeyAuthTest {
                 "/Api/V1/Tasks", "/api/v1/../v1/tasks", "/api/v1/./tasks", "/./api/v1/tasks", "/health/../api/v1/tasks",
                 "/ready/..%2fapi/v1/tasks", "/health/%2e%2e/api/v1/tasks", "/%61pi/v1/tasks", "/%41PI/v1/tasks",
                 "/api%2fv1%2ftasks", "/api%2Fv1/tasks", "/%2561pi/v1/tasks", "/api;x=1/v1/tasks", "/api/v1/tasks;x=1",
-                "/api/v1/tasks/", "/api", "/api/", "/novita/status", "/novita//status", "/NOVITA/status",
+                "/api/v1/tasks/", "/api/v1", "/api/v1/", "/novita/status", "/novita//status", "/NOVITA/status",
                 "/%6eovita/status", "/novita/status/", "/novita/./status", "/x/../novita/status",
                 "/api\\v1\\tasks", "/api/v1/workers", "/api/v1/openapi.json", "/api/v1/tasks?x=/health");
         for (String path : paths) {

@@ -324,7 +324,8 @@ class TaskApiContractTest {
 
     @Test
     void theHttpEdgeAnswersInJsonToo() {
-        Response unknown = service.get("/api/v2/tasks");
+        // under ComfyLess's own paths (other paths belong to an embedding host and keep Camel's answers)
+        Response unknown = service.get("/api/v1/taskz");
         assertThat(unknown.status()).isEqualTo(404);
         assertThat(unknown.json().get("error").asText()).isEqualTo("not_found");
         assertThat(unknown.json().get("message").asText()).contains("/api/v1");

@@ -43,6 +43,16 @@ class TaskEventsTest extends AgainstStaticWorkers {
         // a refused workflow fails, and a cancelled task says so
         String refused = submit(Workflows.submit("events", 5, "{\"1\":{\"class_type\":\"NoSuchNode\",\"inputs\":{}}}"));
         assertThat(take(refused, "task.failed")).extracting(e -> e.get("event").asText()).endsWith("task.failed");
+
+        // the same ends reach the metrics: outcome by status and error type, queue wait and run time
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            String metrics = service.get("/observe/metrics").body();
+            assertThat(metrics).contains("comfyless_tasks_finished_total{error=\"\",status=\"completed\"} 1.0")
+                    .containsPattern("comfyless_tasks_finished_total\\{error=\"[a-z_]+\",status=\"failed\"} 1.0")
+                    .contains("comfyless_task_run_seconds_count 1")
+                    // the refused one waited too (until it was dispatched)
+                    .contains("comfyless_task_queue_wait_seconds_count 2");
+        });
     }
 
     /** Events of {@code taskId} up to and including {@code last}, with their headers checked. */

@@ -105,6 +105,18 @@ class CoreRoutesOverJmxTest {
     }
 
     @Test
+    void aStoppedCompletionRouteHoldsFinishedPromptsUntilStartedAgain() throws Exception {
+        startWithOneWorker(Duration.ZERO, Map.of());
+        stopRoute("finish-task");
+        String id = submit(2);
+        // ComfyUI finished it at once; the task stays running while its finish is held
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> "running".equals(status(id)));
+        assertThat(comfy.receivedPrompts()).hasSize(1);
+        startRoute("finish-task");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "completed".equals(status(id)));
+    }
+
+    @Test
     void stoppedSubmitTaskAnswers503NamingItAndReadyNamesIt() throws Exception {
         startWithOneWorker(Duration.ZERO, Map.of());
         stopRoute("submit-task");

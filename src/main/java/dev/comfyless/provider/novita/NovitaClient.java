@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import dev.comfyless.config.Settings;
+import dev.comfyless.metrics.ComfyLessMetrics;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -32,6 +33,9 @@ public final class NovitaClient implements NovitaApi, AutoCloseable {
     private final CamelContext context;
     private final ProducerTemplate template;
     private final NovitaCredentials credentials;
+    /** Resolved at the first call (see {@link #count}); none in tests that build a client on a bare context. */
+    private volatile ComfyLessMetrics metrics;
+    private volatile boolean metricsLookedUp;
 
     /**
      * @param context  a started (or starting) context with the novita routes and the {@code novitaRequests} /
@@ -116,12 +120,14 @@ public final class NovitaClient implements NovitaApi, AutoCloseable {
 
     @Override
     public boolean circuitOpen() {
+        String state = breakerState();
+        return "OPEN".equals(state) || "FORCED_OPEN".equals(state);
+    }
+
+    /** resilience4j's state of novita-breaker (CLOSED, OPEN, HALF_OPEN...), null before the route exists. */
+    private String breakerState() {
         Processor p = context.getProcessor(BREAKER_ID);
-        if (p instanceof ResilienceProcessor breaker) {
-            String state = breaker.getCircuitBreakerState();
-            return "OPEN".equals(state) || "FORCED_OPEN".equals(state);
-        }
-        return false;
+        return p instanceof ResilienceProcessor breaker ? breaker.getCircuitBreakerState() : null;
     }
 
     @Override
@@ -139,10 +145,47 @@ public final class NovitaClient implements NovitaApi, AutoCloseable {
             exchange.setProperty(NovitaRequests.CREDENTIALS, credentials);
         });
         Exception failure = done.getException();
+        String operation = uri.substring(uri.indexOf("novita-") + 7);
         if (failure != null) {
-            throw translate(uri.substring(uri.indexOf("novita-") + 7), failure);
+            NovitaException e = translate(operation, failure);
+            count(operation, outcome(e));
+            throw e;
         }
+        count(operation, "ok");
         return done.getMessage().getBody();
+    }
+
+    private void count(String operation, String outcome) {
+        if (!metricsLookedUp) {
+            // looked up, not passed in: the client is built before the configuration binds comfylessMetrics
+            ComfyLessMetrics found = context.getRegistry().lookupByNameAndType("comfylessMetrics",
+                    ComfyLessMetrics.class);
+            if (found != null) {
+                found.novitaBreaker(this::breakerState);
+            }
+            metrics = found;
+            metricsLookedUp = true;
+        }
+        ComfyLessMetrics m = metrics;
+        if (m != null) {
+            m.novitaCall(operation, outcome);
+        }
+    }
+
+    /** The outcome label of a failed call: who failed (Novita's 4xx or 5xx, the network, the breaker, ComfyLess). */
+    static String outcome(NovitaException e) {
+        if (NovitaException.CIRCUIT_OPEN.equals(e.reason())) {
+            return "breaker_open";
+        }
+        if ("NETWORK".equals(e.reason())) {
+            return "network";
+        }
+        if ("CLIENT".equals(e.reason())) {
+            return "internal";
+        }
+        int status = e.httpStatus();
+        // 429 is Novita refusing for now (rate limit): a client error; an unreadable 2xx answer is Novita's fault
+        return status >= 400 && status < 500 ? "client_error" : "server_error";
     }
 
     /** The failure as a NovitaException; messages of foreign exceptions pass through the key mask. */

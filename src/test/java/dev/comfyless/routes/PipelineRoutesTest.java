@@ -1,0 +1,245 @@
+package dev.comfyless.routes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.comfyless.comfyui.ComfyUiUnavailableException;
+import org.apache.camel.BeanInject;
+import org.apache.camel.BindToRegistry;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.component.mock.MockEndpoint;
+import org.apache.camel.test.main.junit5.CamelMainTest;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * routes/dispatch.camel.yaml, routes/completion.camel.yaml and routes/events.camel.yaml with their beans replaced by
+ * stand-ins: the order of a task's steps, the loops and splits, and where a failure goes. The bodies are stand-ins
+ * too: the routes read only their getters ({@code ${body.more}}, {@code ${body.toFinish}} ...).
+ */
+@CamelMainTest(replaceRouteFromWith = {"dispatch=direct:dispatch", "dispatch-sweep=direct:dispatch-sweep",
+        "capacity-check=direct:capacity-check"},
+        mockEndpointsAndSkip = "seda:*",
+        properties = "comfyless.events.endpoint=mock:host-events")
+class PipelineRoutesTest extends RouteFiles {
+
+    @Override
+    protected String[] routeFiles() {
+        return new String[] {"dispatch.camel.yaml", "completion.camel.yaml", "events.camel.yaml",
+                "error-handling.camel.yaml"};
+    }
+
+    /** A dispatch claim as the route reads it. */
+    public record FakeClaim(List<Object> assignments, boolean more) {
+        public List<Object> getAssignments() {
+            return assignments;
+        }
+
+        public boolean isMore() {
+            return more;
+        }
+    }
+
+    /** A prompt's end as the completion routes read it. */
+    public static final class FakeEnd {
+        final List<String> files;
+        final boolean toFinish;
+        List<Object> nextTasks = List.of();
+        boolean dispatchNeeded;
+
+        FakeEnd(boolean toFinish, String... files) {
+            this.toFinish = toFinish;
+            this.files = List.of(files);
+        }
+
+        public boolean isToFinish() {
+            return toFinish;
+        }
+
+        public List<Object> getNextTasks() {
+            return nextTasks;
+        }
+
+        public boolean isDispatchNeeded() {
+            return dispatchNeeded;
+        }
+    }
+
+    /** {@code dispatcher}: claims are scripted, sends recorded. */
+    public static final class Dispatcher {
+        final List<FakeClaim> claims = new ArrayList<>();
+        final List<Object> sent = new ArrayList<>();
+
+        public FakeClaim claim() {
+            return claims.isEmpty() ? new FakeClaim(List.of(), false) : claims.remove(0);
+        }
+
+        public void send(Object assignment) {
+            sent.add(assignment);
+        }
+    }
+
+    /** {@code taskCompletion}: the hand-off takes a next task (scripted), the finish may too. */
+    public static final class TaskCompletion {
+        final List<String> steps = new ArrayList<>();
+        Object handOffNext;
+        Object finishNext;
+
+        public void handOff(FakeEnd end) {
+            steps.add("handOff");
+            end.nextTasks = handOffNext == null ? List.of() : List.of(handOffNext);
+        }
+
+        public void finish(FakeEnd end) {
+            steps.add("finish");
+            end.nextTasks = finishNext == null ? List.of() : List.of(finishNext);
+            end.dispatchNeeded = finishNext == null;
+        }
+    }
+
+    /** {@code outputCollector}: one copy per file; a scripted file fails as an unreachable worker. */
+    public static final class OutputCollector {
+        final List<String> copied = new ArrayList<>();
+        String unreachableAt;
+
+        public List<String> files(FakeEnd end) {
+            return end.files;
+        }
+
+        public void copy(String file) {
+            if (file.equals(unreachableAt)) {
+                throw new ComfyUiUnavailableException("worker did not answer", 0);
+            }
+            copied.add(file);
+        }
+    }
+
+    /** {@code fleetControl}. */
+    public static final class FleetControl {
+        volatile boolean mayScale;
+
+        public boolean mayScale() {
+            return mayScale;
+        }
+    }
+
+    /** {@code gpuProvider} of capacity-check. */
+    public static final class Provider {
+        final AtomicInteger starvedChecks = new AtomicInteger();
+
+        public void autoscaleIfStarved() {
+            starvedChecks.incrementAndGet();
+        }
+    }
+
+    /** {@code dispatchSignal} of dispatch-sweep. */
+    public static final class Signal {
+        final AtomicInteger fired = new AtomicInteger();
+
+        public void fire() {
+            fired.incrementAndGet();
+        }
+    }
+
+    @BindToRegistry("dispatcher")
+    final Dispatcher dispatcher = new Dispatcher();
+    @BindToRegistry("taskCompletion")
+    final TaskCompletion completion = new TaskCompletion();
+    @BindToRegistry("outputCollector")
+    final OutputCollector outputs = new OutputCollector();
+    @BindToRegistry("fleetControl")
+    final FleetControl fleetControl = new FleetControl();
+    @BindToRegistry("gpuProvider")
+    final Provider provider = new Provider();
+    @BindToRegistry("dispatchSignal")
+    final Signal signal = new Signal();
+
+    @BeanInject
+    CamelContext context;
+
+    @BeforeEach
+    void reset() {
+        MockEndpoint.resetMocks(context);
+    }
+
+    /** The mock that replaced the producer of {@code uri} (mockEndpointsAndSkip). */
+    private MockEndpoint mock(String uri) {
+        return context.getEndpoints().stream().filter(e -> e instanceof MockEndpoint
+                && e.getEndpointUri().startsWith("mock://" + uri)).map(MockEndpoint.class::cast).findFirst()
+                .orElseThrow(() -> new AssertionError("no mock for " + uri + " among " + context.getEndpoints()));
+    }
+
+    @Test
+    void dispatchClaimsUntilNoPairIsLeftAndSendsEachPromptThenLooksAtCapacity() throws Exception {
+        dispatcher.claims.add(new FakeClaim(List.of("task-1"), true));
+        dispatcher.claims.add(new FakeClaim(List.of("task-2"), true));
+        dispatcher.claims.add(new FakeClaim(List.of(), false));
+        // a submit's signal carries its HTTP answer: the route ignores it
+        Exchange done = send(context, "direct:dispatch", "{\"id\":\"x\"}".getBytes());
+        assertThat(done.isFailed()).isFalse();
+        assertThat(mock("seda:capacity-check").getReceivedCounter()).isEqualTo(1);
+        assertThat(dispatcher.sent).containsExactly("task-1", "task-2");
+        assertThat(dispatcher.claims).isEmpty();
+    }
+
+    @Test
+    void capacityCheckScalesOnlyWhenFleetControlAllows() {
+        fleetControl.mayScale = false;
+        assertThat(send(context, "direct:capacity-check", null).isFailed()).isFalse();
+        assertThat(provider.starvedChecks.get()).as("a follower, or autoscale stopped").isZero();
+        fleetControl.mayScale = true;
+        send(context, "direct:capacity-check", null);
+        assertThat(provider.starvedChecks.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aPromptEndHandsOffSendsTheNextCopiesEveryFileFinishesAndSignals() {
+        completion.handOffNext = "next-task-of-worker";
+        FakeEnd end = new FakeEnd(true, "a.png", "b.png", "c.png");
+        Exchange done = send(context, "direct:prompt-ended", end);
+        assertThat(done.isFailed()).isFalse();
+        assertThat(completion.steps).containsExactly("handOff", "finish");
+        assertThat(dispatcher.sent).as("the hand-off's next task is sent before the copy").containsExactly(
+                "next-task-of-worker");
+        assertThat(outputs.copied).containsExactly("a.png", "b.png", "c.png");
+        assertThat(mock("seda:dispatch").getReceivedCounter())
+                .as("work waits that no freed worker took").isEqualTo(1);
+    }
+
+    @Test
+    void aSignalledEndWithoutItsHistoryOnlyHandsOff() {
+        FakeEnd end = new FakeEnd(false, "a.png");
+        assertThat(send(context, "direct:prompt-ended", end).isFailed()).isFalse();
+        assertThat(completion.steps).containsExactly("handOff");
+        assertThat(outputs.copied).isEmpty();
+    }
+
+    @Test
+    void aWorkerThatStopsAnsweringStopsTheCopyAndTheFailureGoesBackToTheCaller() {
+        outputs.unreachableAt = "b.png";
+        Exchange done = send(context, "direct:prompt-ended", new FakeEnd(true, "a.png", "b.png", "c.png"));
+        assertThat(done.isFailed()).isTrue();
+        assertThat(done.getException()).hasRootCauseInstanceOf(ComfyUiUnavailableException.class);
+        assertThat(outputs.copied).containsExactly("a.png");
+        assertThat(completion.steps).as("no finish: the watch checks the worker").containsExactly("handOff");
+    }
+
+    @Test
+    void eventsGoToTheConfiguredEndpoint() throws Exception {
+        MockEndpoint host = context.getEndpoint("mock:host-events", MockEndpoint.class);
+        host.expectedBodiesReceived("{\"event\":\"task.completed\"}");
+        context.createProducerTemplate().sendBodyAndHeader("direct:task-events", "{\"event\":\"task.completed\"}",
+                "ComfyLessEvent", "task.completed");
+        host.assertIsSatisfied(5000);
+    }
+
+    @Test
+    void theSweepFiresTheDispatchSignal() {
+        send(context, "direct:dispatch-sweep", null);
+        assertThat(signal.fired.get()).isEqualTo(1);
+    }
+}
