@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
 import dev.comfyless.provider.GpuProvider;
+import dev.comfyless.provider.NovitaProvider;
 import dev.comfyless.provider.novita.NovitaClient;
 import dev.comfyless.redis.RedisConnector;
 import org.apache.camel.CamelContext;
@@ -133,9 +134,13 @@ public final class Health {
         return java.util.Collections.unmodifiableMap(m);
     }
 
-    /** A renamed or removed breaker (e.g. by a live reload) must not read as a healthy cloud API. */
+    /**
+     * A renamed or removed breaker must not read as a healthy cloud API: NovitaClient answers "not open" when it
+     * finds none. Only a NovitaProvider reads that breaker (a provider of tests or a host has its own answer).
+     */
     private boolean breakerMissing() {
-        return context.isStarted() && context.getProcessor(NovitaClient.BREAKER_ID) == null;
+        return provider instanceof NovitaProvider && context.isStarted()
+                && context.getProcessor(NovitaClient.BREAKER_ID) == null;
     }
 
     /** Core routes (not API routes) an operator stopped. */
