@@ -72,13 +72,23 @@ class LiveReloadTest {
         assertThat(service.get("/health").status()).isEqualTo(200);
         assertThat(service.get("/ready").status()).isEqualTo(200);
         assertThat(service.get("/api/v1/workers").status()).isEqualTo(200);
+        // ComfyLess's own meters survive a reload (Camel clears the registry on reload by default)
+        assertThat(service.get("/observe/metrics").body()).contains("comfyless_tasks_submitted_total");
         long before = completed("queue-metrics-refresh");
         await().atMost(Duration.ofSeconds(10)).until(() -> completed("queue-metrics-refresh") > before);
+    }
+
+    /** The meter names /observe/metrics exposes. */
+    private List<String> meters() {
+        return service.get("/observe/metrics").body().lines().filter(l -> l.startsWith("# TYPE "))
+                .map(l -> l.split(" ")[2]).toList();
     }
 
     @Test
     void anEditedFileReplacesOnlyItsRoutes() throws Exception {
         int before = service.context().getRoutes().size();
+        assertThat(service.postJson("/api/v1/tasks", Workflows.tiny(1)).status()).isEqualTo(201);
+        List<String> metersBefore = meters();
         Path workers = routes.resolve("workers.camel.yaml");
         String original = Files.readString(workers);
         // a new step in an existing route and a new timed route, rarely firing
@@ -111,6 +121,7 @@ class LiveReloadTest {
         await().atMost(Duration.ofSeconds(20)).until(() -> completed("reload-probe") > 5);
         stillServes(before + 1);
         assertThat(log.lines()).noneMatch(l -> l.contains("duplicate") || l.startsWith("ERROR"));
+        assertThat(meters()).containsAll(metersBefore);
     }
 
     @Test
