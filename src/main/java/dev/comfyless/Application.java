@@ -38,13 +38,13 @@ public final class Application {
         } catch (Exception e) {
             SettingsException settings = settingsProblem(e);
             // one line naming the file, port or variable and what to do; a stack trace would only bury it (it is
-            // in the DEBUG log: LOG_LEVEL-style debugging via log4j2.properties)
+            // logged at DEBUG by this class)
             String line = settings != null ? settings.getMessage()
                     : StartupFailure.describe(e, main == null ? null : main.getCamelContext());
             LOG.debug("Startup failed", e);
             System.err.println("ComfyLess cannot start: " + line);
             exit = settings != null ? 2 : 1;
-            haltIfStuck();
+            haltIfStuck(exit);
         }
         System.exit(exit);
     }
@@ -62,14 +62,14 @@ public final class Application {
      * After a failed start, shutdown hooks (Camel's, Vert.x's, Redis clients') must not keep the process alive:
      * the exit is forced if they have not finished in a few seconds.
      */
-    private static void haltIfStuck() {
+    private static void haltIfStuck(int exit) {
         Thread halt = new Thread(() -> {
             try {
                 Thread.sleep(5000);
             } catch (InterruptedException e) {
                 return;
             }
-            Runtime.getRuntime().halt(1);
+            Runtime.getRuntime().halt(exit);
         }, "comfyless-startup-halt");
         halt.setDaemon(true);
         halt.start();
@@ -111,16 +111,17 @@ public final class Application {
     private static void watchReloads(CamelContext context) {
         try {
             context.addStartupListener(new ExtendedStartupListener() {
-            @Override
-            public void onCamelContextStarted(CamelContext c, boolean alreadyStarted) {
-            }
+                @Override
+                public void onCamelContextStarted(CamelContext c, boolean alreadyStarted) {
+                    // the reload watcher is not started yet
+                }
 
-            @Override
-            public void onCamelContextFullyStarted(CamelContext c, boolean alreadyStarted) {
-                // with CAMEL_MAIN_ROUTES_RELOAD_ENABLED=true: a broken edit is refused, the rest keeps running
-                LiveReload.install(c);
-            }
-        });
+                @Override
+                public void onCamelContextFullyStarted(CamelContext c, boolean alreadyStarted) {
+                    // with CAMEL_MAIN_ROUTES_RELOAD_ENABLED=true: a broken edit is refused, the rest keeps running
+                    LiveReload.install(c);
+                }
+            });
         } catch (Exception e) {
             throw new IllegalStateException("cannot watch the routes for live reload", e);
         }

@@ -32,9 +32,10 @@ import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
  * <li>a file that is not valid YAML is refused before any route is touched, with one log line (file:line, problem);
  * <li>a file whose routes cannot be built (unknown component or bean), or that drops a route id, endpoint or breaker
  * the Java code relies on ({@link RouteContract}), is refused: its last good version is loaded back;
- * <li>the rest-dsl verbs of the file, which carry no source location and so are not removed by Camel, are not
- * added a second time (the running ones keep serving; a changed rest: block takes effect at restart).
+ * <li>routes renamed or deleted in the file are removed (Camel, with remove-all-routes=false, replaces by id only
+ * and would leave them running), and the file's rest-dsl verbs are replaced rather than added a second time.
  * </ul>
+ * One save is acted on once, whatever the number of file events.
  */
 public final class LiveReload {
 
