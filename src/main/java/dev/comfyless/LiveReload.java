@@ -80,8 +80,8 @@ public final class LiveReload {
     private void onReload(String name, Resource resource) {
         String location = resource.getLocation();
         String text;
-        try (InputStream in = resource.getInputStream()) {
-            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            text = settled(resource);
         } catch (Exception e) {
             refuse(display(location), "cannot be read (" + e.getMessage() + ")", false);
             return;
@@ -112,6 +112,31 @@ public final class LiveReload {
         }
         boolean restored = previous != null && replace(name, withText(resource, previous)) == null;
         refuse(display(location), problem, restored);
+    }
+
+    /**
+     * The file's text once it stopped changing: an editor or a copy may write it in several steps, each reported
+     * (and a half-written file must not be refused as broken). Waits at most about two seconds.
+     */
+    private static String settled(Resource resource) throws Exception {
+        String text = read(resource);
+        for (int i = 0; i < 10; i++) {
+            Thread.sleep(SETTLE_MILLIS);
+            String again = read(resource);
+            if (again.equals(text)) {
+                return text;
+            }
+            text = again;
+        }
+        return text;
+    }
+
+    private static final long SETTLE_MILLIS = 200;
+
+    private static String read(Resource resource) throws IOException {
+        try (InputStream in = resource.getInputStream()) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     /**
