@@ -185,7 +185,10 @@ public final class LiveReload {
             // unchanged ones.
             Set<String> kept = routeIds(resource);
             for (Route r : List.copyOf(context.getRoutes())) {
-                if (fromFile(r, resource) && (isRest(r) || !kept.contains(r.getRouteId()))) {
+                // the OpenAPI document's route (rest-api:) is the rest configuration's, whichever file Camel
+                // credits it to: it stays
+                if (fromFile(r, resource) && !r.getEndpoint().getEndpointUri().startsWith("rest-api:")
+                        && (isRest(r) || !kept.contains(r.getRouteId()))) {
                     remove(r.getRouteId());
                 }
             }
