@@ -9,6 +9,8 @@ import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
 import dev.comfyless.provider.GpuProvider;
+import dev.comfyless.provider.NovitaProvider;
+import dev.comfyless.provider.novita.NovitaClient;
 import dev.comfyless.redis.RedisConnector;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -85,7 +87,10 @@ public final class Health {
         }
         // reported, not failing readiness: tasks still run on the workers there are while the cloud API is down
         if (provider.scales()) {
-            checks.put("provider_api", provider.apiCircuitOpen()
+            checks.put("provider_api", breakerMissing() ? "unknown: no circuit breaker '"
+                    + NovitaClient.BREAKER_ID + "' in the routes (routes/novita.camel.yaml), so its state cannot "
+                    + "be read"
+                    : provider.apiCircuitOpen()
                     ? "circuit open: the cloud API failed repeatedly; calls pause and are retried by themselves"
                     : "up");
         }
@@ -127,6 +132,15 @@ public final class Health {
         m.put("cleanup", "failed workers' instances are not deleted");
         m.put("reconcile", "Novita's instance list is not compared with the workers");
         return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * A renamed or removed breaker must not read as a healthy cloud API: NovitaClient answers "not open" when it
+     * finds none. Only a NovitaProvider reads that breaker (a provider of tests or a host has its own answer).
+     */
+    private boolean breakerMissing() {
+        return provider instanceof NovitaProvider && context.isStarted()
+                && context.getProcessor(NovitaClient.BREAKER_ID) == null;
     }
 
     /** Core routes (not API routes) an operator stopped. */

@@ -56,7 +56,12 @@ public final class TaskApi {
             throw new ApiException(503, "unavailable", "This ComfyLess process is stopping and takes no new tasks. "
                     + "Retry in a few seconds (another replica, or this service once it is back, takes it).", Map.of());
         }
-        requireJson(Http.header(exchange, Exchange.CONTENT_TYPE));
+        // an operator's route (to: direct:submit-task) sends JSON without an HTTP request's Content-Type; a
+        // Content-Type it does set is checked like an HTTP caller's
+        String contentType = Http.header(exchange, Exchange.CONTENT_TYPE);
+        if (contentType != null || exchange.getIn().getHeader(Exchange.HTTP_METHOD) != null) {
+            requireJson(contentType);
+        }
         String idempotencyKey = Http.header(exchange, "Idempotency-Key");
         if (idempotencyKey != null && !IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {
             throw ApiException.badRequest("validation", "Idempotency-Key must be 1-255 visible ASCII characters "
