@@ -63,6 +63,9 @@ final class HostDefaults {
                         + "pattern=classpath:comfyless/*.camel.yaml (comma-separated with the application's own "
                         + "patterns, if any).");
             }
+            // an application that embeds ComfyLess (without Application's own check) still hears of a renamed id or
+            // endpoint the Java code relies on before any task flows
+            RouteContract.check(ctx);
         });
         RestConfiguration rest = context.getRestConfiguration();
         if (rest.getComponent() == null || rest.getComponent().isBlank()) {

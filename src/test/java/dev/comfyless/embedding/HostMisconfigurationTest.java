@@ -33,6 +33,22 @@ class HostMisconfigurationTest {
                 "listens on port " + server + " (camel.server.port), but comfyless.http.port is " + comfyless);
     }
 
+    @Test
+    void aHostWhoseCopyOfTheRoutesLacksOneTheJavaCodeNeedsIsToldWhichAndWhere() throws Exception {
+        Path routes = data.resolve("routes");
+        java.nio.file.Files.createDirectories(routes);
+        try (var files = java.nio.file.Files.list(Path.of("routes"))) {
+            for (Path f : files.toList()) {
+                if (!f.getFileName().toString().equals("completion.camel.yaml")) {
+                    java.nio.file.Files.copy(f, routes.resolve(f.getFileName()));
+                }
+            }
+        }
+        assertStartFails(Map.of("comfyless.http.port", Integer.toString(TestRedis.freePort()),
+                "camel.main.routes-include-pattern", "file:" + routes + "/*.camel.yaml"),
+                "route consuming from 'direct:prompt-ended' (expected in routes/completion.camel.yaml");
+    }
+
     private void assertStartFails(Map<String, String> properties, String message) {
         TestRedis redis = TestRedis.get();
         Main host = new Main();
