@@ -5,13 +5,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import dev.comfyless.LazyTemplate;
 import dev.comfyless.task.Task;
 import dev.comfyless.task.TaskChanges;
 import dev.comfyless.task.TaskStatus;
 import dev.comfyless.task.TaskStore;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ExchangePattern;
-import org.apache.camel.ProducerTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,11 +41,12 @@ public final class TaskEvents implements TaskChanges, AutoCloseable {
     private final TaskStore store;
     private final boolean enabled;
     private final ExecutorService sender;
-    private volatile ProducerTemplate template;
+    private final LazyTemplate templates;
 
     /** @param target the endpoint events are forwarded to; empty = no events (nothing is read or sent) */
     public TaskEvents(CamelContext context, TaskStore store, String target) {
         this.context = context;
+        this.templates = new LazyTemplate(context);
         this.store = store;
         this.enabled = target != null && !target.isBlank();
         this.sender = enabled ? Executors.newSingleThreadExecutor(r -> {
@@ -87,7 +88,7 @@ public final class TaskEvents implements TaskChanges, AutoCloseable {
                 g.writeEndObject();
             });
             if (context.isStarted()) {
-                template().sendBodyAndHeaders(ENDPOINT, ExchangePattern.InOnly, new String(body,
+                templates.get().sendBodyAndHeaders(ENDPOINT, ExchangePattern.InOnly, new String(body,
                         java.nio.charset.StandardCharsets.UTF_8), Map.of(EVENT, name, TASK_ID, taskId, TASK_STATUS,
                         task.status().wire()));
             }
@@ -108,18 +109,6 @@ public final class TaskEvents implements TaskChanges, AutoCloseable {
         };
     }
 
-    private ProducerTemplate template() {
-        ProducerTemplate t = template;
-        if (t == null) {
-            synchronized (this) {
-                if (template == null) {
-                    template = context.createProducerTemplate();
-                }
-                t = template;
-            }
-        }
-        return t;
-    }
 
     /** Sends what is queued (a graceful stop), at most a few seconds. */
     @Override

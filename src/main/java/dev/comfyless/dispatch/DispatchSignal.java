@@ -1,7 +1,7 @@
 package dev.comfyless.dispatch;
 
+import dev.comfyless.LazyTemplate;
 import org.apache.camel.CamelContext;
-import org.apache.camel.ProducerTemplate;
 
 /**
  * Tells the {@code dispatch} route that work or capacity appeared (a task was queued, a worker became idle). The
@@ -12,25 +12,15 @@ public final class DispatchSignal {
 
     static final String ENDPOINT = "seda:dispatch?discardWhenFull=true";
 
-    private final CamelContext context;
-    private volatile ProducerTemplate template;
+    private final LazyTemplate templates;
 
     public DispatchSignal(CamelContext context) {
-        this.context = context;
+        this.templates = new LazyTemplate(context);
     }
 
     public void fire() {
-        ProducerTemplate t = template;
-        if (t == null) {
-            synchronized (this) {
-                if (template == null) {
-                    template = context.createProducerTemplate();
-                }
-                t = template;
-            }
-        }
-        if (context.isStarted()) {
-            t.sendBody(ENDPOINT, null);
+        if (templates.context().isStarted()) {
+            templates.get().sendBody(ENDPOINT, null);
         }
     }
 }

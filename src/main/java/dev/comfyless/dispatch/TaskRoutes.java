@@ -1,10 +1,10 @@
 package dev.comfyless.dispatch;
 
+import dev.comfyless.LazyTemplate;
 import dev.comfyless.task.TaskQueue;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelExecutionException;
 import org.apache.camel.Exchange;
-import org.apache.camel.ProducerTemplate;
 import org.apache.camel.RuntimeCamelException;
 
 /**
@@ -18,22 +18,21 @@ public final class TaskRoutes implements RunningTasks.Routes {
     public static final String PROMPT_ENDED = "direct:prompt-ended";
     public static final String SEND_PROMPT = "direct:send-prompt";
 
-    private final CamelContext context;
-    private volatile ProducerTemplate template;
+    private final LazyTemplate templates;
 
     public TaskRoutes(CamelContext context) {
-        this.context = context;
+        this.templates = new LazyTemplate(context);
     }
 
     @Override
     public void promptEnded(PromptEnd end) {
-        Exchange done = template().send(PROMPT_ENDED, e -> e.getIn().setBody(end));
+        Exchange done = templates.get().send(PROMPT_ENDED, e -> e.getIn().setBody(end));
         rethrow(done.getException());
     }
 
     @Override
     public void sendPrompt(TaskQueue.Assignment assignment) {
-        Exchange done = template().send(SEND_PROMPT, e -> e.getIn().setBody(assignment));
+        Exchange done = templates.get().send(SEND_PROMPT, e -> e.getIn().setBody(assignment));
         rethrow(done.getException());
     }
 
@@ -52,16 +51,4 @@ public final class TaskRoutes implements RunningTasks.Routes {
         throw new RuntimeCamelException(cause);
     }
 
-    private ProducerTemplate template() {
-        ProducerTemplate t = template;
-        if (t == null) {
-            synchronized (this) {
-                if (template == null) {
-                    template = context.createProducerTemplate();
-                }
-                t = template;
-            }
-        }
-        return t;
-    }
 }
