@@ -1,0 +1,185 @@
+package dev.comfyless.bench.fleet;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+import dev.comfyless.scaling.ScalingConfig;
+
+/**
+ * The fleet-economics benchmark: one simulated day per profile (low, medium) and seed (1, 2, 3), each policy on the
+ * same trace, with the zero-wait floor and the clairvoyant planner's frontier as references. Prints a table and JSON
+ * lines; deterministic (the same command prints the same bytes).
+ *
+ * <p>{@code java -cp target/comfyless.jar dev.comfyless.bench.fleet.FleetEconomicsBenchmark [jsonl-file]}
+ */
+public final class FleetEconomicsBenchmark {
+
+    /** The mean boot time LB0 and the planner are computed with (boots are U(120, 300) s). */
+    static final double MEAN_BOOT = (FleetSimulation.BOOT_MIN + FleetSimulation.BOOT_MAX) / 2;
+    static final double[] PLANNER_BOUNDS = {0, 15, 30, 60, 120};
+    static final long[] SEEDS = {1, 2, 3};
+
+    private FleetEconomicsBenchmark() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        List<Map<String, Object>> lines = run();
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        out.print(table(lines));
+        StringBuilder jsonl = new StringBuilder();
+        for (Map<String, Object> line : lines) {
+            jsonl.append(json(line)).append('\n');
+        }
+        if (args.length > 0) {
+            Path file = Path.of(args[0]);
+            if (file.getParent() != null) {
+                Files.createDirectories(file.getParent());
+            }
+            Files.writeString(file, jsonl);
+            out.println("JSON lines written to " + file);
+        } else {
+            out.println();
+            out.print(jsonl);
+        }
+    }
+
+    /** The policies of one profile (they get the profile's maximum). */
+    static List<Function<Integer, Autoscaler>> policies() {
+        List<Function<Integer, Autoscaler>> p = new ArrayList<>();
+        p.add(max -> new ServicePolicy("comfyless-before", new ScalingConfig(0, max, 5, Duration.ofSeconds(600),
+                Duration.ofSeconds(120)), Duration.ofSeconds(15)));
+        p.add(max -> Baselines.prototypeRule());
+        p.add(Baselines::fixedMax);
+        return p;
+    }
+
+    static List<Map<String, Object>> run() {
+        List<Map<String, Object>> lines = new ArrayList<>();
+        for (Trace.Profile profile : Trace.Profile.values()) {
+            for (long seed : SEEDS) {
+                Trace trace = Trace.generate(profile, seed);
+                double lb0 = Bounds.lb0(trace, MEAN_BOOT);
+                int n = trace.tasks().size();
+                Map<String, Object> bound = base("lb0", trace);
+                bound.put("gpu_s_per_task", round(lb0 / n));
+                bound.put("efficiency", round(trace.work() / lb0));
+                bound.put("wait_p95", 0.0);
+                lines.add(bound);
+                List<double[]> frontier = new ArrayList<>();
+                for (double w : PLANNER_BOUNDS) {
+                    Bounds.Plan plan = Bounds.planner(trace, MEAN_BOOT, w);
+                    double[] waits = plan.waits().clone();
+                    java.util.Arrays.sort(waits);
+                    Map<String, Object> line = base("planner-w" + (int) w, trace);
+                    line.put("gpu_s_per_task", round(plan.billed() / n));
+                    line.put("efficiency", round(trace.work() / plan.billed()));
+                    line.put("wait_p50", round(FleetSimulation.percentile(waits, 50)));
+                    line.put("wait_p95", round(FleetSimulation.percentile(waits, 95)));
+                    line.put("wait_p99", round(FleetSimulation.percentile(waits, 99)));
+                    lines.add(line);
+                    frontier.add(new double[] {FleetSimulation.percentile(waits, 95), plan.billed() / n});
+                }
+                for (Function<Integer, Autoscaler> make : policies()) {
+                    FleetSimulation.Result r = new FleetSimulation(trace, make.apply(trace.maxWorkers())).run();
+                    Map<String, Object> line = base(r.policy(), trace);
+                    line.put("gpu_s_per_task", round(r.gpuSecondsPerTask()));
+                    line.put("efficiency", round(r.efficiency()));
+                    line.put("wait_p50", round(r.waitPercentile(50)));
+                    line.put("wait_p95", round(r.waitPercentile(95)));
+                    line.put("wait_p99", round(r.waitPercentile(99)));
+                    line.put("wait_max", round(r.maxWait()));
+                    line.put("cold_wait_share", round(r.coldWaitShare()));
+                    line.put("launches", r.launches());
+                    line.put("terminations", r.terminations());
+                    line.put("max_launches_10min", r.maxLaunches10Min());
+                    line.put("empty_boot_share", round(r.emptyBootShare()));
+                    line.put("launches_after_delete", r.relaunchesAfterDelete());
+                    line.put("peak_queue", r.peakQueue());
+                    line.put("tasks_lost", r.lost());
+                    line.put("lb0_ratio", round(r.gpuSecondsPerTask() / (lb0 / n)));
+                    line.put("oracle_gap", round(r.gpuSecondsPerTask() / interpolate(frontier,
+                            r.waitPercentile(95))));
+                    lines.add(line);
+                }
+            }
+        }
+        return lines;
+    }
+
+    /** The planner's GPU-s per task at a p95 wait, linear between its points (clamped at the ends). */
+    static double interpolate(List<double[]> frontier, double p95) {
+        List<double[]> pts = new ArrayList<>(frontier);
+        pts.sort((a, b) -> Double.compare(a[0], b[0]));
+        if (p95 <= pts.get(0)[0]) {
+            return pts.get(0)[1];
+        }
+        for (int i = 1; i < pts.size(); i++) {
+            if (p95 <= pts.get(i)[0]) {
+                double[] a = pts.get(i - 1);
+                double[] b = pts.get(i);
+                double f = (p95 - a[0]) / (b[0] - a[0]);
+                return a[1] + f * (b[1] - a[1]);
+            }
+        }
+        return pts.get(pts.size() - 1)[1];
+    }
+
+    private static Map<String, Object> base(String policy, Trace trace) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("profile", trace.profile());
+        m.put("seed", trace.seed());
+        m.put("policy", policy);
+        m.put("tasks", trace.tasks().size());
+        return m;
+    }
+
+    static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+
+    static String json(Map<String, Object> m) {
+        StringBuilder b = new StringBuilder("{");
+        m.forEach((k, v) -> {
+            if (b.length() > 1) {
+                b.append(',');
+            }
+            b.append('"').append(k).append("\":");
+            b.append(v instanceof String s ? "\"" + s + "\"" : String.valueOf(v));
+        });
+        return b.append('}').toString();
+    }
+
+    static String table(List<Map<String, Object>> lines) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "%-7s %-4s %-26s %8s %6s %7s %7s %7s %7s %6s %8s %6s %6s %5s %4s%n",
+                "profile", "seed", "policy", "GPU-s/t", "eff", "p50 s", "p95 s", "p99 s", "max s", "cold%",
+                "launches", "empty%", "relnch", "lb0x", "lost"));
+        for (Map<String, Object> m : lines) {
+            b.append(String.format(Locale.ROOT, "%-7s %-4s %-26s %8.1f %6.2f %7s %7s %7s %7s %6s %8s %6s %6s %5s %4s%n",
+                    m.get("profile"), m.get("seed"), m.get("policy"), (Double) m.get("gpu_s_per_task"),
+                    (Double) m.get("efficiency"), fmt(m.get("wait_p50")), fmt(m.get("wait_p95")),
+                    fmt(m.get("wait_p99")), fmt(m.get("wait_max")),
+                    m.containsKey("cold_wait_share") ? fmt((Double) m.get("cold_wait_share") * 100) : "",
+                    m.getOrDefault("launches", ""),
+                    m.containsKey("empty_boot_share") ? fmt((Double) m.get("empty_boot_share") * 100) : "",
+                    m.getOrDefault("launches_after_delete", ""),
+                    m.containsKey("lb0_ratio") ? String.format(Locale.ROOT, "%.2f", (Double) m.get("lb0_ratio")) : "",
+                    m.getOrDefault("tasks_lost", "")));
+        }
+        return b.toString();
+    }
+
+    private static String fmt(Object v) {
+        return v == null ? "" : String.format(Locale.ROOT, "%.1f", ((Number) v).doubleValue());
+    }
+}
