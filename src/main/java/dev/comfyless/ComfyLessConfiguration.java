@@ -43,6 +43,7 @@ import dev.comfyless.provider.novita.NovitaRequests;
 import dev.comfyless.provider.novita.NovitaResponses;
 import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.sandbox.NovitaSimulator;
+import dev.comfyless.scaling.FleetMeasurements;
 import dev.comfyless.scaling.ScalingConfig;
 import dev.comfyless.redis.RedisScripts;
 import dev.comfyless.task.QueueMaintenance;
@@ -251,9 +252,10 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 sandbox ? SANDBOX_PRODUCT : n.productId(), sandbox ? "sandbox/comfyui:simulated" : n.imageUrl(),
                 n.gpuNum(), n.rootfsSize(), Map.of("CLI_ARGS", "--listen 0.0.0.0 --port 8188"),
                 new ScalingConfig(n.minWorkers(), n.maxWorkers(), f.maxCreatePerStep(), n.idleTimeout(),
-                        f.scaleUpCooldown()), f.creationTimeout(), f.cleanupInterval(),
+                        f.targetWait()), f.scaleUpCooldown(), f.creationTimeout(), f.cleanupInterval(),
                 settings.novitaCalls.timeout());
-        NovitaProvider provider = new NovitaProvider(api, workers, () -> store.metrics().pending(), fleet,
+        NovitaProvider provider = new NovitaProvider(api, workers, () -> store.metrics().pending(),
+                product -> FleetMeasurements.NONE, fleet,
                 Clock.systemUTC(), running::workerFailed, signal::fire);
         return sandbox ? provider.owning(() -> {
             api.close();

@@ -130,8 +130,11 @@ public final class Settings {
     public static final Setting MAX_CREATE_PER_STEP = Setting.of("comfyless.fleet.max-create-per-step",
             "COMFYLESS_MAX_CREATE_PER_STEP", "5", "most instances one autoscale decision creates");
     public static final Setting SCALE_UP_COOLDOWN = Setting.of("comfyless.fleet.scale-up-cooldown",
-            "COMFYLESS_SCALE_UP_COOLDOWN", "120s", "least time between two scale-ups (replacing lost workers "
-            + "and scaling from zero are not held back by it)");
+            "COMFYLESS_SCALE_UP_COOLDOWN", "120s", "after Novita refuses a create (balance, quota, sold out), creates "
+            + "pause this long (the scaling policy itself has no cooldown)");
+    public static final Setting TARGET_WAIT = Setting.of("comfyless.fleet.target-wait", "COMFYLESS_TARGET_WAIT",
+            "60s", "how long a task may wait for a GPU (95th percentile): the autoscaler creates instances only where "
+            + "that shortens a longer wait; 0 = latency first (warm GPUs, tasks rarely wait, costs more)");
     public static final Setting CREATION_TIMEOUT = Setting.of("comfyless.fleet.creation-timeout",
             "COMFYLESS_CREATION_TIMEOUT", "10m",
             "an instance not ready (ComfyUI answering) this long after its create is deleted and replaced");
@@ -171,7 +174,7 @@ public final class Settings {
             NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
             NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT,
             NOVITA_RETRIES, NOVITA_RETRY_DELAY, NOVITA_TIMEOUT, NOVITA_BREAKER_OPEN,
-            INSTANCE_PREFIX, MAX_CREATE_PER_STEP, SCALE_UP_COOLDOWN, CREATION_TIMEOUT, AUTOSCALE_INTERVAL,
+            INSTANCE_PREFIX, MAX_CREATE_PER_STEP, SCALE_UP_COOLDOWN, TARGET_WAIT, CREATION_TIMEOUT, AUTOSCALE_INTERVAL,
             INSTANCE_WATCH_INTERVAL, CLEANUP_INTERVAL, RECONCILE_INTERVAL);
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
@@ -242,7 +245,7 @@ public final class Settings {
     }
 
     /** How the fleet of created instances is run (Novita and sandbox providers). */
-    public record Fleet(String instancePrefix, int maxCreatePerStep, Duration scaleUpCooldown,
+    public record Fleet(String instancePrefix, int maxCreatePerStep, Duration scaleUpCooldown, Duration targetWait,
                         Duration creationTimeout, Duration autoscaleInterval, Duration instanceWatchInterval,
                         Duration cleanupInterval, Duration reconcileInterval) {
     }
@@ -314,6 +317,7 @@ public final class Settings {
                 "1-40 characters of lowercase letters, digits and hyphens (Novita instance names)"),
                 r.integer(MAX_CREATE_PER_STEP, 1, 100),
                 r.duration(SCALE_UP_COOLDOWN, Duration.ZERO, Duration.ofHours(24)),
+                r.duration(TARGET_WAIT, Duration.ZERO, Duration.ofHours(24)),
                 r.duration(CREATION_TIMEOUT, Duration.ofSeconds(1), Duration.ofHours(24)),
                 r.duration(AUTOSCALE_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1)),
                 r.duration(INSTANCE_WATCH_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1), sandbox ? "1s" : null),

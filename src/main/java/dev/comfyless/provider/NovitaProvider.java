@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
@@ -22,6 +23,7 @@ import dev.comfyless.provider.novita.NovitaException;
 import dev.comfyless.provider.novita.NovitaInstance;
 import dev.comfyless.provider.novita.NovitaProduct;
 import dev.comfyless.scaling.Decision;
+import dev.comfyless.scaling.FleetMeasurements;
 import dev.comfyless.scaling.FleetMember;
 import dev.comfyless.scaling.ScalingConfig;
 import dev.comfyless.scaling.ScalingInput;
@@ -59,16 +61,18 @@ public final class NovitaProvider implements GpuProvider {
     /**
      * What a new instance looks like and how the fleet is bounded. {@code pendingGrace}: a pending record with no
      * instance id this old was left by a create that got no answer (or a crash between record and create); the
-     * instance watcher then looks the instance up by name.
+     * instance watcher then looks the instance up by name. {@code refusalPause}: after Novita refuses a create
+     * (balance, quota, sold out), creates wait this long.
      */
     public record Fleet(String providerName, String instancePrefix, String productId, String imageUrl, int gpuNum,
-                        int rootfsSize, Map<String, String> envs, ScalingConfig scaling,
+                        int rootfsSize, Map<String, String> envs, ScalingConfig scaling, Duration refusalPause,
                         Duration creationTimeout, Duration cleanupInterval, Duration pendingGrace) {
     }
 
     private final NovitaApi api;
     private final WorkerRegistry registry;
     private final LongSupplier pendingTasks;
+    private final Function<String, FleetMeasurements> measurements;
     private final Fleet fleet;
     private final Clock clock;
     private final Consumer<String> workerFailed;
@@ -81,14 +85,18 @@ public final class NovitaProvider implements GpuProvider {
 
     /**
      * @param pendingTasks    how many tasks wait (read from Redis)
+     * @param measurements    what the fleet measured (boot times of a product, run times, arrivals, queue ages),
+     *                        read from Redis for the product's id
      * @param workerFailed    told the id of a worker this provider failed (its prompt is no longer watched)
      * @param capacityChanged called when a worker's task went back to the queue
      */
-    public NovitaProvider(NovitaApi api, WorkerRegistry registry, LongSupplier pendingTasks, Fleet fleet, Clock clock,
+    public NovitaProvider(NovitaApi api, WorkerRegistry registry, LongSupplier pendingTasks,
+                          Function<String, FleetMeasurements> measurements, Fleet fleet, Clock clock,
                           Consumer<String> workerFailed, Runnable capacityChanged) {
         this.api = api;
         this.registry = registry;
         this.pendingTasks = pendingTasks;
+        this.measurements = measurements;
         this.fleet = fleet;
         this.clock = clock;
         this.workerFailed = workerFailed;
@@ -160,17 +168,18 @@ public final class NovitaProvider implements GpuProvider {
         List<FleetMember> members = mine.stream().map(w -> new FleetMember(w.id(), w.status(), w.createdAt(),
                 w.lastActiveAt() == null ? w.createdAt() : w.lastActiveAt())).toList();
         Decision d = ScalingPolicy.decide(new ScalingInput(members, (int) Math.min(pending, Integer.MAX_VALUE),
-                registry.lastScaleUp()), fleet.scaling(), now);
+                measurements.apply(fleet.productId())), fleet.scaling(), now);
         if (d.isNoop()) {
             // every decision is logged, but a fleet that stays as it is says so once, not every turn; work waiting
-            // with nothing done about it (cooldown, maximum) is worth a line each turn
-            boolean news = !d.reason().equals(lastNoop) && !eager;
-            if (news || (pending > 0 && !eager)) {
+            // at the maximum is worth a line each turn
+            String head = d.reason().substring(0, d.reason().indexOf(':') + 1);
+            boolean news = !head.equals(lastNoop) && !eager;
+            if (news || (pending > 0 && d.counts().live() >= fleet.scaling().maxWorkers() && !eager)) {
                 LOG.info("Autoscale: {}", d.reason());
             } else {
                 LOG.debug("Autoscale: {}", d.reason());
             }
-            lastNoop = eager ? lastNoop : d.reason();
+            lastNoop = eager ? lastNoop : head;
             return;
         }
         lastNoop = null;
@@ -183,22 +192,16 @@ public final class NovitaProvider implements GpuProvider {
                 LOG.warn("Autoscale: {} instance(s) wanted, but the Novita API failed repeatedly (circuit breaker "
                         + "open); the next turn tries again", d.create());
             } else {
-                boolean made = false;
                 for (int i = 0; i < d.create(); i++) {
-                    Creation c = create("autoscale");
+                    Creation c = create("autoscale, " + d.driver().name().toLowerCase(java.util.Locale.ROOT));
                     if (c.refusal() != null) {
                         break; // Novita refused or could not be asked: the next turn tries again
                     }
-                    made = true;
-                }
-                // the cooldown starts only for a backlog scale-up that created (or may have created) something
-                if (made && d.startsCooldown()) {
-                    registry.recordScaleUp(now);
                 }
             }
         }
         for (String id : d.delete()) {
-            String why = "idle for more than " + Settings.human(fleet.scaling().idleTimeout()) + " (scale-down)";
+            String why = "idle: keeping it cost more than booting another later (scale-down)";
             if (registry.retire(id, why, false) == WorkerRegistry.Retirement.TERMINATING) {
                 registry.get(id).ifPresent(this::deleteStep);
             } else {
@@ -223,11 +226,8 @@ public final class NovitaProvider implements GpuProvider {
             return;
         }
         lastStarvationCheck = now;
-        List<Worker> mine = mine();
-        boolean capacity = mine.stream().anyMatch(w -> w.status() == WorkerStatus.IDLE
-                || w.status() == WorkerStatus.STARTING || w.status() == WorkerStatus.PENDING);
-        boolean room = mine.stream().filter(w -> live(w.status())).count() < fleet.scaling().maxWorkers();
-        if (!capacity && room && pendingTasks.getAsLong() > 0) {
+        int live = (int) mine().stream().filter(w -> live(w.status())).count();
+        if (ScalingPolicy.worthCheckingNow(pendingTasks.getAsLong(), live, fleet.scaling())) {
             decideAndAct(true);
         }
     }
@@ -286,7 +286,7 @@ public final class NovitaProvider implements GpuProvider {
             }
             if (!e.retryable() && e.httpStatus() >= 400 && e.httpStatus() < 500) {
                 // refused before anything was made (balance, quota, no GPUs, bad product): nothing to delete
-                createsHeldUntil = clock.instant().plus(fleet.scaling().scaleUpCooldown());
+                createsHeldUntil = clock.instant().plus(fleet.refusalPause());
                 registry.update(id, Set.of(), Map.of("status", WorkerStatus.FAILED.wire(), "last_error",
                         "Novita refused to create the instance: " + e.getMessage()));
                 LOG.error("Novita refused to create instance {}: {} (creates paused until {})", name,

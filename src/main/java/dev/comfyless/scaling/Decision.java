@@ -11,14 +11,24 @@ import java.util.Objects;
  * @param delete ids of idle workers to delete, longest idle first
  * @param reason why, with the numbers the decision was made on
  * @param counts the numbers the decision was made on
- * @param startsCooldown whether the creates are a scale-up for a backlog, which the cooldown then spaces out;
- *                       replacing workers below the minimum and the first worker for an empty fleet are not
+ * @param driver the quantity that drove it
  */
-public record Decision(int create, List<String> delete, String reason, Counts counts, boolean startsCooldown) {
+public record Decision(int create, List<String> delete, String reason, Counts counts, Driver driver) {
 
-    /** A decision that starts no cooldown. */
-    public Decision(int create, List<String> delete, String reason, Counts counts) {
-        this(create, delete, reason, counts, false);
+    /** What made the decision what it is, named in its log line. */
+    public enum Driver {
+        /** queued tasks would wait past the target for capacity a new instance brings in time */
+        QUEUE,
+        /** the recent arrival rate needs more workers than the fleet has or is booting */
+        ARRIVAL_RATE,
+        /** fewer live workers than the minimum */
+        MINIMUM,
+        /** tasks wait and no worker is live at all */
+        FROM_ZERO,
+        /** idle workers cost more kept than a boot later would */
+        IDLE,
+        /** nothing to do */
+        NONE
     }
 
     /**
@@ -44,6 +54,7 @@ public record Decision(int create, List<String> delete, String reason, Counts co
         delete = List.copyOf(Objects.requireNonNull(delete, "delete"));
         Objects.requireNonNull(reason, "reason");
         Objects.requireNonNull(counts, "counts");
+        Objects.requireNonNull(driver, "driver");
         if (create > 0 && !delete.isEmpty()) {
             throw new IllegalArgumentException("a decision never both creates and deletes");
         }
@@ -54,8 +65,7 @@ public record Decision(int create, List<String> delete, String reason, Counts co
         return create == 0 && delete.isEmpty();
     }
 
-    /** True when workers are created. The caller records {@code now} as the next lastScaleUpAt when
-     * {@link #startsCooldown()}. */
+    /** True when workers are created. */
     public boolean scaledUp() {
         return create > 0;
     }

@@ -17,19 +17,21 @@ import java.util.Objects;
  *                          tasks); null before the first task ended
  * @param runs              how many run times {@code meanRun} averages (0 when null)
  * @param arrivalsLastMinute tasks submitted in the last 60 s
+ * @param arrivalsLast5Min  tasks submitted in the last 300 s
  * @param arrivalsLast15Min  tasks submitted in the last 900 s
  * @param waitingSince      when each of the first queued tasks was submitted, in dispatch order (at most a few
  *                          hundred; the queue may be longer, {@link ScalingInput#pendingTasks()} has the count)
  */
 public record FleetMeasurements(Duration meanBoot, int boots, Duration meanRun, int runs, long arrivalsLastMinute,
+                                long arrivalsLast5Min,
                                 long arrivalsLast15Min, List<Instant> waitingSince) {
 
     /** Nothing measured yet: the policy uses its defaults. */
-    public static final FleetMeasurements NONE = new FleetMeasurements(null, 0, null, 0, 0, 0, List.of());
+    public static final FleetMeasurements NONE = new FleetMeasurements(null, 0, null, 0, 0, 0, 0, List.of());
 
     public FleetMeasurements {
         waitingSince = List.copyOf(Objects.requireNonNull(waitingSince, "waitingSince"));
-        if (boots < 0 || runs < 0 || arrivalsLastMinute < 0 || arrivalsLast15Min < 0) {
+        if (boots < 0 || runs < 0 || arrivalsLastMinute < 0 || arrivalsLast5Min < 0 || arrivalsLast15Min < 0) {
             throw new IllegalArgumentException("counts must not be negative");
         }
     }

@@ -3,17 +3,19 @@ package dev.comfyless.scaling;
 import java.time.Duration;
 
 /**
- * Limits of the autoscaling policy. Invalid combinations are refused here, so {@link ScalingPolicy#decide} never sees
- * them.
+ * Limits and the goal of the autoscaling policy. Invalid combinations are refused here, so {@link ScalingPolicy#decide}
+ * never sees them.
  *
  * @param minWorkers       live workers kept at all times (0 allowed: scale to zero)
  * @param maxWorkers       upper bound on live workers (idle + starting + busy); failed and terminating ones do not count
  * @param maxCreatePerStep most creates in one decision (at least 1)
- * @param idleTimeout      how long a worker must have been idle before it may be deleted (0 = as soon as idle)
- * @param scaleUpCooldown  least time between two backlog-driven scale-ups (0 = no cooldown)
+ * @param idleTimeout      the longest a worker above the minimum stays idle before it is deleted; the policy deletes
+ *                         sooner when keeping it costs more than booting another later would
+ * @param targetWait       how long a task may wait for a GPU (the 95th percentile the policy aims at); 0 = latency
+ *                         first, pay for warm GPUs so that tasks rarely wait
  */
 public record ScalingConfig(int minWorkers, int maxWorkers, int maxCreatePerStep, Duration idleTimeout,
-                            Duration scaleUpCooldown) {
+                            Duration targetWait) {
 
     public ScalingConfig {
         if (minWorkers < 0) {
@@ -30,7 +32,7 @@ public record ScalingConfig(int minWorkers, int maxWorkers, int maxCreatePerStep
             throw new IllegalArgumentException("maxCreatePerStep must be >= 1 but is " + maxCreatePerStep);
         }
         requireNonNegative("idleTimeout", idleTimeout);
-        requireNonNegative("scaleUpCooldown", scaleUpCooldown);
+        requireNonNegative("targetWait", targetWait);
     }
 
     private static void requireNonNegative(String name, Duration d) {

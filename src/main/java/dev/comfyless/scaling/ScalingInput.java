@@ -1,6 +1,5 @@
 package dev.comfyless.scaling;
 
-import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -9,14 +8,15 @@ import java.util.Set;
 /**
  * A snapshot of the fleet and the queue for one scaling decision.
  *
- * @param fleet         every known worker, in any order (the decision does not depend on it); ids must be unique
- * @param pendingTasks  tasks waiting in the queue for a worker (not counting running ones), >= 0
- * @param lastScaleUpAt when the last decision with {@link Decision#scaledUp()} was carried out; null = never
+ * @param fleet        every known worker, in any order (the decision does not depend on it); ids must be unique
+ * @param pendingTasks tasks waiting in the queue for a worker (not counting running ones), >= 0
+ * @param measured     what the fleet measured: boot and run times, arrivals, when the queued tasks were submitted
  */
-public record ScalingInput(List<FleetMember> fleet, int pendingTasks, Instant lastScaleUpAt) {
+public record ScalingInput(List<FleetMember> fleet, int pendingTasks, FleetMeasurements measured) {
 
     public ScalingInput {
         Objects.requireNonNull(fleet, "fleet");
+        Objects.requireNonNull(measured, "measured");
         fleet = List.copyOf(fleet); // also refuses null members
         if (pendingTasks < 0) {
             throw new IllegalArgumentException("pendingTasks must be >= 0 but is " + pendingTasks);

@@ -11,61 +11,121 @@ import java.util.Objects;
 import dev.comfyless.worker.WorkerStatus;
 
 /**
- * The autoscaling policy: a pure, deterministic function from a fleet and queue snapshot, the limits and the current
- * time to the actions for one step. No clock, no I/O; the fleet manager calls it on every autoscale tick (15 s) and
- * carries out the {@link Decision}, and the benchmark calls it on a virtual clock.
+ * The autoscaling policy: a pure, deterministic function from a fleet and queue snapshot, what the fleet measured,
+ * the limits and the current time to the actions for one step. No clock, no I/O; the fleet manager calls it on every
+ * autoscale turn and from the capacity check, and the fleet-economics benchmark calls it on a virtual clock.
+ *
+ * <h2>The idea</h2>
+ * A GPU boot (B, 2 to 5 minutes) is ten times a task. So an instance created now helps only the work that will still
+ * be waiting when it is ready, and what a fleet costs is set by how many instances it keeps warm. The user says how
+ * long a task may wait ({@code targetWait}, W); the policy buys GPU time only where that shortens a wait past W.
  *
  * <h2>Rules</h2>
  * <ol>
- * <li><b>Counting.</b> {@code starting} = PENDING + STARTING workers, {@code live} = idle + starting + busy (RUNNING).
- * TERMINATING and FAILED workers are never capacity and never count toward {@code maxWorkers}, so zombies cannot
- * block a scale-up.</li>
- * <li><b>Backlog.</b> When {@code pending > idle + starting}, {@code need = pending - (idle + starting)} workers are
- * wanted, all in one decision, but only once the cooldown has passed: {@code now - lastScaleUpAt >= scaleUpCooldown}
- * (or never scaled up, or the cooldown is 0). A burst of 30 tasks with {@code maxCreatePerStep} 5 gives 5 creates at
- * once, not one per cooldown.</li>
- * <li><b>Minimum.</b> When {@code live < minWorkers}, {@code minWorkers - live} workers are wanted at any time,
- * cooldown or not: a lost worker is replaced on the next tick.</li>
- * <li><b>Scale from zero.</b> When {@code live == 0} and tasks are pending, at least 1 worker is wanted even during
- * the cooldown; the queue never waits with no capacity at all. This is what makes {@code minWorkers = 0} safe.</li>
- * <li><b>Combining.</b> {@code create = min(max(backlog, minimum, fromZero), maxWorkers - live, maxCreatePerStep)}.</li>
- * <li><b>Scale down.</b> Only when nothing is created and no task is pending (idle workers are about to get that
- * work). Candidates are IDLE workers idle for at least {@code idleTimeout} (since {@code lastActiveAt}, else
- * {@code createdAt}); the longest idle go first, and only as many as keep {@code live - deletes >= minWorkers}. A
- * single idle worker can go when {@code minWorkers} allows it. RUNNING, STARTING and PENDING workers are never
- * deleted. A decision never both creates and deletes.</li>
+ * <li><b>Estimates.</b> B = the product's mean measured boot (default {@value #DEFAULT_BOOT_SECONDS} s before the
+ * first), R = the mean measured run time (default {@value #DEFAULT_RUN_SECONDS} s), the arrival rate = the larger of
+ * the last minute's and the last 15 minutes' rates. A worker is expected free: idle now, busy at R after its task
+ * started (at least R/2 from now), starting at its create plus B (at least {@value #LATE_BOOT_SECONDS} s from now).</li>
+ * <li><b>Queue.</b> The queued tasks, in dispatch order, are handed to the workers in the order they free up
+ * ({@link WaitForecast}). A task whose expected wait (its age plus its expected start) exceeds W and that would still
+ * be waiting after B is one a new instance serves sooner; the fewest new instances that leave no such task are
+ * wanted. Work that busy or booting workers take first never creates an instance.</li>
+ * <li><b>Arrival rate.</b> {@link Staffing}: the workers the recent rate needs so that at most 5 % of tasks wait past W
+ * (Erlang C); the missing ones (beyond idle + busy + starting) are wanted. This is what keeps a latency-first fleet
+ * warm and grows a fleet early in a burst, before the queue shows it.</li>
+ * <li><b>Floors.</b> {@code minWorkers - live} are wanted at any time; when tasks wait and no worker is live at all,
+ * at least one.</li>
+ * <li><b>Combining.</b> {@code create = min(max(queue, rate, floors), maxWorkers - live, maxCreatePerStep)}. There
+ * is no cooldown: booting workers count as capacity in both rules, so the next turn does not create again for the same
+ * need, and a burst gets what it provably needs at once.</li>
+ * <li><b>Scale down.</b> Only when nothing is created and nothing waits. An idle worker goes when it has been idle
+ * for {@code idleTimeout}, or for B (keeping it longer has cost more than booting one again would: the ski-rental
+ * rule) when the fleet without it still has what the arrival rate needs. Longest idle first; never below
+ * {@code minWorkers}; RUNNING, STARTING and PENDING workers are never deleted.</li>
+ * <li><b>Counting.</b> TERMINATING and FAILED workers are never capacity and never count toward the maximum.</li>
  * <li><b>Deterministic.</b> The same snapshot, config and {@code now} give the same decision whatever the order of
- * the fleet list: candidates are sorted by idle-since time, then id.</li>
- * <li><b>Target.</b> {@link Decision.Counts#target()} = live + create - deletes, the fleet size the step aims for.</li>
+ * the fleet list.</li>
  * </ol>
  *
- * <h2>Why starting workers count as capacity</h2>
- * A GPU instance takes 2 to 5 minutes to boot. If booting instances were not counted, every tick during a burst would
- * see the same backlog and create more instances for it, which all arrive after the burst has been served and then sit
- * idle, billed. Counting them (like KEDA's "accurate" strategy) creates exactly the missing capacity once. The price is
- * that a boot which never finishes holds capacity until the fleet manager marks it FAILED (creation timeout).
- *
- * <h2>For the caller</h2>
- * <ul>
- * <li>When {@link Decision#startsCooldown()} the caller records {@code now} as the next {@code lastScaleUpAt}:
- * creating for a backlog beyond the floors starts the cooldown; a minimum replacement or the first worker for an
- * empty fleet (which never wait for the cooldown) do not start it either, so a burst arriving just behind its first
- * task still gets its instances at the next decision.</li>
- * <li>The decision is made on a snapshot: before deleting an idle worker the fleet manager must atomically take it
- * out of the idle set and skip it if the dispatcher got it first.</li>
- * <li>FAILED and TERMINATING workers are cleaned up elsewhere; this policy does not delete them.</li>
- * </ul>
+ * <p>The decision is made on a snapshot: before deleting an idle worker the fleet manager atomically takes it out of
+ * the idle set and skips it if the dispatcher got it first.
  */
 public final class ScalingPolicy {
 
+    /** Boot time assumed before the first boot of the product was measured (Novita: 2 to 5 minutes). */
+    public static final long DEFAULT_BOOT_SECONDS = 210;
+    /** Run time assumed before the first task ended. */
+    public static final long DEFAULT_RUN_SECONDS = 20;
+    /** A boot that takes longer than the mean is expected to end this soon. */
+    static final long LATE_BOOT_SECONDS = 15;
+    /** How much more a window's arrival count varies than a Poisson count: users submit in batches. */
+    static final double BATCHINESS = 3;
+    /** Standard deviations above the 15-minute rate a window must be to count as a burst: the last minute needs
+     * more (one large batch would otherwise look like a burst), the last 5 minutes less. */
+    static final double Z_MINUTE = 4;
+    static final double Z_5MIN = 2;
+    /** The rules plan for this share of the target: their forecasts use means, and batches and long tasks make
+     * real waits spread around them. */
+    static final double AIM = 0.75;
+    /** Share of tasks the rate rule lets wait past the target, and (latency first) at all. */
+    static final double MISS = 0.03;
+    static final double MISS_LATENCY_FIRST = 0.01;
+    /** With a wait target, an idle worker the rate does not need goes after this many boot times idle. */
+    static final double KEEP_BOOTS = 2;
+    /** Queued tasks the queue rule looks at one by one. */
+    static final int QUEUE_LOOK = 500;
+
     private ScalingPolicy() {
+    }
+
+    /** The estimates a decision was made with, for the log line and for {@code waiting_for}. */
+    public record Estimates(double boot, double run, double rate, double shortRate) {
+    }
+
+    public static Estimates estimates(FleetMeasurements m) {
+        double boot = m.meanBoot() != null ? m.meanBoot().toMillis() / 1000.0 : DEFAULT_BOOT_SECONDS;
+        double run = m.meanRun() != null ? Math.max(0.001, m.meanRun().toMillis() / 1000.0) : DEFAULT_RUN_SECONDS;
+        double rate = m.arrivalsLast15Min() / 900.0;
+        // a recent window's rate counts only when it is clearly above the 15-minute one (a burst), not when it is one
+        // of the many noisy spells of a steady rate: Z standard deviations of the window's count, with the variance
+        // of batched arrivals taken as BATCHINESS times a Poisson count's
+        double shortRate = Math.max(rate, Math.max(
+                burstRate(m.arrivalsLastMinute(), 60, rate, Z_MINUTE),
+                burstRate(m.arrivalsLast5Min(), 300, rate, Z_5MIN)));
+        return new Estimates(boot, run, rate, shortRate);
+    }
+
+    private static double burstRate(long count, double window, double rate, double z) {
+        double expected = Math.max(rate, 1.0 / 900) * window;
+        return count > expected + z * Math.sqrt(BATCHINESS * expected) ? count / window : 0;
+    }
+
+    /** When each live worker is expected to be free, seconds from now (idle 0, busy, starting). */
+    public static double[] freeAt(List<FleetMember> fleet, Estimates e, Instant now) {
+        List<Double> free = new ArrayList<>();
+        for (FleetMember m : fleet) {
+            switch (m.status()) {
+                case IDLE -> free.add(0.0);
+                case RUNNING -> {
+                    double busyFor = m.lastActiveAt() == null ? 0 : seconds(m.lastActiveAt(), now);
+                    free.add(Math.max(e.run() - busyFor, e.run() / 2));
+                }
+                case PENDING, STARTING -> {
+                    double up = m.createdAt() == null ? 0 : seconds(m.createdAt(), now);
+                    free.add(Math.max(e.boot() - up, LATE_BOOT_SECONDS));
+                }
+                default -> {
+                }
+            }
+        }
+        return free.stream().mapToDouble(Double::doubleValue).sorted().toArray();
     }
 
     /**
      * Decides one scaling step.
      *
-     * @param input  fleet and queue snapshot
-     * @param config limits
+     * @param input  fleet, queue and measurements
+     * @param config limits and the wait target
      * @param now    the current time (wall clock in production, virtual in the benchmark)
      * @return what to create or delete, with the reason and the counts
      */
@@ -92,104 +152,172 @@ public final class ScalingPolicy {
         int pending = input.pendingTasks();
         int live = idle + starting + busy;
         int room = Math.max(0, config.maxWorkers() - live);
-        int need = Math.max(0, pending - (idle + starting));
+        double target = AIM * config.targetWait().toMillis() / 1000.0;
+        double miss = target > 0 ? MISS : MISS_LATENCY_FIRST;
+        Estimates e = estimates(input.measured());
+        double[] free = freeAt(input.fleet(), e, now);
 
-        Duration cooldownLeft = cooldownLeft(input.lastScaleUpAt(), config.scaleUpCooldown(), now);
-        boolean cooldownPassed = cooldownLeft.isZero();
-
-        int backlogWant = cooldownPassed ? need : 0;
+        int queueWant = queueNeed(input, free, e, target, now, room);
+        int rateNeeds = Staffing.workers(e.rate(), e.run(), target, miss, config.maxWorkers());
+        int rateWant = Math.max(0, rateNeeds - live);
         int minimumWant = Math.max(0, config.minWorkers() - live);
         int fromZeroWant = live == 0 && pending > 0 ? 1 : 0;
-        int wanted = Math.max(backlogWant, Math.max(minimumWant, fromZeroWant));
+        int wanted = Math.max(Math.max(queueWant, rateWant), Math.max(minimumWant, fromZeroWant));
         int create = Math.min(wanted, Math.min(room, config.maxCreatePerStep()));
 
         List<String> why = new ArrayList<>();
         List<String> delete = List.of();
+        List<String> cancel;
+        Decision.Driver driver = Decision.Driver.NONE;
         String head;
+        String rateText = "rate " + fmt(e.rate() * 60) + "/min needs " + rateNeeds;
         if (create > 0) {
             head = "scale up +" + create;
-            if (backlogWant > 0) {
-                why.add("backlog needs " + need + " (pending " + pending + " > idle " + idle + " + starting "
-                        + starting + ")");
-            }
-            if (minimumWant > 0) {
+            if (queueWant >= Math.max(rateWant, Math.max(minimumWant, fromZeroWant))) {
+                driver = Decision.Driver.QUEUE;
+                why.add("queue: " + queueWant + " more would start tasks waiting past the target " + fmt(target)
+                        + "s sooner (boot " + fmt(e.boot()) + "s, run " + fmt(e.run()) + "s)");
+            } else if (rateWant >= Math.max(minimumWant, fromZeroWant)) {
+                driver = Decision.Driver.ARRIVAL_RATE;
+                why.add("arrival " + rateText + " for p95 wait <= " + fmt(target) + "s, live " + live);
+            } else if (minimumWant >= fromZeroWant) {
+                driver = Decision.Driver.MINIMUM;
                 why.add("live " + live + " < min " + config.minWorkers());
-            }
-            if (fromZeroWant > 0 && backlogWant == 0) {
-                why.add("scale from zero: no live worker for " + pending + " pending, cooldown ("
-                        + seconds(cooldownLeft) + " left) bypassed");
+            } else {
+                driver = Decision.Driver.FROM_ZERO;
+                why.add("scale from zero: " + pending + " pending and no live worker");
             }
             if (create < wanted) {
                 why.add(room <= config.maxCreatePerStep()
                         ? "capped at max " + config.maxWorkers()
                         : "capped by maxCreatePerStep " + config.maxCreatePerStep());
             }
-        } else if (need > 0) {
+        } else if (wanted > 0) {
             head = "hold";
-            why.add(room == 0
-                    ? "backlog needs " + need + " but live " + live + " >= max " + config.maxWorkers()
-                    : "backlog needs " + need + " but scale-up cooldown has " + seconds(cooldownLeft) + " left");
+            why.add("wanted " + wanted + " but live " + live + " >= max " + config.maxWorkers());
+        } else if (starting > 0 && target > 0 && (cancel = cancellable(input, e, target, now, rateNeeds, config,
+                idle + busy, pending)).size() > 0) {
+            // boots that no rule needs any more are stopped: billing ends now rather than after the boot and the
+            // idle time that would follow it
+            delete = cancel;
+            driver = Decision.Driver.IDLE;
+            head = "cancel " + delete.size() + " boot" + (delete.size() == 1 ? "" : "s");
+            why.add("no longer needed: the queue rule needs none of them and " + rateText + " with idle " + idle
+                    + " + busy " + busy);
+        } else if (pending > 0) {
+            head = "hold";
+            why.add(pending + " pending: idle, busy and starting workers take them within the target "
+                    + fmt(target) + "s or before a new boot (" + fmt(e.boot()) + "s) could");
         } else {
-            List<FleetMember> expired = expiredIdle(input.fleet(), config.idleTimeout(), now);
-            int allowed = Math.max(0, live - config.minWorkers());
-            if (pending > 0) {
-                head = "hold";
-                why.add("pending " + pending + " covered by idle " + idle + " + starting " + starting);
-                if (!expired.isEmpty()) {
-                    why.add(expired.size() + " idle past timeout kept for the pending work");
+            // ski rental: past B idle, keeping has cost more than a boot later would; past idleTimeout in any case
+            int keepForRate = Math.max(config.minWorkers(), rateNeeds);
+            List<FleetMember> idleSorted = input.fleet().stream()
+                    .filter(m -> m.status() == WorkerStatus.IDLE && m.idleSince() != null)
+                    .sorted(Comparator.comparing(FleetMember::idleSince).thenComparing(FleetMember::id))
+                    .toList();
+            List<String> chosen = new ArrayList<>();
+            int left = live;
+            for (FleetMember m : idleSorted) {
+                double idleFor = seconds(m.idleSince(), now);
+                boolean expired = idleFor >= config.idleTimeout().toMillis() / 1000.0;
+                boolean notWorthKeeping = target > 0 && idleFor >= KEEP_BOOTS * e.boot() && left - 1 >= keepForRate;
+                if ((expired || notWorthKeeping) && left - 1 >= config.minWorkers()) {
+                    chosen.add(m.id());
+                    left--;
                 }
-            } else if (expired.isEmpty()) {
+            }
+            if (chosen.isEmpty()) {
                 head = "steady";
                 why.add(idle == 0 ? "nothing pending, no idle worker"
-                        : "nothing pending, no idle worker past timeout " + seconds(config.idleTimeout()));
-            } else if (allowed == 0) {
-                head = "hold";
-                why.add(expired.size() + " idle past timeout " + seconds(config.idleTimeout()) + " kept at min "
-                        + config.minWorkers());
+                        : "nothing pending, idle workers worth keeping (" + rateText + ", min " + config.minWorkers()
+                                + ")");
             } else {
-                List<FleetMember> chosen = expired.subList(0, Math.min(allowed, expired.size()));
-                delete = chosen.stream().map(FleetMember::id).toList();
+                delete = List.copyOf(chosen);
+                driver = Decision.Driver.IDLE;
                 head = "scale down -" + delete.size();
-                why.add(expired.size() + " idle past timeout " + seconds(config.idleTimeout()) + ", longest idle "
-                        + seconds(Duration.between(chosen.get(0).idleSince(), now)));
-                if (delete.size() < expired.size()) {
-                    why.add("rest kept at min " + config.minWorkers());
-                }
+                why.add("idle past the boot time " + fmt(e.boot()) + "s (cheaper to boot again than to keep) or past "
+                        + "the idle timeout " + fmt(config.idleTimeout().toMillis() / 1000.0) + "s; " + rateText);
             }
         }
 
-        int target = live + create - delete.size();
-        Decision.Counts counts = new Decision.Counts(pending, idle, starting, busy, terminating, failed, live, target);
+        int targetSize = live + create - delete.size();
+        Decision.Counts counts = new Decision.Counts(pending, idle, starting, busy, terminating, failed, live,
+                targetSize);
         String reason = head + ": " + String.join("; ", why)
                 + " [pending=" + pending + " idle=" + idle + " starting=" + starting + " busy=" + busy
-                + " target=" + target + " live=" + live + " terminating=" + terminating + " failed=" + failed
-                + " min=" + config.minWorkers() + " max=" + config.maxWorkers() + "]";
-        // only creating for a backlog beyond the floors (minimum, first worker) starts the cooldown: a burst that
-        // trickles in behind a first instance still gets its instances on the next decision
-        boolean startsCooldown = create > 0 && backlogWant > Math.max(minimumWant, fromZeroWant);
-        return new Decision(create, delete, reason, counts, startsCooldown);
+                + " target=" + targetSize + " live=" + live + " terminating=" + terminating + " failed=" + failed
+                + " min=" + config.minWorkers() + " max=" + config.maxWorkers() + " wait-target=" + fmt(target)
+                + "s boot=" + fmt(e.boot()) + "s run=" + fmt(e.run()) + "s rate=" + fmt(e.rate() * 60) + "/min]";
+        return new Decision(create, delete, reason, counts, driver);
     }
 
-    /** Zero when a backlog scale-up is allowed, else the time left (a lastScaleUpAt in the future counts in full). */
-    private static Duration cooldownLeft(Instant lastScaleUpAt, Duration cooldown, Instant now) {
-        if (lastScaleUpAt == null || cooldown.isZero()) {
-            return Duration.ZERO;
+    /**
+     * The fewest new instances (ready after B) that leave no task, queued or expected to arrive before the new
+     * instances could have worked through it, starting more than the target after it arrived or, if it arrived
+     * before a new instance could be ready, after that.
+     */
+    static int queueNeed(ScalingInput input, double[] free, Estimates e, double target, Instant now, int room) {
+        List<Instant> since = input.measured().waitingSince();
+        int n = Math.min(input.pendingTasks(), QUEUE_LOOK);
+        double[] age = new double[n];
+        for (int i = 0; i < n; i++) {
+            // tasks past the measured list are behind it in dispatch order: taken as just submitted
+            age[i] = i < since.size() ? Math.max(0, seconds(since.get(i), now)) : 0;
         }
-        Duration left = cooldown.minus(Duration.between(lastScaleUpAt, now));
-        return left.isNegative() ? Duration.ZERO : left;
+        double horizon = e.boot() + target + e.run();
+        for (int k = 0; k <= room; k++) {
+            double[] withNew = java.util.Arrays.copyOf(free, free.length + k);
+            java.util.Arrays.fill(withNew, free.length, withNew.length, e.boot());
+            double[][] forecast = WaitForecast.withArrivals(withNew, age, e.shortRate(), horizon, e.run());
+            boolean late = false;
+            for (int i = 0; i < forecast.length && !late; i++) {
+                // a task that arrives (or arrived) before a new instance could be ready waits for it anyway: it is
+                // late only if it would start more than the target after that moment
+                double arrival = forecast[i][0] - forecast[i][1];
+                late = forecast[i][0] - Math.max(arrival, e.boot()) > target;
+            }
+            if (!late) {
+                return k;
+            }
+
+        }
+        return room;
     }
 
-    /** IDLE workers idle for at least the timeout, longest idle first, then by id. */
-    private static List<FleetMember> expiredIdle(List<FleetMember> fleet, Duration idleTimeout, Instant now) {
-        return fleet.stream()
-                .filter(m -> m.status() == WorkerStatus.IDLE && m.idleSince() != null
-                        && Duration.between(m.idleSince(), now).compareTo(idleTimeout) >= 0)
-                .sorted(Comparator.comparing(FleetMember::idleSince).thenComparing(FleetMember::id))
+    /**
+     * Booting workers (STARTING, latest created first) beyond what the queue rule and the arrival rate need from the
+     * workers that are already up; none while tasks wait with no worker up, or below the minimum.
+     */
+    static List<String> cancellable(ScalingInput input, Estimates e, double target, Instant now, int rateNeeds,
+                                    ScalingConfig config, int up, int pending) {
+        List<FleetMember> booting = input.fleet().stream().filter(m -> m.status() == WorkerStatus.STARTING)
+                .sorted(Comparator.comparing((FleetMember m) -> m.createdAt() == null ? Instant.MIN : m.createdAt())
+                        .reversed().thenComparing(FleetMember::id))
                 .toList();
+        if (booting.isEmpty() || pending > 0) {
+            return List.of();
+        }
+        List<FleetMember> rest = input.fleet().stream().filter(m -> m.status() != WorkerStatus.STARTING).toList();
+        double[] free = freeAt(rest, e, now);
+        int need = Math.max(queueNeed(input, free, e, target, now, booting.size()), rateNeeds - up);
+        need = Math.max(need, Math.max(config.minWorkers() - up, pending > 0 && up == 0 ? 1 : 0));
+        int excess = booting.size() - Math.max(0, need);
+        return booting.subList(0, Math.max(0, excess)).stream().map(FleetMember::id).toList();
     }
 
-    private static String seconds(Duration d) {
-        int millis = d.getNano() / 1_000_000;
-        return millis == 0 ? d.getSeconds() + "s" : d.getSeconds() + "." + String.format(Locale.ROOT, "%03d", millis) + "s";
+    /**
+     * Whether the capacity check (run after a dispatch run, at most once a second) should decide now: work is left
+     * waiting and the fleet could still grow. The policy then decides whether waiting is fine.
+     */
+    public static boolean worthCheckingNow(long pending, int liveWorkers, ScalingConfig config) {
+        return pending > 0 && liveWorkers < config.maxWorkers();
+    }
+
+    static double seconds(Instant from, Instant to) {
+        return Duration.between(from, to).toMillis() / 1000.0;
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) ? String.valueOf((long) v) : String.format(Locale.ROOT, "%.1f", v);
     }
 }

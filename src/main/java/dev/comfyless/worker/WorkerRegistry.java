@@ -136,16 +136,6 @@ public final class WorkerRegistry {
         return Retirement.valueOf(String.valueOf(reply.get(0)).toUpperCase(java.util.Locale.ROOT));
     }
 
-    /** When the fleet last scaled up (for the cooldown), or null if never. */
-    public java.time.Instant lastScaleUp() {
-        String v = String.valueOf(scripts.run("scaling-state", ""));
-        return v.isEmpty() ? null : java.time.Instant.ofEpochMilli(Long.parseLong(v));
-    }
-
-    public void recordScaleUp(java.time.Instant at) {
-        scripts.run("scaling-state", Long.toString(at.toEpochMilli()));
-    }
-
     /** Forgets a worker that is not running a task; false when it is busy or unknown. */
     public boolean remove(String id) {
         List<?> reply = (List<?>) scripts.run("worker-remove", id);

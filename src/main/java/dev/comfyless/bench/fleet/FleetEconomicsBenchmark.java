@@ -28,6 +28,8 @@ public final class FleetEconomicsBenchmark {
     static final double MEAN_BOOT = (FleetSimulation.BOOT_MIN + FleetSimulation.BOOT_MAX) / 2;
     static final double[] PLANNER_BOUNDS = {0, 15, 30, 60, 120};
     static final long[] SEEDS = {1, 2, 3};
+    /** The wait targets ComfyLess's policy runs with (COMFYLESS_TARGET_WAIT, seconds). */
+    static final long[] TARGETS = {0, 30, 60, 120};
 
     private FleetEconomicsBenchmark() {
     }
@@ -56,8 +58,10 @@ public final class FleetEconomicsBenchmark {
     /** The policies of one profile (they get the profile's maximum). */
     static List<Function<Integer, Autoscaler>> policies() {
         List<Function<Integer, Autoscaler>> p = new ArrayList<>();
-        p.add(max -> new ServicePolicy("comfyless-before", new ScalingConfig(0, max, 5, Duration.ofSeconds(600),
-                Duration.ofSeconds(120)), Duration.ofSeconds(15)));
+        for (long w : TARGETS) {
+            p.add(max -> new ServicePolicy("comfyless-w" + w, new ScalingConfig(0, max, 5, Duration.ofSeconds(600),
+                    Duration.ofSeconds(w)), Duration.ofSeconds(15)));
+        }
         p.add(max -> Baselines.prototypeRule());
         p.add(Baselines::fixedMax);
         return p;
@@ -90,7 +94,11 @@ public final class FleetEconomicsBenchmark {
                     frontier.add(new double[] {FleetSimulation.percentile(waits, 95), plan.billed() / n});
                 }
                 for (Function<Integer, Autoscaler> make : policies()) {
-                    FleetSimulation.Result r = new FleetSimulation(trace, make.apply(trace.maxWorkers())).run();
+                    Autoscaler policy = make.apply(trace.maxWorkers());
+                    FleetSimulation.Result r = new FleetSimulation(trace, policy).run();
+                    if (ServicePolicy.DEBUG) {
+                        System.err.println(trace.profile() + " " + seed + " " + policy);
+                    }
                     Map<String, Object> line = base(r.policy(), trace);
                     line.put("gpu_s_per_task", round(r.gpuSecondsPerTask()));
                     line.put("efficiency", round(r.efficiency()));
@@ -103,6 +111,7 @@ public final class FleetEconomicsBenchmark {
                     line.put("terminations", r.terminations());
                     line.put("max_launches_10min", r.maxLaunches10Min());
                     line.put("empty_boot_share", round(r.emptyBootShare()));
+                    line.put("cancelled_boots", r.cancelledBoots());
                     line.put("launches_after_delete", r.relaunchesAfterDelete());
                     line.put("peak_queue", r.peakQueue());
                     line.put("tasks_lost", r.lost());

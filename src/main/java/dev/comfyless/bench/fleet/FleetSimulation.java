@@ -84,6 +84,7 @@ final class FleetSimulation {
     private int terminations;
     private int relaunches;
     private int emptyBoots;
+    private int cancelledBoots;
     private int bootsDone;
     private int peakQueue;
     private double lastCompletion;
@@ -233,6 +234,9 @@ final class FleetSimulation {
             if (inst == null || inst.state == FleetView.State.BUSY) {
                 continue; // the service's delete takes the worker out of the idle set first and skips a busy one
             }
+            if (inst.state == FleetView.State.BOOTING) {
+                cancelledBoots++;
+            }
             inst.gone = true;
             live.remove(id);
             billed += now - inst.launchedAt;
@@ -254,19 +258,19 @@ final class FleetSimulation {
         }
         long bucket = (long) Math.floor(now / 10);
         long lastMinute = 0;
+        long last5 = 0;
         long last15 = 0;
         for (long b = bucket - 89; b <= bucket; b++) {
             int n = arrivalBuckets.getOrDefault(b, 0);
             last15 += n;
-            if (b > bucket - 6) {
-                lastMinute += n;
-            }
+            last5 += b > bucket - 30 ? n : 0;
+            lastMinute += b > bucket - 6 ? n : 0;
         }
         Duration meanBoot = bootTimes.isEmpty() ? null
                 : seconds(bootTimes.stream().mapToDouble(Double::doubleValue).average().orElseThrow());
         Duration meanRun = runTimes.isEmpty() ? null : seconds(runSum / runTimes.size());
         FleetMeasurements m = new FleetMeasurements(meanBoot, bootTimes.size(), meanRun, runTimes.size(), lastMinute,
-                last15, waitingSince);
+                last5, last15, waitingSince);
         return new FleetView(now, instances, queue.size(), m, trace.maxWorkers());
     }
 
@@ -280,6 +284,23 @@ final class FleetSimulation {
 
     private Result result() {
         int n = trace.tasks().size();
+        if (policy.name().equals(System.getenv("FLEET_LATE"))) {
+            java.util.TreeMap<Integer, int[]> bins = new java.util.TreeMap<>();
+            for (Trace.Task t : trace.tasks()) {
+                int[] b = bins.computeIfAbsent((int) (t.arrival() / 600), k -> new int[2]);
+                b[0]++;
+                if (waits[t.id()] > 66) {
+                    b[1]++;
+                }
+            }
+            StringBuilder sb = new StringBuilder(trace.profile() + trace.seed() + ":");
+            bins.forEach((k, v) -> {
+                if (v[1] > 0) {
+                    sb.append(' ').append(k * 10).append("m:").append(v[1]).append('/').append(v[0]);
+                }
+            });
+            System.err.println(sb);
+        }
         int served = 0;
         int coldCount = 0;
         double[] w = new double[n];
@@ -300,13 +321,14 @@ final class FleetSimulation {
         }
         return new Result(policy.name(), trace.profile(), trace.seed(), n, done, billed, trace.work(),
                 sorted, served == 0 ? 0 : (double) coldCount / served, launches, terminations, bootsDone, emptyBoots,
-                relaunches, maxLaunches10, n - done, peakQueue);
+                relaunches, maxLaunches10, n - done, peakQueue, cancelledBoots);
     }
 
     /** The metrics of one run. */
     record Result(String policy, String profile, long seed, int tasks, int completed, double billed, double work,
                   double[] sortedWaits, double coldWaitShare, int launches, int terminations, int boots,
-                  int emptyBoots, int relaunchesAfterDelete, int maxLaunches10Min, int lost, int peakQueue) {
+                  int emptyBoots, int relaunchesAfterDelete, int maxLaunches10Min, int lost, int peakQueue,
+                  int cancelledBoots) {
 
         double gpuSecondsPerTask() {
             return billed / Math.max(1, completed);

@@ -21,12 +21,20 @@ final class ServicePolicy implements Autoscaler {
     private final String name;
     private final ScalingConfig config;
     private final double interval;
-    private Instant lastScaleUp;
 
     ServicePolicy(String name, ScalingConfig config, Duration interval) {
         this.name = name;
         this.config = config;
         this.interval = interval.toMillis() / 1000.0;
+    }
+
+    static final boolean DEBUG = System.getenv("FLEET_DEBUG") != null;
+    private int traced;
+    final java.util.Map<String, Integer> tally = new java.util.TreeMap<>();
+
+    @Override
+    public String toString() {
+        return name + " " + tally;
     }
 
     @Override
@@ -44,11 +52,10 @@ final class ServicePolicy implements Autoscaler {
         return decide(view);
     }
 
-    /** As the provider's capacity check: only when no worker is idle or booting and the fleet has room. */
+    /** As the provider's capacity check: when work waits after a dispatch run and the fleet has room. */
     @Override
     public Scale capacityCheck(FleetView view) {
-        boolean capacity = view.count(FleetView.State.IDLE) + view.count(FleetView.State.BOOTING) > 0;
-        if (capacity || view.instances().size() >= config.maxWorkers() || view.pending() == 0) {
+        if (!ScalingPolicy.worthCheckingNow(view.pending(), view.instances().size(), config)) {
             return Scale.NONE;
         }
         return decide(view);
@@ -67,9 +74,13 @@ final class ServicePolicy implements Autoscaler {
                     i.state() == FleetView.State.BOOTING ? created : FleetSimulation.instant(i.since())));
         }
         Instant now = FleetSimulation.instant(view.now());
-        Decision d = ScalingPolicy.decide(new ScalingInput(members, view.pending(), lastScaleUp), config, now);
-        if (d.create() > 0 && d.startsCooldown()) {
-            lastScaleUp = now;
+        Decision d = ScalingPolicy.decide(new ScalingInput(members, view.pending(), view.measured()), config, now);
+        if (DEBUG && !d.isNoop()) {
+            tally.merge(d.driver() + (d.create() > 0 ? "+" : "-"), d.create() + d.delete().size(), Integer::sum);
+            if (System.getenv("FLEET_TRACE") != null && name.equals(System.getenv("FLEET_TRACE"))
+                    && view.now() >= Double.parseDouble(System.getenv().getOrDefault("FLEET_FROM", "0")) && traced++ < 40) {
+                System.err.printf("%.0f %s%n", view.now(), d.reason());
+            }
         }
         return new Scale(d.create(), d.delete().stream().map(ServicePolicy::id).toList());
     }
