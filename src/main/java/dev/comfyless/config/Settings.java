@@ -123,7 +123,7 @@ public final class Settings {
             "10", "most instances at once");
     public static final Setting NOVITA_IDLE_TIMEOUT = Setting.of("comfyless.novita.idle-timeout",
             "NOVITA_IDLE_TIMEOUT", "600",
-            "idle time before an instance above the minimum is deleted (seconds; 60 in the sandbox)");
+            "the longest an instance above the minimum stays idle before it is deleted (seconds; 60 in the sandbox)");
     public static final Setting INSTANCE_PREFIX = Setting.of("comfyless.fleet.instance-prefix",
             "COMFYLESS_INSTANCE_PREFIX", "comfyless-",
             "name prefix of the instances ComfyLess creates; reconcile touches only instances with this prefix");

@@ -166,7 +166,7 @@ public final class NovitaProvider implements GpuProvider {
         Instant now = clock.instant();
         long pending = pendingTasks.getAsLong();
         List<FleetMember> members = mine.stream().map(w -> new FleetMember(w.id(), w.status(), w.createdAt(),
-                w.lastActiveAt() == null ? w.createdAt() : w.lastActiveAt())).toList();
+                w.lastActiveAt() == null ? w.createdAt() : w.lastActiveAt(), w.autoscaled())).toList();
         Decision d = ScalingPolicy.decide(new ScalingInput(members, (int) Math.min(pending, Integer.MAX_VALUE),
                 measurements.apply(fleet.productId())), fleet.scaling(), now);
         if (d.isNoop()) {
@@ -201,8 +201,9 @@ public final class NovitaProvider implements GpuProvider {
             }
         }
         for (String id : d.delete()) {
-            String why = "idle: keeping it cost more than booting another later (scale-down)";
-            if (registry.retire(id, why, false) == WorkerRegistry.Retirement.TERMINATING) {
+            String why = d.driver() == Decision.Driver.UNNEEDED_BOOT
+                    ? "boot no longer needed (autoscale)" : "idle: no longer worth keeping (scale-down)";
+            if (registry.retireUnused(id, why) == WorkerRegistry.Retirement.TERMINATING) {
                 registry.get(id).ifPresent(this::deleteStep);
             } else {
                 LOG.info("Scale-down of worker {} skipped: it was given a task meanwhile", id);
@@ -270,7 +271,7 @@ public final class NovitaProvider implements GpuProvider {
         String id = "nv-" + HexFormat.of().formatHex(randomBytes());
         String name = fleet.instancePrefix() + id;
         registry.register(id, name(), "", Map.of("status", WorkerStatus.PENDING.wire(), "instance_name", name,
-                "product_id", fleet.productId()));
+                "product_id", fleet.productId(), "origin", why.startsWith("autoscale") ? "autoscale" : why));
         try {
             String instanceId = api.create(new CreateInstance(name, fleet.productId(), fleet.gpuNum(),
                     fleet.rootfsSize(), fleet.imageUrl(), fleet.envs(), "onDemand"));

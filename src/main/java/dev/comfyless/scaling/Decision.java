@@ -27,6 +27,8 @@ public record Decision(int create, List<String> delete, String reason, Counts co
         FROM_ZERO,
         /** idle workers cost more kept than a boot later would */
         IDLE,
+        /** booting workers that no rule needs any more (their billing stops now) */
+        UNNEEDED_BOOT,
         /** nothing to do */
         NONE
     }

@@ -14,8 +14,17 @@ import dev.comfyless.worker.WorkerStatus;
  * @param lastActiveAt when the worker last became idle (last assign or completion); may be null, then
  *                     {@code createdAt} stands in for it. A worker with neither is never scaled down, because its idle
  *                     time cannot be established.
+ * @param autoscaled   the autoscaler created this worker: only such a boot may be cancelled as no longer needed
+ *                     (one an operator asked for, or an instance reconcile adopted, boots to the end; once up, the
+ *                     idle rules apply to every worker alike)
  */
-public record FleetMember(String id, WorkerStatus status, Instant createdAt, Instant lastActiveAt) {
+public record FleetMember(String id, WorkerStatus status, Instant createdAt, Instant lastActiveAt,
+                          boolean autoscaled) {
+
+    /** A worker the autoscaler created. */
+    public FleetMember(String id, WorkerStatus status, Instant createdAt, Instant lastActiveAt) {
+        this(id, status, createdAt, lastActiveAt, true);
+    }
 
     public FleetMember {
         Objects.requireNonNull(id, "id");

@@ -200,7 +200,7 @@ public final class ScalingPolicy {
             // boots that no rule needs any more are stopped: billing ends now rather than after the boot and the
             // idle time that would follow it
             delete = cancel;
-            driver = Decision.Driver.IDLE;
+            driver = Decision.Driver.UNNEEDED_BOOT;
             head = "cancel " + delete.size() + " boot" + (delete.size() == 1 ? "" : "s");
             why.add("no longer needed: the queue rule needs none of them and " + rateText + " with idle " + idle
                     + " + busy " + busy);
@@ -274,7 +274,7 @@ public final class ScalingPolicy {
                 // a task that arrives (or arrived) before a new instance could be ready waits for it anyway: it is
                 // late only if it would start more than the target after that moment
                 double arrival = forecast[i][0] - forecast[i][1];
-                late = forecast[i][0] - Math.max(arrival, e.boot()) > target;
+                late = Double.isInfinite(forecast[i][0]) || forecast[i][0] - Math.max(arrival, e.boot()) > target;
             }
             if (!late) {
                 return k;
@@ -285,19 +285,20 @@ public final class ScalingPolicy {
     }
 
     /**
-     * Booting workers (STARTING, latest created first) beyond what the queue rule and the arrival rate need from the
-     * workers that are already up; none while tasks wait with no worker up, or below the minimum.
+     * Booting workers (STARTING, latest created first, only those the autoscaler created) beyond what the queue rule and the
+     * arrival rate need from the other workers; none while tasks wait, or below the minimum.
      */
     static List<String> cancellable(ScalingInput input, Estimates e, double target, Instant now, int rateNeeds,
                                     ScalingConfig config, int up, int pending) {
-        List<FleetMember> booting = input.fleet().stream().filter(m -> m.status() == WorkerStatus.STARTING)
+        List<FleetMember> booting = input.fleet().stream()
+                .filter(m -> m.status() == WorkerStatus.STARTING && m.autoscaled())
                 .sorted(Comparator.comparing((FleetMember m) -> m.createdAt() == null ? Instant.MIN : m.createdAt())
                         .reversed().thenComparing(FleetMember::id))
                 .toList();
         if (booting.isEmpty() || pending > 0) {
             return List.of();
         }
-        List<FleetMember> rest = input.fleet().stream().filter(m -> m.status() != WorkerStatus.STARTING).toList();
+        List<FleetMember> rest = input.fleet().stream().filter(m -> !booting.contains(m)).toList();
         double[] free = freeAt(rest, e, now);
         int need = Math.max(queueNeed(input, free, e, target, now, booting.size()), rateNeeds - up);
         need = Math.max(need, Math.max(config.minWorkers() - up, pending > 0 && up == 0 ? 1 : 0));

@@ -24,7 +24,8 @@ public record Worker(
         String instanceName,
         Instant updatedAt,
         Instant deleteRequestedAt,
-        boolean draining) {
+        boolean draining,
+        boolean autoscaled) {
 
     /** Builds a worker from the flat field/value list the Lua scripts return. */
     public static Worker fromFields(List<?> flat) {
@@ -50,7 +51,8 @@ public record Worker(
                 blankToNull(f.get("instance_name")),
                 instant(f.get("updated_at")),
                 instant(f.get("delete_requested_at")),
-                "1".equals(f.get("draining")));
+                "1".equals(f.get("draining")),
+                "autoscale".equals(f.get("origin")));
     }
 
     private static Instant instant(String epochMillis) {

@@ -136,6 +136,15 @@ public final class WorkerRegistry {
         return Retirement.valueOf(String.valueOf(reply.get(0)).toUpperCase(java.util.Locale.ROOT));
     }
 
+    /**
+     * Takes an idle or booting worker out of service in one atomic step (a scale-down, or a boot no longer needed);
+     * a worker that is running a task meanwhile is left alone ({@link Retirement#BUSY}).
+     */
+    public Retirement retireUnused(String id, String reason) {
+        List<?> reply = (List<?>) scripts.run("worker-retire", id, reason, "unused");
+        return Retirement.valueOf(String.valueOf(reply.get(0)).toUpperCase(java.util.Locale.ROOT));
+    }
+
     /** Forgets a worker that is not running a task; false when it is busy or unknown. */
     public boolean remove(String id) {
         List<?> reply = (List<?>) scripts.run("worker-remove", id);

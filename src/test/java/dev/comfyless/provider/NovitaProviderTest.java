@@ -125,6 +125,10 @@ class NovitaProviderTest {
     // worker timestamps come from Redis' clock: the test clock starts at the real time and then moves on its own
     private Instant now = Instant.now();
     private final List<String> failedWorkers = new ArrayList<>();
+    /** What the fleet measured, as the provider reads it each turn (the ledger in Redis in the service). */
+    private dev.comfyless.scaling.FleetMeasurements measured = dev.comfyless.scaling.FleetMeasurements.NONE;
+    /** The wait target of the fleet under test; 0 = latency first. */
+    private Duration targetWait = Duration.ZERO;
 
     @BeforeEach
     void open() {
@@ -155,10 +159,10 @@ class NovitaProviderTest {
             }
         };
         NovitaProvider.Fleet fleet = new NovitaProvider.Fleet("novita", PREFIX, "4090.16c62g", "img", 1, 50,
-                Map.of(), new ScalingConfig(min, max, 5, Duration.ofMinutes(10), Duration.ofMinutes(2)),
+                Map.of(), new ScalingConfig(min, max, 5, Duration.ofMinutes(10), targetWait), Duration.ofMinutes(2),
                 Duration.ofMinutes(10), Duration.ofMinutes(5), Duration.ofSeconds(30));
-        return new NovitaProvider(novita, redis.workers, () -> redis.store.metrics().pending(), fleet, clock,
-                failedWorkers::add, () -> { });
+        return new NovitaProvider(novita, redis.workers, () -> redis.store.metrics().pending(),
+                product -> measured, fleet, clock, failedWorkers::add, () -> { });
     }
 
     private void submit(int n) {

@@ -38,6 +38,8 @@ public final class FleetEconomicsBenchmark {
         List<Map<String, Object>> lines = run();
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         out.print(table(lines));
+        out.println();
+        out.print(summary(lines));
         StringBuilder jsonl = new StringBuilder();
         for (Map<String, Object> line : lines) {
             jsonl.append(json(line)).append('\n');
@@ -96,9 +98,7 @@ public final class FleetEconomicsBenchmark {
                 for (Function<Integer, Autoscaler> make : policies()) {
                     Autoscaler policy = make.apply(trace.maxWorkers());
                     FleetSimulation.Result r = new FleetSimulation(trace, policy).run();
-                    if (ServicePolicy.DEBUG) {
-                        System.err.println(trace.profile() + " " + seed + " " + policy);
-                    }
+
                     Map<String, Object> line = base(r.policy(), trace);
                     line.put("gpu_s_per_task", round(r.gpuSecondsPerTask()));
                     line.put("efficiency", round(r.efficiency()));
@@ -186,6 +186,71 @@ public final class FleetEconomicsBenchmark {
                     m.getOrDefault("tasks_lost", "")));
         }
         return b.toString();
+    }
+
+    /** The acceptance points, each over all seeds of a profile, with the numbers and whether it holds. */
+    static String summary(List<Map<String, Object>> lines) {
+        StringBuilder b = new StringBuilder("Summary over seeds " + java.util.Arrays.toString(SEEDS)
+                + " (ranges min-max; GPU-s per task; waits in s)\n");
+        for (Trace.Profile profile : Trace.Profile.values()) {
+            String p = profile.label();
+            double budget60 = profile == Trace.Profile.LOW ? 42 : 32;
+            b.append(String.format(Locale.ROOT, "%s: LB0 %s, planner W=60 %s, prototype rule %s (p95 %s)%n", p,
+                    range(lines, p, "lb0", "gpu_s_per_task"), range(lines, p, "planner-w60", "gpu_s_per_task"),
+                    range(lines, p, "prototype-rule", "gpu_s_per_task"), range(lines, p, "prototype-rule", "wait_p95")));
+            b.append(check(String.format(Locale.ROOT, "  target 0:  p95 %s <= 10 s, GPU-s %s = %s x LB0 <= 1.10",
+                    range(lines, p, "comfyless-w0", "wait_p95"), range(lines, p, "comfyless-w0", "gpu_s_per_task"),
+                    range(lines, p, "comfyless-w0", "lb0_ratio")),
+                    max(lines, p, "comfyless-w0", "wait_p95") <= 10 && max(lines, p, "comfyless-w0", "lb0_ratio") <= 1.10));
+            b.append(check(String.format(Locale.ROOT, "  target 60: p95 %s <= 66 s, GPU-s %s <= %.0f",
+                    range(lines, p, "comfyless-w60", "wait_p95"), range(lines, p, "comfyless-w60", "gpu_s_per_task"),
+                    budget60), max(lines, p, "comfyless-w60", "wait_p95") <= 66
+                    && max(lines, p, "comfyless-w60", "gpu_s_per_task") <= budget60));
+            double maxBoot = FleetSimulation.BOOT_MAX;
+            b.append(check(String.format(Locale.ROOT, "  target 60: launches/day %s%s, boots ending on an empty queue "
+                            + "%s <= 0.30, longest wait %s <= 60 + %.0f, tasks lost %s",
+                    range(lines, p, "comfyless-w60", "launches"), profile == Trace.Profile.LOW ? " <= 300" : "",
+                    range(lines, p, "comfyless-w60", "empty_boot_share"), range(lines, p, "comfyless-w60", "wait_max"),
+                    maxBoot, range(lines, p, "comfyless-w60", "tasks_lost")),
+                    (profile != Trace.Profile.LOW || max(lines, p, "comfyless-w60", "launches") <= 300)
+                            && max(lines, p, "comfyless-w60", "empty_boot_share") <= 0.30
+                            && max(lines, p, "comfyless-w60", "wait_max") <= 60 + maxBoot
+                            && max(lines, p, "comfyless-w60", "tasks_lost") == 0));
+            b.append(String.format(Locale.ROOT, "  target 60 vs prototype rule: %.0f-%.0f %% cheaper%n",
+                    100 * (1 - max(lines, p, "comfyless-w60", "gpu_s_per_task")
+                            / min(lines, p, "prototype-rule", "gpu_s_per_task")),
+                    100 * (1 - min(lines, p, "comfyless-w60", "gpu_s_per_task")
+                            / max(lines, p, "prototype-rule", "gpu_s_per_task"))));
+        }
+        return b.toString();
+    }
+
+    private static String check(String text, boolean met) {
+        return text + (met ? "  [met]" : "  [NOT met]") + "\n";
+    }
+
+    private static List<Double> values(List<Map<String, Object>> lines, String profile, String policy, String key) {
+        return lines.stream().filter(m -> profile.equals(m.get("profile")) && policy.equals(m.get("policy")))
+                .map(m -> ((Number) m.get(key)).doubleValue()).toList();
+    }
+
+    private static double max(List<Map<String, Object>> lines, String profile, String policy, String key) {
+        return values(lines, profile, policy, key).stream().mapToDouble(Double::doubleValue).max().orElse(0);
+    }
+
+    private static double min(List<Map<String, Object>> lines, String profile, String policy, String key) {
+        return values(lines, profile, policy, key).stream().mapToDouble(Double::doubleValue).min().orElse(0);
+    }
+
+    private static String range(List<Map<String, Object>> lines, String profile, String policy, String key) {
+        double lo = min(lines, profile, policy, key);
+        double hi = max(lines, profile, policy, key);
+        String f = hi < 10 && hi != Math.rint(hi) ? "%.2f" : "%.1f";
+        if (hi == Math.rint(hi) && lo == Math.rint(lo)) {
+            f = "%.0f";
+        }
+        return lo == hi ? String.format(Locale.ROOT, f, lo)
+                : String.format(Locale.ROOT, f + "-" + f, lo, hi);
     }
 
     private static String fmt(Object v) {

@@ -284,23 +284,6 @@ final class FleetSimulation {
 
     private Result result() {
         int n = trace.tasks().size();
-        if (policy.name().equals(System.getenv("FLEET_LATE"))) {
-            java.util.TreeMap<Integer, int[]> bins = new java.util.TreeMap<>();
-            for (Trace.Task t : trace.tasks()) {
-                int[] b = bins.computeIfAbsent((int) (t.arrival() / 600), k -> new int[2]);
-                b[0]++;
-                if (waits[t.id()] > 66) {
-                    b[1]++;
-                }
-            }
-            StringBuilder sb = new StringBuilder(trace.profile() + trace.seed() + ":");
-            bins.forEach((k, v) -> {
-                if (v[1] > 0) {
-                    sb.append(' ').append(k * 10).append("m:").append(v[1]).append('/').append(v[0]);
-                }
-            });
-            System.err.println(sb);
-        }
         int served = 0;
         int coldCount = 0;
         double[] w = new double[n];

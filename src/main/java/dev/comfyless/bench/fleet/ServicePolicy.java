@@ -28,15 +28,6 @@ final class ServicePolicy implements Autoscaler {
         this.interval = interval.toMillis() / 1000.0;
     }
 
-    static final boolean DEBUG = System.getenv("FLEET_DEBUG") != null;
-    private int traced;
-    final java.util.Map<String, Integer> tally = new java.util.TreeMap<>();
-
-    @Override
-    public String toString() {
-        return name + " " + tally;
-    }
-
     @Override
     public String name() {
         return name;
@@ -75,13 +66,6 @@ final class ServicePolicy implements Autoscaler {
         }
         Instant now = FleetSimulation.instant(view.now());
         Decision d = ScalingPolicy.decide(new ScalingInput(members, view.pending(), view.measured()), config, now);
-        if (DEBUG && !d.isNoop()) {
-            tally.merge(d.driver() + (d.create() > 0 ? "+" : "-"), d.create() + d.delete().size(), Integer::sum);
-            if (System.getenv("FLEET_TRACE") != null && name.equals(System.getenv("FLEET_TRACE"))
-                    && view.now() >= Double.parseDouble(System.getenv().getOrDefault("FLEET_FROM", "0")) && traced++ < 40) {
-                System.err.printf("%.0f %s%n", view.now(), d.reason());
-            }
-        }
         return new Scale(d.create(), d.delete().stream().map(ServicePolicy::id).toList());
     }
 
