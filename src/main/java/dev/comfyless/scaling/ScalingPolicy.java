@@ -70,8 +70,13 @@ public final class ScalingPolicy {
     /** Share of tasks the rate rule lets wait past the target, and (latency first) at all. */
     static final double MISS = 0.03;
     static final double MISS_LATENCY_FIRST = 0.01;
-    /** With a wait target, an idle worker the rate does not need goes after this many boot times idle. */
-    static final double KEEP_BOOTS = 2;
+    /**
+     * With a wait target, an idle worker the arrival rate does not need goes after (KEEP_BASE + KEEP_RANK / rank) boot
+     * times idle, rank 1 being the most recently active idle worker: dispatch picks the most recent first, so it is
+     * the likeliest to be needed again (kept 2.4 boots), the tenth is kept 1.5 boots (ski rental: about one boot).
+     */
+    static final double KEEP_BASE = 1.4;
+    static final double KEEP_RANK = 1;
     /** Queued tasks the queue rule looks at one by one. */
     static final int QUEUE_LOOK = 500;
 
@@ -217,10 +222,13 @@ public final class ScalingPolicy {
                     .toList();
             List<String> chosen = new ArrayList<>();
             int left = live;
-            for (FleetMember m : idleSorted) {
+            for (int i = 0; i < idleSorted.size(); i++) {
+                FleetMember m = idleSorted.get(i);
                 double idleFor = seconds(m.idleSince(), now);
                 boolean expired = idleFor >= config.idleTimeout().toMillis() / 1000.0;
-                boolean notWorthKeeping = target > 0 && idleFor >= KEEP_BOOTS * e.boot() && left - 1 >= keepForRate;
+                int rank = idleSorted.size() - i; // 1 = the most recently active idle worker
+                double keep = e.boot() * (KEEP_BASE + KEEP_RANK / rank);
+                boolean notWorthKeeping = target > 0 && idleFor >= keep && left - 1 >= keepForRate;
                 if ((expired || notWorthKeeping) && left - 1 >= config.minWorkers()) {
                     chosen.add(m.id());
                     left--;

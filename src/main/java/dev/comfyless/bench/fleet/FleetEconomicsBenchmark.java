@@ -102,6 +102,8 @@ public final class FleetEconomicsBenchmark {
                     Map<String, Object> line = base(r.policy(), trace);
                     line.put("gpu_s_per_task", round(r.gpuSecondsPerTask()));
                     line.put("efficiency", round(r.efficiency()));
+                    line.put("boot_s_per_task", round(r.bootBilled() / Math.max(1, r.completed())));
+                    line.put("idle_s_per_task", round(r.idleBilled() / Math.max(1, r.completed())));
                     line.put("wait_p50", round(r.waitPercentile(50)));
                     line.put("wait_p95", round(r.waitPercentile(95)));
                     line.put("wait_p99", round(r.waitPercentile(99)));

@@ -85,6 +85,7 @@ final class FleetSimulation {
     private int relaunches;
     private int emptyBoots;
     private int cancelledBoots;
+    private double bootBilled;
     private int bootsDone;
     private int peakQueue;
     private double lastCompletion;
@@ -135,6 +136,9 @@ final class FleetSimulation {
         double billEnd = Math.max(trace.horizon(), lastCompletion);
         for (Instance inst : live.values()) {
             billed += billEnd - inst.launchedAt;
+            if (inst.state == FleetView.State.BOOTING) {
+                bootBilled += billEnd - inst.launchedAt;
+            }
         }
         return result();
     }
@@ -177,6 +181,7 @@ final class FleetSimulation {
         inst.state = FleetView.State.IDLE;
         inst.since = now;
         bootsDone++;
+        bootBilled += now - inst.launchedAt;
         bootTimes.add(now - inst.launchedAt);
         if (bootTimes.size() > 20) {
             bootTimes.poll();
@@ -236,6 +241,7 @@ final class FleetSimulation {
             }
             if (inst.state == FleetView.State.BOOTING) {
                 cancelledBoots++;
+                bootBilled += now - inst.launchedAt;
             }
             inst.gone = true;
             live.remove(id);
@@ -304,14 +310,19 @@ final class FleetSimulation {
         }
         return new Result(policy.name(), trace.profile(), trace.seed(), n, done, billed, trace.work(),
                 sorted, served == 0 ? 0 : (double) coldCount / served, launches, terminations, bootsDone, emptyBoots,
-                relaunches, maxLaunches10, n - done, peakQueue, cancelledBoots);
+                relaunches, maxLaunches10, n - done, peakQueue, cancelledBoots, bootBilled);
     }
 
     /** The metrics of one run. */
     record Result(String policy, String profile, long seed, int tasks, int completed, double billed, double work,
                   double[] sortedWaits, double coldWaitShare, int launches, int terminations, int boots,
                   int emptyBoots, int relaunchesAfterDelete, int maxLaunches10Min, int lost, int peakQueue,
-                  int cancelledBoots) {
+                  int cancelledBoots, double bootBilled) {
+
+        /** Billed time neither booting nor running a task. */
+        double idleBilled() {
+            return Math.max(0, billed - work - bootBilled);
+        }
 
         double gpuSecondsPerTask() {
             return billed / Math.max(1, completed);
