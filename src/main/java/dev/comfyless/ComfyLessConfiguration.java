@@ -44,6 +44,8 @@ import dev.comfyless.provider.novita.NovitaResponses;
 import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.sandbox.NovitaSimulator;
 import dev.comfyless.scaling.FleetMeasurements;
+import dev.comfyless.scaling.FleetMember;
+import dev.comfyless.scaling.WaitingFor;
 import dev.comfyless.scaling.ScalingConfig;
 import dev.comfyless.redis.RedisScripts;
 import dev.comfyless.task.QueueMaintenance;
@@ -165,7 +167,12 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 new RunningTasks.Watching(settings.historyPollMax, settings.healthFailures, workersRecover,
                         settings.probeTimeout(), settings.comfyUiTimeout, settings.taskLease),
                 new TaskRoutes(context), dispatchGate::open);
-        GpuProvider provider = provider(settings, context, sandboxCloud, workers, store, running, signal);
+        // what the fleet measured (boot and run times, arrivals, queue ages), for the scaling policy and waiting_for
+        java.util.function.Function<String, FleetMeasurements> measurements = product -> FleetMeasurements.NONE;
+        String fleetProduct = sandboxCloud != null ? SANDBOX_PRODUCT
+                : settings.novita.productId() == null ? "" : settings.novita.productId();
+        GpuProvider provider = provider(settings, context, sandboxCloud, workers, store, running, signal,
+                measurements);
         // stopped before Redis (added after it): prompts keep running, a restarted process resumes them
         context.addService(new ServiceSupport() {
             @Override
@@ -214,7 +221,9 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("leadership", leadership);
         registry.bind("fleetControl", new FleetControl(context, leadership::isLeader));
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(settings.allowPrivateUrls), metrics,
-                running, outputs, shutdown::stopping));
+                running, outputs, shutdown::stopping, position -> WaitingFor.of(position, workers.list().stream()
+                        .map(w -> new FleetMember(w.id(), w.status(), w.createdAt(), w.lastActiveAt(), w.autoscaled()))
+                        .toList(), measurements.apply(fleetProduct), java.time.Instant.now())));
         registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled()));
         if (sandboxCloud != null) {
             registry.bind("novitaSimulator", sandboxCloud);
@@ -239,7 +248,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
 
     private static GpuProvider provider(Settings settings, CamelContext context, NovitaSimulator sandboxCloud,
                                         WorkerRegistry workers, TaskStore store, RunningTasks running,
-                                        DispatchSignal signal) {
+                                        DispatchSignal signal,
+                                        java.util.function.Function<String, FleetMeasurements> measurements) {
         if (settings.provider == Settings.Provider.STATIC) {
             return new StaticProvider(settings.comfyUiUrls);
         }
@@ -255,7 +265,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                         f.targetWait()), f.scaleUpCooldown(), f.creationTimeout(), f.cleanupInterval(),
                 settings.novitaCalls.timeout());
         NovitaProvider provider = new NovitaProvider(api, workers, () -> store.metrics().pending(),
-                product -> FleetMeasurements.NONE, fleet,
+                measurements, fleet,
                 Clock.systemUTC(), running::workerFailed, signal::fire);
         return sandbox ? provider.owning(() -> {
             api.close();

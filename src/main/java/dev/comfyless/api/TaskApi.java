@@ -40,10 +40,14 @@ public final class TaskApi {
     private final OutputStore outputs;
 
     private final java.util.function.BooleanSupplier stopping;
+    /** Why the task at a queue position waits (the fleet's forecast), for a pending task's GET. */
+    private final java.util.function.IntFunction<dev.comfyless.scaling.WaitingFor> waitingFor;
 
     public TaskApi(TaskStore store, TaskRequestParser parser, ComfyLessMetrics metrics, RunningTasks running,
-                   OutputStore outputs, java.util.function.BooleanSupplier stopping) {
+                   OutputStore outputs, java.util.function.BooleanSupplier stopping,
+                   java.util.function.IntFunction<dev.comfyless.scaling.WaitingFor> waitingFor) {
         this.stopping = stopping;
+        this.waitingFor = waitingFor;
         this.store = store;
         this.parser = parser;
         this.metrics = metrics;
@@ -79,7 +83,11 @@ public final class TaskApi {
 
     public void get(Exchange exchange) {
         Task task = store.get(taskId(exchange), true).orElseThrow(() -> notFound(exchange));
-        Http.respond(exchange, 200, TaskJson.task(task));
+        if (task.status() == TaskStatus.PENDING && task.queuePosition() != null) {
+            Http.respond(exchange, 200, TaskJson.task(task, waitingFor.apply(task.queuePosition())));
+        } else {
+            Http.respond(exchange, 200, TaskJson.task(task));
+        }
     }
 
     public void list(Exchange exchange) {

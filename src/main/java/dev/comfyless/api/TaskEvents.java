@@ -84,7 +84,7 @@ public final class TaskEvents implements TaskChanges, AutoCloseable {
                 g.writeStartObject();
                 g.writeStringField("event", name);
                 g.writeFieldName("task");
-                TaskJson.writeTask(g, task, false);
+                TaskJson.writeTask(g, task, false, null);
                 g.writeEndObject();
             });
             if (context.isStarted()) {

@@ -16,7 +16,12 @@ public final class TaskJson {
 
     /** One task; metadata and payload are included when they were read. */
     public static byte[] task(Task t) {
-        return Json.write(g -> writeTask(g, t, true));
+        return Json.write(g -> writeTask(g, t, true, null));
+    }
+
+    /** One task with why it waits (a pending task read on its own). */
+    public static byte[] task(Task t, dev.comfyless.scaling.WaitingFor waitingFor) {
+        return Json.write(g -> writeTask(g, t, true, waitingFor));
     }
 
     /** A page of tasks without payload and metadata (GET the task for those). */
@@ -26,7 +31,7 @@ public final class TaskJson {
             g.writeNumberField("count", tasks.size());
             g.writeArrayFieldStart("tasks");
             for (Task t : tasks) {
-                writeTask(g, t, false);
+                writeTask(g, t, false, null);
             }
             g.writeEndArray();
             g.writeStringField("next_cursor", nextCursor);
@@ -34,7 +39,8 @@ public final class TaskJson {
         });
     }
 
-    static void writeTask(JsonGenerator g, Task t, boolean full) throws IOException {
+    static void writeTask(JsonGenerator g, Task t, boolean full, dev.comfyless.scaling.WaitingFor waitingFor)
+            throws IOException {
         g.writeStartObject();
         g.writeStringField("id", t.id());
         g.writeStringField("workflow_id", t.workflowId());
@@ -44,6 +50,14 @@ public final class TaskJson {
             g.writeNumberField("queue_position", t.queuePosition());
         } else {
             g.writeNullField("queue_position");
+        }
+        if (waitingFor != null) {
+            g.writeObjectFieldStart("waiting_for");
+            g.writeStringField("kind", waitingFor.kind().wire());
+            g.writeStringField("worker_id", waitingFor.workerId());
+            Json.time(g, waitingFor.kind() == dev.comfyless.scaling.WaitingFor.Kind.BOOTING_GPU ? "expected_ready_at"
+                    : "expected_start_at", waitingFor.expectedStart());
+            g.writeEndObject();
         }
         g.writeNumberField("attempts", t.attempts());
         g.writeNumberField("max_attempts", t.maxAttempts());
