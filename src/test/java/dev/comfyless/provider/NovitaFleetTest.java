@@ -66,9 +66,13 @@ class NovitaFleetTest {
     }
 
     private void start(int min, int max, Map<String, String> extra) throws Exception {
+        start(min, max, extra, Duration.ofMillis(200));
+    }
+
+    private void start(int min, int max, Map<String, String> extra, Duration comfyWarmup) throws Exception {
         dir = Files.createTempDirectory("fleet-test");
         cloud = NovitaSimulator.start(NovitaSimulator.Options.defaults().withApiKey(KEY)
-                .withDwells(Duration.ofMillis(100)).withComfyWarmup(Duration.ofMillis(200))
+                .withDwells(Duration.ofMillis(100)).withComfyWarmup(comfyWarmup)
                 .withComfyStepTime(Duration.ofMillis(5)).withDataDir(dir.resolve("cloud")));
         service = RunningService.start(properties(min, max, extra));
     }
@@ -226,6 +230,37 @@ class NovitaFleetTest {
         awaitCompleted(ids, Duration.ofSeconds(30));
         assertThat(cloud.createCount()).isEqualTo(1);
         assertThat(workerInstanceIds()).containsExactly(cloud.instances().get(0).id());
+    }
+
+    @Test
+    void aQueueThatTheBusyWorkerDrainsWithinTheTargetCreatesNoInstance() throws Exception {
+        // one worker kept; tasks of ~0.1 s queue behind it: with a 60 s target a new instance would not shorten any
+        // wait, so none is created (the policy before created one per waiting task whenever every worker was busy)
+        start(1, 3, Map.of("comfyless.fleet.target-wait", "60s", "comfyless.novita.idle-timeout", "600"));
+        awaitFleetOf(1);
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                "idle".equals(workers().get(0).get("status").asText()));
+        List<String> ids = submit(6);
+        awaitCompleted(ids, Duration.ofSeconds(30));
+        assertThat(cloud.createCount()).isEqualTo(1);
+        assertThat(workers()).hasSize(1);
+    }
+
+    @Test
+    void aTaskWaitingForABootingGpuSaysWhatItWaitsFor() throws Exception {
+        // no worker: the first task waits for a new GPU, then for the booting one, with the expected ready time
+        start(0, 1, Map.of(), Duration.ofSeconds(3));
+        String id = submit(1).get(0);
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+            JsonNode task = service.get("/api/v1/tasks/" + id).json();
+            assertThat(task.get("status").asText()).isEqualTo("pending");
+            JsonNode waiting = task.get("waiting_for");
+            assertThat(waiting.get("kind").asText()).isEqualTo("booting_gpu");
+            assertThat(waiting.get("worker_id").asText()).startsWith("nv-");
+            assertThat(java.time.Instant.parse(waiting.get("expected_ready_at").asText())).isNotNull();
+        });
+        awaitCompleted(List.of(id), Duration.ofSeconds(30));
+        assertThat(service.get("/api/v1/tasks/" + id).json().has("waiting_for")).isFalse();
     }
 
     @Test
