@@ -44,6 +44,7 @@ import dev.comfyless.provider.novita.NovitaResponses;
 import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.sandbox.NovitaSimulator;
 import dev.comfyless.scaling.FleetMeasurements;
+import dev.comfyless.worker.FleetLedger;
 import dev.comfyless.scaling.FleetMember;
 import dev.comfyless.scaling.WaitingFor;
 import dev.comfyless.scaling.ScalingConfig;
@@ -168,7 +169,9 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                         settings.probeTimeout(), settings.comfyUiTimeout, settings.taskLease),
                 new TaskRoutes(context), dispatchGate::open);
         // what the fleet measured (boot and run times, arrivals, queue ages), for the scaling policy and waiting_for
-        java.util.function.Function<String, FleetMeasurements> measurements = product -> FleetMeasurements.NONE;
+        FleetLedger ledger = new FleetLedger(scripts);
+        registry.bind("fleetLedger", ledger);
+        java.util.function.Function<String, FleetMeasurements> measurements = ledger::measurements;
         String fleetProduct = sandboxCloud != null ? SANDBOX_PRODUCT
                 : settings.novita.productId() == null ? "" : settings.novita.productId();
         GpuProvider provider = provider(settings, context, sandboxCloud, workers, store, running, signal,
@@ -224,7 +227,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 running, outputs, shutdown::stopping, position -> WaitingFor.of(position, workers.list().stream()
                         .map(w -> new FleetMember(w.id(), w.status(), w.createdAt(), w.lastActiveAt(), w.autoscaled()))
                         .toList(), measurements.apply(fleetProduct), java.time.Instant.now())));
-        registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled()));
+        registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled(), ledger));
         if (sandboxCloud != null) {
             registry.bind("novitaSimulator", sandboxCloud);
         }
@@ -235,7 +238,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("errorResponses", new ErrorResponses(metrics));
         registry.bind("health", new Health(context, redis, provider, shutdown::stopping, leadership::isLeader));
         registry.bind("queueMaintenance", new QueueMaintenance(store, metrics, outputs));
-        registry.bind("workerMetrics", new WorkerMetrics(workers, metrics));
+        registry.bind("workerMetrics", new WorkerMetrics(workers, ledger, metrics));
         HttpEdge edge = new HttpEdge(metrics, settings.maxBodyBytes, new ApiKeyGuard(apiKeys, metrics),
                 shutdown::stopping);
         context.addStartupListener(edge);

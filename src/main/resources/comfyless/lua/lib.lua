@@ -14,7 +14,10 @@
 --   worker:<id>   hash, a worker (a ComfyUI server) and its state
 --   workers       zset of all worker ids by creation time
 --   workers:idle  zset of idle, healthy workers by last activity: the only workers dispatch may pick
---   scaling:last-up  time (ms) of the last scale-up, for the cooldown
+--   fleet:boots:<product>  list, the last 20 boot times (ms, create requested -> first healthy check) of a product
+--   fleet:runs    list, the last 200 run times (ms, a worker taking a task -> the task leaving it)
+--   fleet:arrivals:<t/10 s>  submits in that 10-second bucket (expire after ~17 min)
+--   fleet:ledger  hash, per provider: <p>:boots, <p>:boot_ms, <p>:busy_ms, <p>:billed_ms (workers removed)
 -- Time comes from Redis (TIME) so that every replica uses one clock.
 local P = ARGV[1]
 local BAND = 17592186044416 -- 2^44 sequence numbers per priority level; 11 levels stay below 2^53
@@ -78,8 +81,15 @@ local function free_worker(worker_id, task_id, now)
     return
   end
   local wk = P .. 'worker:' .. worker_id
-  local w = redis.call('HMGET', wk, 'status', 'current_task', 'draining')
+  local w = redis.call('HMGET', wk, 'status', 'current_task', 'draining', 'last_active_at', 'provider')
   if w[1] == 'running' and w[2] == task_id then
+    -- the run time (the worker took the task at last_active_at), for the scaling policy and the GPU-time ledger
+    if w[4] and w[4] ~= '' then
+      local run = math.max(0, now - tonumber(w[4]))
+      redis.call('LPUSH', P .. 'fleet:runs', num(run))
+      redis.call('LTRIM', P .. 'fleet:runs', 0, 199)
+      redis.call('HINCRBY', P .. 'fleet:ledger', (w[5] or '') .. ':busy_ms', num(run))
+    end
     if w[3] == '1' then
       redis.call('HSET', wk, 'status', 'terminating', 'current_task', '', 'last_active_at', num(now),
         'updated_at', num(now))

@@ -22,6 +22,10 @@ redis.call('HSET', task_key(id), unpack(fields))
 redis.call('ZADD', P .. 'queue', queue_score(ARGV[5], seq), id)
 redis.call('ZADD', P .. 'idx:all', seq, id)
 reindex(id, seq, nil, 'pending')
+-- arrivals in 10-second buckets: the scaling policy reads the rates of the last 1, 5 and 15 minutes
+local bucket = P .. 'fleet:arrivals:' .. math.floor(now / 10000)
+redis.call('INCR', bucket)
+redis.call('PEXPIRE', bucket, 1000000)
 if idem ~= '' then
   redis.call('SET', P .. 'idem:' .. idem, id, 'PX', ARGV[4])
 end

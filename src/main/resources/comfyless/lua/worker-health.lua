@@ -5,7 +5,8 @@
 -- Returns {status after, task id or '', 'requeued'|'failed'|''}.
 local id = ARGV[2]
 local wk = P .. 'worker:' .. id
-local w = redis.call('HMGET', wk, 'status', 'consecutive_failures', 'started_at')
+local w = redis.call('HMGET', wk, 'status', 'consecutive_failures', 'started_at', 'created_at', 'provider',
+  'product_id')
 local status = w[1]
 if not status then
   return { 'missing', '', '' }
@@ -19,6 +20,16 @@ if ARGV[3] == '1' then
     redis.call('HSET', wk, 'status', 'idle', 'last_active_at', num(now), 'updated_at', num(now))
     if not w[3] or w[3] == '' then
       redis.call('HSET', wk, 'started_at', num(now))
+      -- its first healthy answer ends the boot: measured per product for the scaling policy (static servers do
+      -- not boot for us)
+      if w[4] and w[4] ~= '' and w[5] ~= 'static' then
+        local boot = math.max(0, now - tonumber(w[4]))
+        local boots = P .. 'fleet:boots:' .. (w[6] or '')
+        redis.call('LPUSH', boots, num(boot))
+        redis.call('LTRIM', boots, 0, 19)
+        redis.call('HINCRBY', P .. 'fleet:ledger', w[5] .. ':boots', 1)
+        redis.call('HINCRBY', P .. 'fleet:ledger', w[5] .. ':boot_ms', num(boot))
+      end
     end
   end
   if status == 'idle' then

@@ -72,6 +72,9 @@ public final class ApiSchemas {
             @JsonProperty("queue_position")
             @Schema(description = "1-based place in the queue while pending, else null", nullable = true)
             Integer queuePosition,
+            @JsonProperty("waiting_for")
+            @Schema(description = "Pending tasks, in GET /api/v1/tasks/{id} only: what the task waits for")
+            WaitingFor waitingFor,
             int attempts,
             @JsonProperty("max_attempts") int maxAttempts,
             @JsonProperty("timeout_seconds") int timeoutSeconds,
@@ -163,6 +166,48 @@ public final class ApiSchemas {
             @JsonProperty("running_workers") int runningWorkers,
             @JsonProperty("terminating_workers") int terminatingWorkers,
             @JsonProperty("failed_workers") int failedWorkers) {
+    }
+
+    @Schema(name = "FleetMetrics", description = "GET /api/v1/workers/metrics: workers by status (total_workers and "
+            + "<status>_workers, as in WorkerCounts) and what the fleet costs and measured")
+    public record FleetMetrics(
+            @JsonProperty("total_workers") int totalWorkers,
+            @JsonProperty("pending_workers") int pendingWorkers,
+            @JsonProperty("starting_workers") int startingWorkers,
+            @JsonProperty("idle_workers") int idleWorkers,
+            @JsonProperty("running_workers") int runningWorkers,
+            @JsonProperty("terminating_workers") int terminatingWorkers,
+            @JsonProperty("failed_workers") int failedWorkers,
+            @JsonProperty("gpu_seconds")
+            @Schema(description = "Per provider: billed (each create until the instance is gone, live ones until now), "
+                    + "of which boot, busy and idle") Map<String, GpuSeconds> gpuSeconds,
+            @Schema(description = "Per provider: instances that finished booting") Map<String, Long> boots,
+            @JsonProperty("boot_time_seconds")
+            @Schema(description = "Boot times of the last 20 instances of each product") DurationSummary bootTime,
+            @JsonProperty("run_time_seconds")
+            @Schema(description = "How long the last 200 tasks kept their worker busy") DurationSummary runTime,
+            @JsonProperty("arrivals_per_minute") @Schema(description = "Tasks submitted in the last 60 s")
+            long arrivalsPerMinute) {
+    }
+
+    @Schema(name = "GpuSeconds", description = "GPU time of one provider's instances, seconds")
+    public record GpuSeconds(double billed, double boot, double busy, double idle) {
+    }
+
+    @Schema(name = "DurationSummary", description = "Summary of measured durations, seconds")
+    public record DurationSummary(int count, double mean, double p50, double p95, double max) {
+    }
+
+    @Schema(name = "WaitingFor", description = "Why a pending task waits (the autoscaler's forecast); only in "
+            + "GET /api/v1/tasks/{id}")
+    public record WaitingFor(
+            @Schema(allowableValues = {"worker", "booting_gpu", "new_gpu"}, requiredMode = Schema.RequiredMode.REQUIRED)
+            String kind,
+            @JsonProperty("worker_id") @Schema(nullable = true) String workerId,
+            @JsonProperty("expected_start_at") @Schema(format = "date-time",
+                    description = "kind worker: when it should start") String expectedStartAt,
+            @JsonProperty("expected_ready_at") @Schema(format = "date-time",
+                    description = "kind booting_gpu: when the GPU should be ready") String expectedReadyAt) {
     }
 
     @Schema(name = "WorkerRetirement", description = "Answer of DELETE /api/v1/workers/{id}")

@@ -25,9 +25,12 @@ public final class WorkerApi {
     private final WorkerRegistry registry;
     private final GpuProvider provider;
     private final boolean showLocations;
+    private final dev.comfyless.worker.FleetLedger ledger;
 
     /** @param showLocations whether callers are authenticated (API keys are enabled) */
-    public WorkerApi(WorkerRegistry registry, GpuProvider provider, boolean showLocations) {
+    public WorkerApi(WorkerRegistry registry, GpuProvider provider, boolean showLocations,
+                     dev.comfyless.worker.FleetLedger ledger) {
+        this.ledger = ledger;
         this.registry = registry;
         this.provider = provider;
         this.showLocations = showLocations;
@@ -114,9 +117,49 @@ public final class WorkerApi {
         Http.respond(exchange, 200, Json.write(g -> write(g, worker)));
     }
 
+    /** The counts of the seed's shape, and what the fleet costs and measured (GPU seconds, boots, run times). */
     public void metrics(Exchange exchange) {
-        Map<WorkerStatus, Integer> counts = WorkerRegistry.countByStatus(registry.list());
-        Http.respond(exchange, 200, Json.write(g -> writeCounts(g, counts)));
+        List<Worker> workers = registry.list();
+        Map<WorkerStatus, Integer> counts = WorkerRegistry.countByStatus(workers);
+        dev.comfyless.worker.FleetLedger.Report report = ledger.report(workers);
+        Http.respond(exchange, 200, Json.write(g -> {
+            g.writeStartObject();
+            writeCountFields(g, counts);
+            g.writeObjectFieldStart("gpu_seconds");
+            for (var e : report.gpuSeconds().entrySet()) {
+                g.writeObjectFieldStart(e.getKey());
+                g.writeNumberField("billed", round(e.getValue().billed()));
+                g.writeNumberField("boot", round(e.getValue().boot()));
+                g.writeNumberField("busy", round(e.getValue().busy()));
+                g.writeNumberField("idle", round(e.getValue().idle()));
+                g.writeEndObject();
+            }
+            g.writeEndObject();
+            g.writeObjectFieldStart("boots");
+            for (var e : report.gpuSeconds().entrySet()) {
+                g.writeNumberField(e.getKey(), e.getValue().boots());
+            }
+            g.writeEndObject();
+            writeSummary(g, "boot_time_seconds", report.bootTimes());
+            writeSummary(g, "run_time_seconds", report.runTimes());
+            g.writeNumberField("arrivals_per_minute", report.arrivalsLastMinute());
+            g.writeEndObject();
+        }));
+    }
+
+    private static void writeSummary(JsonGenerator g, String name, dev.comfyless.worker.FleetLedger.Summary s)
+            throws IOException {
+        g.writeObjectFieldStart(name);
+        g.writeNumberField("count", s.count());
+        g.writeNumberField("mean", round(s.mean()));
+        g.writeNumberField("p50", round(s.p50()));
+        g.writeNumberField("p95", round(s.p95()));
+        g.writeNumberField("max", round(s.max()));
+        g.writeEndObject();
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
     }
 
     /** {@code GET /novita/status}, exactly the seed document's shape, whatever the provider. */
@@ -133,12 +176,16 @@ public final class WorkerApi {
 
     private static void writeCounts(JsonGenerator g, Map<WorkerStatus, Integer> counts) throws IOException {
         g.writeStartObject();
+        writeCountFields(g, counts);
+        g.writeEndObject();
+    }
+
+    private static void writeCountFields(JsonGenerator g, Map<WorkerStatus, Integer> counts) throws IOException {
         g.writeNumberField("total_workers", counts.values().stream().mapToInt(Integer::intValue).sum());
         for (WorkerStatus s : List.of(WorkerStatus.PENDING, WorkerStatus.STARTING, WorkerStatus.RUNNING,
                 WorkerStatus.IDLE, WorkerStatus.TERMINATING, WorkerStatus.FAILED)) {
             g.writeNumberField(s.wire() + "_workers", counts.get(s));
         }
-        g.writeEndObject();
     }
 
     private void write(JsonGenerator g, Worker w) throws IOException {

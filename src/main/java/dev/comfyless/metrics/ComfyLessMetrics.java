@@ -19,6 +19,7 @@ import dev.comfyless.task.TaskStatus;
 import dev.comfyless.task.TaskStore.QueueMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import dev.comfyless.worker.FleetLedger;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -63,6 +64,7 @@ public final class ComfyLessMetrics {
 
     public ComfyLessMetrics(MeterRegistry registry) {
         this.registry = registry;
+        registerDurations();
         this.submitted = Counter.builder("comfyless.tasks.submitted")
                 .description("Tasks accepted by POST /api/v1/tasks (201)").register(registry);
         // summaries in seconds rather than Timers: the durations come from stored timestamps, not a running clock
@@ -206,5 +208,51 @@ public final class ComfyLessMetrics {
     /** Workers by status name (pending, starting, idle, running, terminating, failed). */
     public void workerSnapshot(Map<String, Integer> byStatus) {
         workers.set(Map.copyOf(byStatus));
+    }
+
+    private final AtomicReference<FleetLedger.Report> fleet = new AtomicReference<>();
+    private final java.util.Set<String> fleetProviders = ConcurrentHashMap.newKeySet();
+
+    /** What the fleet cost and measured (the GPU-time ledger in Redis), as of the last refresh. */
+    public void fleetSnapshot(FleetLedger.Report report) {
+        fleet.set(report);
+        for (String provider : report.gpuSeconds().keySet()) {
+            if (fleetProviders.add(provider)) {
+                registerProvider(provider);
+            }
+        }
+    }
+
+    private void registerProvider(String provider) {
+        Map<String, java.util.function.ToDoubleFunction<FleetLedger.GpuSeconds>> states = Map.of(
+                "billed", FleetLedger.GpuSeconds::billed, "boot", FleetLedger.GpuSeconds::boot,
+                "busy", FleetLedger.GpuSeconds::busy, "idle", FleetLedger.GpuSeconds::idle);
+        states.forEach((state, value) -> io.micrometer.core.instrument.FunctionCounter.builder("comfyless.gpu.seconds",
+                        fleet, f -> f.get() == null || f.get().gpuSeconds().get(provider) == null ? 0
+                                : value.applyAsDouble(f.get().gpuSeconds().get(provider)))
+                .description("GPU time of created instances: billed from each create until it is gone, of which "
+                        + "booting, busy with tasks and idle").tags("provider", provider, "state", state)
+                .baseUnit("seconds").register(registry));
+        io.micrometer.core.instrument.FunctionCounter.builder("comfyless.worker.boots", fleet,
+                        f -> f.get() == null || f.get().gpuSeconds().get(provider) == null ? 0
+                                : f.get().gpuSeconds().get(provider).boots())
+                .description("Instances that finished booting (their ComfyUI answered)").tag("provider", provider)
+                .register(registry);
+    }
+
+    private void registerDurations() {
+        Map<String, java.util.function.ToDoubleFunction<FleetLedger.Summary>> stats = Map.of(
+                "mean", FleetLedger.Summary::mean, "p50", FleetLedger.Summary::p50, "p95", FleetLedger.Summary::p95,
+                "max", FleetLedger.Summary::max);
+        stats.forEach((stat, value) -> {
+            Gauge.builder("comfyless.worker.boot.time", fleet, f -> f.get() == null ? Double.NaN
+                            : value.applyAsDouble(f.get().bootTimes()))
+                    .description("Boot time of the last 20 instances of each product: create to first healthy answer")
+                    .baseUnit("seconds").tag("stat", stat).register(registry);
+            Gauge.builder("comfyless.worker.run.time", fleet, f -> f.get() == null ? Double.NaN
+                            : value.applyAsDouble(f.get().runTimes()))
+                    .description("Time the last 200 tasks kept their worker busy (the scaling policy's run estimate)")
+                    .baseUnit("seconds").tag("stat", stat).register(registry);
+        });
     }
 }

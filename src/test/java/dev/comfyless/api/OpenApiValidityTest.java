@@ -159,7 +159,11 @@ class OpenApiValidityTest {
         assertThat(submitted.status()).isEqualTo(201);
         matches("Task", submitted.json());
         String id = submitted.json().path("id").asText();
-        matches("Task", service.get("/api/v1/tasks/" + id).json());
+        JsonNode got = service.get("/api/v1/tasks/" + id).json();
+        matches("Task", got);
+        if (got.has("waiting_for")) {
+            matches("WaitingFor", got.path("waiting_for"));
+        }
         JsonNode page = service.get("/api/v1/tasks?limit=1").json();
         matches("TaskPage", page);
         matches("Task", page.path("tasks").get(0));
@@ -167,7 +171,9 @@ class OpenApiValidityTest {
         matches("Error", service.postJson("/api/v1/tasks", "{}").json());
         matches("QueueMetrics", service.get("/api/v1/queue/metrics").json());
         matches("WorkerList", service.get("/api/v1/workers").json());
-        matches("WorkerCounts", service.get("/api/v1/workers/metrics").json());
+        JsonNode fleet = service.get("/api/v1/workers/metrics").json();
+        matches("FleetMetrics", fleet);
+        matches("DurationSummary", fleet.path("run_time_seconds"));
         matches("ProviderStatus", service.get("/novita/status").json());
         matches("Health", service.get("/health").json());
         matches("Ready", service.get("/ready").json());
