@@ -10,6 +10,7 @@ import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.redis.RedisScripts;
 import dev.comfyless.task.TaskQueue;
 import dev.comfyless.task.TaskStore;
+import dev.comfyless.worker.FleetLedger;
 import dev.comfyless.worker.WorkerRegistry;
 
 /** TaskStore and TaskQueue on the test Redis without Camel or HTTP: one connection pool per instance. */
@@ -20,6 +21,7 @@ public final class TestStores implements AutoCloseable {
     public final TaskStore store;
     public final TaskQueue queue;
     public final WorkerRegistry workers;
+    public final FleetLedger ledger;
 
     public TestStores(String prefix, Duration retention) {
         this(prefix, retention, "");
@@ -40,6 +42,7 @@ public final class TestStores implements AutoCloseable {
         store = new TaskStore(scripts, retention, Duration.ofMinutes(30), 3);
         queue = new TaskQueue(scripts, retention, owner);
         workers = new WorkerRegistry(scripts, retention);
+        ledger = new FleetLedger(scripts);
     }
 
     @Override
