@@ -30,9 +30,11 @@ import dev.comfyless.worker.WorkerStatus;
  * ({@link WaitForecast}). A task whose expected wait (its age plus its expected start) exceeds W and that would still
  * be waiting after B is one a new instance serves sooner; the fewest new instances that leave no such task are
  * wanted. Work that busy or booting workers take first never creates an instance.</li>
- * <li><b>Arrival rate.</b> {@link Staffing}: the workers the recent rate needs so that at most 5 % of tasks wait past W
- * (Erlang C); the missing ones (beyond idle + busy + starting) are wanted. This is what keeps a latency-first fleet
- * warm and grows a fleet early in a burst, before the queue shows it.</li>
+ * <li><b>Arrival rate.</b> {@link Staffing}: the workers the 15-minute rate needs so that few tasks wait past W
+ * (Erlang C); the missing ones (beyond idle + busy + starting) are wanted, and idle ones it needs are kept. This is
+ * what keeps a latency-first fleet warm. It applies only when a boot takes longer than W (else an instance created
+ * when work comes is in time) and at least one task comes per boot time (else a warm worker costs more than the
+ * boots it saves: the fleet may go to zero).</li>
  * <li><b>Floors.</b> {@code minWorkers - live} are wanted at any time; when tasks wait and no worker is live at all,
  * at least one.</li>
  * <li><b>Combining.</b> {@code create = min(max(queue, rate, floors), maxWorkers - live, maxCreatePerStep)}. There
@@ -163,7 +165,11 @@ public final class ScalingPolicy {
         double[] free = freeAt(input.fleet(), e, now);
 
         int queueWant = queueNeed(input, free, e, target, now, room);
-        int rateNeeds = Staffing.workers(e.rate(), e.run(), target, miss, config.maxWorkers());
+        // warm capacity for the rate matters only when a boot is longer than the target (else an instance created when
+        // work comes is in time) and at least one task comes per boot time (else keeping one warm costs more than
+        // the boots it saves)
+        boolean rateMatters = e.boot() > target && e.rate() * e.boot() >= 1;
+        int rateNeeds = rateMatters ? Staffing.workers(e.rate(), e.run(), target, miss, config.maxWorkers()) : 0;
         int rateWant = Math.max(0, rateNeeds - live);
         int minimumWant = Math.max(0, config.minWorkers() - live);
         int fromZeroWant = live == 0 && pending > 0 ? 1 : 0;

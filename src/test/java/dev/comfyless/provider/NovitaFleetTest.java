@@ -247,6 +247,31 @@ class NovitaFleetTest {
     }
 
     @Test
+    void aBacklogTheBusyWorkerCannotDrainWithinTheTargetGetsInstances() throws Exception {
+        // the kept worker's boot was measured (well under a second here): with a 2 s target, tasks of ~1 s queued
+        // behind it would wait longer than a new instance takes to boot, so instances are created for them
+        start(1, 3, Map.of("comfyless.fleet.target-wait", "2s", "comfyless.novita.idle-timeout", "600"));
+        awaitFleetOf(1);
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                "idle".equals(workers().get(0).get("status").asText()));
+        assertThat(service.get("/api/v1/workers/metrics").json().at("/boot_time_seconds/count").asInt())
+                .isEqualTo(1);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            Response r = service.postJson("/api/v1/tasks", Workflows.textToImage(0, 200, 16));
+            assertThat(r.status()).as(r.body()).isEqualTo(201);
+            ids.add(r.json().get("id").asText());
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> cloud.createCount() > 1);
+        awaitCompleted(ids, Duration.ofSeconds(60));
+        assertThat(cloud.createCount()).isLessThanOrEqualTo(3);
+        JsonNode fleet = service.get("/api/v1/workers/metrics").json();
+        assertThat(fleet.at("/run_time_seconds/count").asInt()).isEqualTo(8);
+        assertThat(fleet.at("/gpu_seconds/novita/billed").asDouble())
+                .isGreaterThan(fleet.at("/gpu_seconds/novita/busy").asDouble());
+    }
+
+    @Test
     void aTaskWaitingForABootingGpuSaysWhatItWaitsFor() throws Exception {
         // no worker: the first task waits for a new GPU, then for the booting one, with the expected ready time
         start(0, 1, Map.of(), Duration.ofSeconds(3));
