@@ -159,7 +159,8 @@ public final class ScalingPolicy {
         int pending = input.pendingTasks();
         int live = idle + starting + busy;
         int room = Math.max(0, config.maxWorkers() - live);
-        double target = AIM * config.targetWait().toMillis() / 1000.0;
+        double goal = config.targetWait().toMillis() / 1000.0;
+        double target = AIM * goal;
         double miss = target > 0 ? MISS : MISS_LATENCY_FIRST;
         Estimates e = estimates(input.measured());
         double[] free = freeAt(input.fleet(), e, now);
@@ -186,11 +187,12 @@ public final class ScalingPolicy {
             head = "scale up +" + create;
             if (queueWant >= Math.max(rateWant, Math.max(minimumWant, fromZeroWant))) {
                 driver = Decision.Driver.QUEUE;
-                why.add("queue: " + queueWant + " more would start tasks waiting past the target " + fmt(target)
-                        + "s sooner (boot " + fmt(e.boot()) + "s, run " + fmt(e.run()) + "s)");
+                why.add("queue: " + queueWant + " more would start tasks waiting past the target " + fmt(goal)
+                        + "s sooner (planned at " + fmt(target) + "s; boot " + fmt(e.boot()) + "s, run "
+                        + fmt(e.run()) + "s)");
             } else if (rateWant >= Math.max(minimumWant, fromZeroWant)) {
                 driver = Decision.Driver.ARRIVAL_RATE;
-                why.add("arrival " + rateText + " for p95 wait <= " + fmt(target) + "s, live " + live);
+                why.add("arrival " + rateText + " for waits <= " + fmt(target) + "s, live " + live);
             } else if (minimumWant >= fromZeroWant) {
                 driver = Decision.Driver.MINIMUM;
                 why.add("live " + live + " < min " + config.minWorkers());
@@ -218,7 +220,7 @@ public final class ScalingPolicy {
         } else if (pending > 0) {
             head = "hold";
             why.add(pending + " pending: idle, busy and starting workers take them within the target "
-                    + fmt(target) + "s or before a new boot (" + fmt(e.boot()) + "s) could");
+                    + fmt(goal) + "s or before a new boot (" + fmt(e.boot()) + "s) could");
         } else {
             // ski rental: past B idle, keeping has cost more than a boot later would; past idleTimeout in any case
             int keepForRate = Math.max(config.minWorkers(), rateNeeds);
@@ -235,7 +237,8 @@ public final class ScalingPolicy {
                 int rank = idleSorted.size() - i; // 1 = the most recently active idle worker
                 double keep = e.boot() * (KEEP_BASE + KEEP_RANK / rank);
                 boolean notWorthKeeping = target > 0 && idleFor >= keep && left - 1 >= keepForRate;
-                if ((expired || notWorthKeeping) && left - 1 >= config.minWorkers()) {
+                if ((expired || notWorthKeeping) && left - 1 >= config.minWorkers()
+                        && !neededForExpectedArrivals(input, chosen, m, e, target, now)) {
                     chosen.add(m.id());
                     left--;
                 }
@@ -260,7 +263,7 @@ public final class ScalingPolicy {
         String reason = head + ": " + String.join("; ", why)
                 + " [pending=" + pending + " idle=" + idle + " starting=" + starting + " busy=" + busy
                 + " target=" + targetSize + " live=" + live + " terminating=" + terminating + " failed=" + failed
-                + " min=" + config.minWorkers() + " max=" + config.maxWorkers() + " wait-target=" + fmt(target)
+                + " min=" + config.minWorkers() + " max=" + config.maxWorkers() + " wait-target=" + fmt(goal)
                 + "s boot=" + fmt(e.boot()) + "s run=" + fmt(e.run()) + "s rate=" + fmt(e.rate() * 60) + "/min]";
         return new Decision(create, delete, reason, counts, driver);
     }
@@ -282,7 +285,10 @@ public final class ScalingPolicy {
         for (int k = 0; k <= room; k++) {
             double[] withNew = java.util.Arrays.copyOf(free, free.length + k);
             java.util.Arrays.fill(withNew, free.length, withNew.length, e.boot());
-            double[][] forecast = WaitForecast.withArrivals(withNew, age, e.shortRate(), horizon, e.run());
+            // expected arrivals count only when a boot is longer than the target: otherwise an instance created when
+            // they come is in time
+            double rate = e.boot() > target ? e.shortRate() : 0;
+            double[][] forecast = WaitForecast.withArrivals(withNew, age, rate, horizon, e.run());
             boolean late = false;
             for (int i = 0; i < forecast.length && !late; i++) {
                 // a task that arrives (or arrived) before a new instance could be ready waits for it anyway: it is
@@ -293,9 +299,19 @@ public final class ScalingPolicy {
             if (!late) {
                 return k;
             }
-
         }
-        return room;
+        return room + 1; // more than the fleet has room for
+    }
+
+    /**
+     * Whether the queue rule would want a worker back at once if {@code candidate} (and those already chosen) went:
+     * deleting it would only make the next turn create another.
+     */
+    private static boolean neededForExpectedArrivals(ScalingInput input, List<String> chosen, FleetMember candidate,
+                                                     Estimates e, double target, Instant now) {
+        List<FleetMember> rest = input.fleet().stream()
+                .filter(m -> m != candidate && !chosen.contains(m.id())).toList();
+        return queueNeed(input, freeAt(rest, e, now), e, target, now, 1) > 0;
     }
 
     /**
