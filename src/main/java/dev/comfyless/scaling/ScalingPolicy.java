@@ -64,7 +64,7 @@ public final class ScalingPolicy {
     static final double BATCHINESS = 3;
     /** Standard deviations above the 15-minute rate a window must be to count as a burst: the last minute needs
      * more (one large batch would otherwise look like a burst), the last 5 minutes less. */
-    static final double Z_MINUTE = 4;
+    static final double Z_MINUTE = 3.5;
     static final double Z_5MIN = 2;
     /** The rules plan for this share of the target: their forecasts use means, and batches and long tasks make
      * real waits spread around them. */
