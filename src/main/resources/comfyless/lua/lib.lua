@@ -17,7 +17,10 @@
 --   fleet:boots:<product>  list, the last 20 boot times (ms, create requested -> first healthy check) of a product
 --   fleet:runs    list, the last 200 run times (ms, a worker taking a task -> the task leaving it)
 --   fleet:arrivals:<t/10 s>  submits in that 10-second bucket (expire after ~17 min)
---   fleet:ledger  hash, per provider: <p>:boots, <p>:boot_ms, <p>:busy_ms, <p>:billed_ms (workers removed)
+--   fleet:products  set of the product ids that have a boot list (the operator's view reads them all, also when
+--                 no worker of a product is left)
+--   fleet:ledger  hash, per provider: <p>:boots, <p>:boot_ms, <p>:busy_ms, <p>:billed_ms (of workers removed or
+--                 runs ended; the live part is added at read time, FleetLedger.report). Static servers are not billed.
 -- Time comes from Redis (TIME) so that every replica uses one clock.
 local P = ARGV[1]
 local BAND = 17592186044416 -- 2^44 sequence numbers per priority level; 11 levels stay below 2^53
@@ -188,9 +191,14 @@ end
 -- back to the queue whatever max_attempts says. Returns {task id, 'requeued'|'failed'} when it had a task, else {}.
 local function lose_worker(worker_id, now, retention_ms, task_error_json, reason, refund)
   local wk = P .. 'worker:' .. worker_id
-  local w = redis.call('HMGET', wk, 'status', 'current_task')
+  local w = redis.call('HMGET', wk, 'status', 'current_task', 'last_active_at', 'provider')
   if not w[1] then
     return {}
+  end
+  -- the interrupted run kept the GPU busy until now: its busy time stays in the ledger (the operator's view counts
+  -- a running worker's run as busy; without this it would turn into idle). Not a run-time sample: it never ended.
+  if w[1] == 'running' and w[3] and w[3] ~= '' then
+    redis.call('HINCRBY', P .. 'fleet:ledger', (w[4] or '') .. ':busy_ms', num(math.max(0, now - tonumber(w[3]))))
   end
   redis.call('HSET', wk, 'status', 'failed', 'health', 'false', 'last_error', reason, 'current_task', '',
     'updated_at', num(now))

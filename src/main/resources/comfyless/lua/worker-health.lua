@@ -27,6 +27,7 @@ if ARGV[3] == '1' then
         local boots = P .. 'fleet:boots:' .. (w[6] or '')
         redis.call('LPUSH', boots, num(boot))
         redis.call('LTRIM', boots, 0, 19)
+        redis.call('SADD', P .. 'fleet:products', w[6] or '')
         redis.call('HINCRBY', P .. 'fleet:ledger', w[5] .. ':boots', 1)
         redis.call('HINCRBY', P .. 'fleet:ledger', w[5] .. ':boot_ms', num(boot))
       end

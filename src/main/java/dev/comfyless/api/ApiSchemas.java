@@ -179,18 +179,22 @@ public final class ApiSchemas {
             @JsonProperty("terminating_workers") int terminatingWorkers,
             @JsonProperty("failed_workers") int failedWorkers,
             @JsonProperty("gpu_seconds")
-            @Schema(description = "Per provider: billed (each create until the instance is gone, live ones until now), "
-                    + "of which boot, busy and idle") Map<String, GpuSeconds> gpuSeconds,
+            @Schema(description = "Per provider that creates instances (novita, sandbox; static servers are not "
+                    + "billed): billed (each create until the instance is gone, live ones until now), of which boot, "
+                    + "busy and idle") Map<String, GpuSeconds> gpuSeconds,
             @Schema(description = "Per provider: instances that finished booting") Map<String, Long> boots,
             @JsonProperty("boot_time_seconds")
-            @Schema(description = "Boot times of the last 20 instances of each product") DurationSummary bootTime,
+            @Schema(description = "Boot times (create to first healthy answer) of the last 20 instances of each "
+                    + "product that booted") DurationSummary bootTime,
             @JsonProperty("run_time_seconds")
             @Schema(description = "How long the last 200 tasks kept their worker busy") DurationSummary runTime,
             @JsonProperty("arrivals_per_minute") @Schema(description = "Tasks submitted in the last 60 s")
             long arrivalsPerMinute) {
     }
 
-    @Schema(name = "GpuSeconds", description = "GPU time of one provider's instances, seconds")
+    @Schema(name = "GpuSeconds", description = "GPU time of one provider's instances, seconds: billed = boot + "
+            + "busy + idle (boot: create to first healthy answer, or all its life if it never answered; busy: running "
+            + "tasks)")
     public record GpuSeconds(double billed, double boot, double busy, double idle) {
     }
 

@@ -21,7 +21,7 @@ import dev.comfyless.scaling.FleetMeasurements;
 public final class FleetLedger {
 
     /** Queued tasks whose submit time the policy looks at one by one (the queue rule's horizon). */
-    static final int QUEUE_LOOK = 500;
+    public static final int QUEUE_LOOK = 500;
 
     private final RedisScripts scripts;
 
@@ -29,10 +29,23 @@ public final class FleetLedger {
         this.scripts = scripts;
     }
 
-    /** The measurements the scaling policy decides with, for instances of {@code productId}. */
+    /** The measurements the scaling policy decides with, for instances of {@code productId}; {@link #QUEUE_LOOK}. */
     public FleetMeasurements measurements(String productId) {
+        return measurements(productId, QUEUE_LOOK);
+    }
+
+    /**
+     * The measurements the scaling policy decides with, in one Redis round trip (fleet-outlook.lua).
+     *
+     * @param productId the Novita product whose boot times count ('' for workers without one)
+     * @param queueLook how many queued tasks, in dispatch order, to give the submit time of (0 = none)
+     */
+    public FleetMeasurements measurements(String productId, int queueLook) {
+        if (queueLook < 0) {
+            throw new IllegalArgumentException("queueLook must not be negative: " + queueLook);
+        }
         List<?> r = (List<?>) scripts.run("fleet-outlook", productId == null ? "" : productId,
-                Integer.toString(QUEUE_LOOK));
+                Integer.toString(queueLook));
         long[] boots = longs(r.get(0));
         long[] runs = longs(r.get(1));
         List<Instant> waiting = new ArrayList<>();
@@ -63,7 +76,10 @@ public final class FleetLedger {
 
     /**
      * GPU seconds of one provider: billed from each create until the instance is gone (live ones until now), of
-     * which booting (create until the first healthy answer), busy (running tasks) and idle (the rest).
+     * which booting (create until the first healthy answer; all its life for an instance that never answered), busy
+     * (running tasks, an interrupted one until its worker was lost) and idle (the rest, never negative). Only the
+     * providers that create instances (novita, sandbox) are billed: a static server runs whether ComfyLess uses it
+     * or not, so it has no row.
      */
     public record GpuSeconds(double billed, double boot, double busy, double idle, long boots) {
     }
@@ -74,6 +90,9 @@ public final class FleetLedger {
     }
 
     /**
+     * The operator's view, in one Redis round trip (fleet-ledger.lua): boot times of every product that booted, also
+     * when none of its workers is left.
+     *
      * @param workers the workers now (their open lifetimes, boots and runs are added to the closed ones)
      */
     public Report report(List<Worker> workers) {

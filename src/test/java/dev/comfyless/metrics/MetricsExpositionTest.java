@@ -16,6 +16,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import dev.comfyless.testing.RunningService;
+import dev.comfyless.testing.TestRedis;
+import dev.comfyless.testing.TestStores;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,12 +58,24 @@ class MetricsExpositionTest {
         // the breaker gauge appears with the first Novita call (the sandbox provider asks for products at start)
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> service.get("/observe/metrics").body().contains("comfyless_novita_breaker_state"));
+        // the GPU-time counters appear once a provider has a ledger: an instance created 60 s ago, booted and gone
+        // (the test's own "novita" worker, which the sandbox provider does not manage), seen at the next refresh
+        try (TestStores redis = new TestStores(service.prefix(), Duration.ofDays(1))) {
+            redis.workers.register("nv-1", "novita", "http://nv-1:8188", Map.of("product_id", "p",
+                    "created_at", Long.toString(System.currentTimeMillis() - 60_000)));
+            redis.workers.health("nv-1", true, 3, false, null);
+            redis.workers.retireUnused("nv-1", "test");
+            redis.workers.remove("nv-1");
+        }
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> service.get("/observe/metrics").body().contains("comfyless_gpu_seconds_total"));
         text = service.get("/observe/metrics").body();
     }
 
     @AfterAll
     static void stop() {
         service.close();
+        TestRedis.get().deleteKeys(service.prefix());
     }
 
     @Test
@@ -124,11 +138,19 @@ class MetricsExpositionTest {
         assertThat(type).as("families on /observe/metrics").isNotEmpty()
                 .containsKeys("comfyless_tasks_submitted_total", "comfyless_tasks_finished_total",
                         "comfyless_task_queue_wait_seconds", "comfyless_task_run_seconds",
-                        "comfyless_novita_breaker_state", "camel_exchanges_total");
+                        "comfyless_novita_breaker_state", "camel_exchanges_total",
+                        "comfyless_gpu_seconds_total", "comfyless_worker_boots_total",
+                        "comfyless_worker_boot_time_seconds", "comfyless_worker_run_time_seconds");
         assertThat(problems).as("promtool check metrics rules").isEmpty();
         // the sandbox provider's breaker is closed: the gauge reads the live state (not NaN)
         assertThat(text).contains("comfyless_novita_breaker_state{state=\"closed\"} 1.0")
-                .contains("comfyless_tasks_finished_total{error=\"\",status=\"completed\"} 0.0");
+                .contains("comfyless_tasks_finished_total{error=\"\",status=\"completed\"} 0.0")
+                .contains("comfyless_worker_boots_total{provider=\"novita\"} 1.0")
+                .contains("comfyless_worker_boot_time_seconds{stat=\"max\"} ");
+        Matcher billed = Pattern.compile("comfyless_gpu_seconds_total\\{provider=\"novita\",state=\"billed\"} (\\S+)")
+                .matcher(text);
+        assertThat(billed.find()).as(text).isTrue();
+        assertThat(Double.parseDouble(billed.group(1))).isBetween(58.0, 62.0);
     }
 
     @Test
