@@ -8,7 +8,8 @@ import java.util.Objects;
  * both), with a human-readable reason for the log.
  *
  * @param create number of workers to create, >= 0
- * @param delete ids of idle workers to delete, longest idle first
+ * @param delete ids of workers to delete: idle ones, longest idle first, or boots no longer needed (driver
+ *               {@link Driver#UNNEEDED_BOOT}), latest created first
  * @param reason why, with the numbers the decision was made on
  * @param counts the numbers the decision was made on
  * @param driver the quantity that drove it

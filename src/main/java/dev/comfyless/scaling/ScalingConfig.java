@@ -9,8 +9,9 @@ import java.time.Duration;
  * @param minWorkers       live workers kept at all times (0 allowed: scale to zero)
  * @param maxWorkers       upper bound on live workers (idle + starting + busy); failed and terminating ones do not count
  * @param maxCreatePerStep most creates in one decision (at least 1)
- * @param idleTimeout      the longest a worker above the minimum stays idle before it is deleted; the policy deletes
- *                         sooner when keeping it costs more than booting another later would
+ * @param idleTimeout      the longest a worker above the minimum stays idle before it is deleted, unless the arrival
+ *                         rate needs it (it would be created again at once); with a target the policy deletes sooner
+ *                         when keeping it costs more than booting another later would
  * @param targetWait       how long a task may wait for a GPU (the 95th percentile the policy aims at); 0 = latency
  *                         first, pay for warm GPUs so that tasks rarely wait
  */

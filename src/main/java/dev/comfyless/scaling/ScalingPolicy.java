@@ -23,27 +23,37 @@ import dev.comfyless.worker.WorkerStatus;
  * <h2>Rules</h2>
  * <ol>
  * <li><b>Estimates.</b> B = the product's mean measured boot (default {@value #DEFAULT_BOOT_SECONDS} s before the
- * first), R = the mean measured run time (default {@value #DEFAULT_RUN_SECONDS} s), the arrival rate = the larger of
- * the last minute's and the last 15 minutes' rates. A worker is expected free: idle now, busy at R after its task
- * started (at least R/2 from now), starting at its create plus B (at least {@value #LATE_BOOT_SECONDS} s from now).</li>
- * <li><b>Queue.</b> The queued tasks, in dispatch order, are handed to the workers in the order they free up
- * ({@link WaitForecast}). A task whose expected wait (its age plus its expected start) exceeds W and that would still
- * be waiting after B is one a new instance serves sooner; the fewest new instances that leave no such task are
- * wanted. Work that busy or booting workers take first never creates an instance.</li>
- * <li><b>Arrival rate.</b> {@link Staffing}: the workers the 15-minute rate needs so that few tasks wait past W
- * (Erlang C); the missing ones (beyond idle + busy + starting) are wanted, and idle ones it needs are kept. This is
- * what keeps a latency-first fleet warm. It applies only when a boot takes longer than W (else an instance created
- * when work comes is in time) and at least one task comes per boot time (else a warm worker costs more than the
- * boots it saves: the fleet may go to zero).</li>
+ * first), R = the mean measured run time (default {@value #DEFAULT_RUN_SECONDS} s), the rate = the last 15 minutes'
+ * arrivals; a burst rate = the last minute's or the last 5 minutes' rate when it is clearly above that (more than
+ * {@code Z_MINUTE} / {@code Z_5MIN} standard deviations of batched arrivals), else the rate. A worker is expected free:
+ * idle now, busy at R after its task started (at least R/2 from now), starting at its create plus B (at least
+ * {@value #LATE_BOOT_SECONDS} s from now). The rules plan for {@code AIM} × W (W = the target).</li>
+ * <li><b>Queue.</b> The queued tasks, in dispatch order, then (when B is longer than the planned target) the tasks
+ * expected at the burst rate until B + W + R from now, are handed to the workers in the order they free up
+ * ({@link WaitForecast}). A task is late when it would start more than the planned target after a new instance could
+ * be ready (after its own arrival, for one that comes later): how long a queued task has already waited does not
+ * change that, since no instance created now helps it before B. The fewest new instances (ready after B) that leave
+ * no late task are wanted. Work that busy or booting workers take first never creates an instance.</li>
+ * <li><b>Arrival rate.</b> {@link Staffing}: the workers the 15-minute rate needs so that few tasks wait past the
+ * planned target (Erlang C, at most {@code MISS} of them; latency first: at most {@code MISS_LATENCY_FIRST} wait at
+ * all); the missing ones (beyond idle + busy + starting) are wanted, and idle ones it needs are kept. This is what
+ * keeps a latency-first fleet warm. It applies only when a boot takes longer than the planned target (else an
+ * instance created when work comes is in time) and at least one task comes per boot time (else a warm worker costs
+ * more than the boots it saves: the fleet may go to zero).</li>
  * <li><b>Floors.</b> {@code minWorkers - live} are wanted at any time; when tasks wait and no worker is live at all,
- * at least one.</li>
+ * at least one (the queue rule usually wants it first).</li>
  * <li><b>Combining.</b> {@code create = min(max(queue, rate, floors), maxWorkers - live, maxCreatePerStep)}. There
  * is no cooldown: booting workers count as capacity in both rules, so the next turn does not create again for the same
  * need, and a burst gets what it provably needs at once.</li>
- * <li><b>Scale down.</b> Only when nothing is created and nothing waits. An idle worker goes when it has been idle
- * for {@code idleTimeout}, or for B (keeping it longer has cost more than booting one again would: the ski-rental
- * rule) when the fleet without it still has what the arrival rate needs. Longest idle first; never below
- * {@code minWorkers}; RUNNING, STARTING and PENDING workers are never deleted.</li>
+ * <li><b>Cancelling boots.</b> With a target (not latency first), nothing waiting and nothing to create, booting
+ * workers the autoscaler created that neither rule needs any more are deleted, the latest created first: their
+ * billing stops now instead of after the boot and the idle time that would follow it.</li>
+ * <li><b>Scale down.</b> Only when nothing is created and nothing waits. With a target, an idle worker goes after
+ * ({@code KEEP_BASE} + {@code KEEP_RANK} / rank) × B idle (rank 1 = the most recently active idle worker: ski rental,
+ * keeping it longer has cost more than booting one again would); latency first, after {@code idleTimeout}; with a
+ * target, after {@code idleTimeout} at the latest. Never a worker the arrival rate needs (it would be created again at
+ * the next turn), nor one the queue rule's forecast would want back; longest idle first; never below
+ * {@code minWorkers}; the idle rule never deletes RUNNING, STARTING or PENDING workers.</li>
  * <li><b>Counting.</b> TERMINATING and FAILED workers are never capacity and never count toward the maximum.</li>
  * <li><b>Deterministic.</b> The same snapshot, config and {@code now} give the same decision whatever the order of
  * the fleet list.</li>
@@ -237,7 +247,7 @@ public final class ScalingPolicy {
                 int rank = idleSorted.size() - i; // 1 = the most recently active idle worker
                 double keep = e.boot() * (KEEP_BASE + KEEP_RANK / rank);
                 boolean notWorthKeeping = target > 0 && idleFor >= keep && left - 1 >= keepForRate;
-                if ((expired || notWorthKeeping) && left - 1 >= config.minWorkers()
+                if (((expired && left - 1 >= keepForRate) || notWorthKeeping) && left - 1 >= config.minWorkers()
                         && !neededForExpectedArrivals(input, chosen, m, e, target, now)) {
                     chosen.add(m.id());
                     left--;

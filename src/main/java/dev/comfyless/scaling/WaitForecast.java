@@ -13,14 +13,6 @@ public final class WaitForecast {
     }
 
     /**
-     * @param freeAt  seconds from now at which each worker is expected to be free (0 = idle now)
-     * @param tasks   how many tasks are queued
-     * @param run     expected run time of one task, seconds
-     * @param limit   compute at most this many starts (the first {@code limit} tasks)
-     * @return the expected start of each of the first min(tasks, limit) tasks, seconds from now; +infinity when there
-     *         is no worker at all
-     */
-    /**
      * The expected wait of each task, queued ones first (their ages given) and then the tasks expected to arrive at
      * {@code rate} from now until {@code horizon} seconds from now, all taking {@code run} seconds; each starts on the
      * worker that frees up first, but not before it arrives.
@@ -50,6 +42,14 @@ public final class WaitForecast {
     /** Arrivals a forecast looks at, at most (a rate of 10/s over a 5-minute boot). */
     static final int MAX_FORECAST = 3000;
 
+    /**
+     * @param freeAt  seconds from now at which each worker is expected to be free (0 = idle now)
+     * @param tasks   how many tasks are queued
+     * @param run     expected run time of one task, seconds
+     * @param limit   compute at most this many starts (the first {@code limit} tasks)
+     * @return the expected start of each of the first min(tasks, limit) tasks, seconds from now; +infinity when there
+     *         is no worker at all
+     */
     public static double[] starts(double[] freeAt, int tasks, double run, int limit) {
         int n = Math.min(tasks, limit);
         double[] starts = new double[n];
