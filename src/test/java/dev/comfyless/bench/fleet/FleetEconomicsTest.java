@@ -89,4 +89,76 @@ class FleetEconomicsTest {
         assertThat(first).filteredOn(m -> m.containsKey("tasks_lost")).allMatch(m -> (int) m.get("tasks_lost") == 0);
         assertThat(FleetEconomicsBenchmark.summary(first)).contains("target 60", "target 0");
     }
+
+    private static Trace capped(int maxWorkers, double... arrivalAndService) {
+        Trace t = handMade(arrivalAndService);
+        return new Trace(t.profile(), t.seed(), t.horizon(), maxWorkers, t.tasks());
+    }
+
+    @Test
+    void theZeroWaitFloorByHandAndAgainstTheWork() {
+        // one task: a boot and its run
+        assertThat(Bounds.lb0(handMade(0, 12), 100)).isEqualTo(112);
+        // two tasks back to back on one level: one boot, no gap
+        assertThat(Bounds.lb0(handMade(0, 10, 10, 10), 100)).isEqualTo(120);
+        // two fully overlapping tasks: two levels, two boots
+        assertThat(Bounds.lb0(handMade(0, 10, 0, 10), 100)).isEqualTo(220);
+        // a gap exactly B long costs B either way
+        assertThat(Bounds.lb0(handMade(0, 10, 110, 10), 100)).isEqualTo(100 + 10 + 100 + 10);
+        // a day of work: the floor is at least the work plus one boot
+        Trace low = Trace.generate(Trace.Profile.LOW, 1);
+        assertThat(Bounds.lb0(low, 210)).isGreaterThanOrEqualTo(low.work() + 210);
+    }
+
+    @Test
+    void noPolicyThatNeverMakesATaskWaitBillsLessThanTheFloor() {
+        Trace t = handMade(0, 10, 1, 10, 2, 10, 30, 5, 31, 5, 200, 40, 210, 3, 500, 7);
+        for (double boot : new double[] {20, 50, 150}) {
+            Bounds.Plan plan = Bounds.planner(t, boot, 0);
+            assertThat(plan.waits()).as("boot " + boot).containsOnly(0.0);
+            assertThat(plan.billed()).as("boot " + boot).isGreaterThanOrEqualTo(Bounds.lb0(t, boot) - 1e-9);
+        }
+    }
+
+    @Test
+    void atItsMaximumThePlannerQueuesTasksEvenWithATargetOfZero() {
+        // three tasks at once, a fleet of two: the third waits for the first GPU to free up
+        Bounds.Plan plan = Bounds.planner(capped(2, 0, 10, 0, 20, 0, 5), 50, 0);
+        assertThat(plan.waits()).containsExactly(0, 0, 10);
+        assertThat(plan.billed()).isEqualTo(2 * 50 + 10 + 20 + 5);
+    }
+
+    private static List<Object> fields(FleetSimulation.Result r) {
+        return List.of(r.policy(), r.profile(), r.seed(), r.tasks(), r.completed(), r.billed(), r.work(),
+                java.util.Arrays.toString(r.sortedWaits()), r.coldWaitShare(), r.launches(), r.terminations(),
+                r.boots(), r.emptyBoots(), r.relaunchesAfterDelete(), r.maxLaunches10Min(), r.lost(), r.peakQueue(),
+                r.cancelledBoots(), r.bootBilled());
+    }
+
+    @Test
+    void latencyFirstTheServicePolicyAlsoServesEveryTaskAndRepeatsItselfExactly() {
+        // a burst of 30 at once after a quiet start, then a trickle
+        List<Double> spec = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            spec.add(100.0);
+            spec.add(10.0 + i % 7);
+        }
+        for (int i = 0; i < 20; i++) {
+            spec.add(400.0 + 45 * i);
+            spec.add(15.0);
+        }
+        Trace t = handMade(spec.stream().mapToDouble(Double::doubleValue).toArray());
+        ScalingConfig latencyFirst = new ScalingConfig(0, 10, 5, Duration.ofSeconds(600), Duration.ZERO);
+        FleetSimulation.Result r = new FleetSimulation(t, new ServicePolicy("w0", latencyFirst,
+                Duration.ofSeconds(15))).run();
+        assertThat(r.lost()).isZero();
+        assertThat(r.completed()).isEqualTo(50);
+        assertThat(r.sortedWaits()).hasSize(50);
+        assertThat(r.work()).isEqualTo(t.work());
+        assertThat(r.billed()).isGreaterThanOrEqualTo(r.work() + r.bootBilled());
+        assertThat(r.launches()).isBetween(1, 10 + r.terminations());
+        FleetSimulation.Result again = new FleetSimulation(t, new ServicePolicy("w0", latencyFirst,
+                Duration.ofSeconds(15))).run();
+        assertThat(fields(again)).isEqualTo(fields(r));
+    }
 }
