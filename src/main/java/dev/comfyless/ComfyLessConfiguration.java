@@ -171,7 +171,9 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         // what the fleet measured (boot and run times, arrivals, queue ages), for the scaling policy and waiting_for
         FleetLedger ledger = new FleetLedger(scripts);
         registry.bind("fleetLedger", ledger);
-        java.util.function.Function<String, FleetMeasurements> measurements = ledger::measurements;
+        // without the queued tasks' submit times (up to 500 reads in Redis per decision): how long a queued task has
+        // already waited does not change the policy's decisions (ScalingPolicy, rule 2), and waiting_for neither
+        java.util.function.Function<String, FleetMeasurements> measurements = product -> ledger.measurements(product, 0);
         String fleetProduct = sandboxCloud != null ? SANDBOX_PRODUCT
                 : settings.novita.productId() == null ? "" : settings.novita.productId();
         GpuProvider provider = provider(settings, context, sandboxCloud, workers, store, running, signal,

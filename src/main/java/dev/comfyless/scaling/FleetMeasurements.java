@@ -20,7 +20,9 @@ import java.util.Objects;
  * @param arrivalsLast5Min  tasks submitted in the last 300 s
  * @param arrivalsLast15Min  tasks submitted in the last 900 s
  * @param waitingSince      when each of the first queued tasks was submitted, in dispatch order (at most a few
- *                          hundred; the queue may be longer, {@link ScalingInput#pendingTasks()} has the count)
+ *                          hundred; the queue may be longer, {@link ScalingInput#pendingTasks()} has the count).
+ *                          May be empty: the decision does not depend on it (a queued task's age does not change when
+ *                          a new instance could start it), so the service does not read it; the benchmark fills it
  */
 public record FleetMeasurements(Duration meanBoot, int boots, Duration meanRun, int runs, long arrivalsLastMinute,
                                 long arrivalsLast5Min,
