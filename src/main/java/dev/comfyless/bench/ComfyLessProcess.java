@@ -60,11 +60,14 @@ final class ComfyLessProcess implements AutoCloseable {
     private final Path log;
     private final RedisTarget redis;
     private final String prefix;
+    private final boolean deleteKeys;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Thread shutdownHook;
     private long keysDeleted = -1;
 
-    private ComfyLessProcess(Process process, int port, Path log, RedisTarget redis, String prefix) {
+    private ComfyLessProcess(Process process, int port, Path log, RedisTarget redis, String prefix,
+                             boolean deleteKeys) {
+        this.deleteKeys = deleteKeys;
         this.process = process;
         this.port = port;
         this.log = log;
@@ -81,12 +84,24 @@ final class ComfyLessProcess implements AutoCloseable {
      */
     static ComfyLessProcess start(Path jar, Path repo, List<String> comfyUiUrls, Path dir, RedisTarget redis,
                                   LoadClient http) throws IOException, InterruptedException {
-        int port = freePort();
-        String prefix = "comfyless-bench-direct-" + Long.toHexString(System.nanoTime()) + ":";
         Map<String, String> env = new TreeMap<>();
-        env.put("PORT", Integer.toString(port));
         env.put("COMFYLESS_PROVIDER", "static");
         env.put("COMFYUI_URLS", String.join(",", comfyUiUrls));
+        return start(jar, repo, env, dir, redis, "comfyless-bench-direct-" + Long.toHexString(System.nanoTime()) + ":",
+                true, http, comfyUiUrls.size());
+    }
+
+    /**
+     * Starts the jar with {@code settings} (environment variables) on {@code prefix}, and returns once {@code /ready}
+     * answers 200 and, unless {@code idleWorkers} is negative, that many workers are idle. With {@code deleteKeys}
+     * false the keys stay for the next process on the same prefix (a restart resumes from Redis).
+     */
+    static ComfyLessProcess start(Path jar, Path repo, Map<String, String> settings, Path dir, RedisTarget redis,
+                                  String prefix, boolean deleteKeys, LoadClient http, int idleWorkers)
+            throws IOException, InterruptedException {
+        int port = freePort();
+        Map<String, String> env = new TreeMap<>(settings);
+        env.put("PORT", Integer.toString(port));
         env.put("COMFYLESS_REDIS_PREFIX", prefix);
         env.put("COMFYLESS_DATA_DIR", dir.resolve("data").toString());
         env.put("COMFYLESS_OUTPUT_DIR", dir.resolve("data/outputs").toString());
@@ -100,6 +115,7 @@ final class ComfyLessProcess implements AutoCloseable {
                 env.put("REDIS_PASSWORD", redis.password());
             }
         }
+        Files.createDirectories(dir);
         Path log = dir.resolve("comfyless.log");
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", jar.toAbsolutePath().toString()).directory(repo.toAbsolutePath().toFile()).redirectErrorStream(true)
@@ -108,9 +124,9 @@ final class ComfyLessProcess implements AutoCloseable {
         pb.environment().keySet().removeIf(k -> k.startsWith("REDIS_") || k.startsWith("COMFYLESS_")
                 || k.startsWith("NOVITA_") || k.equals("PORT"));
         pb.environment().putAll(env);
-        ComfyLessProcess p = new ComfyLessProcess(pb.start(), port, log, redis, prefix);
+        ComfyLessProcess p = new ComfyLessProcess(pb.start(), port, log, redis, prefix, deleteKeys);
         try {
-            p.awaitReady(http, comfyUiUrls.size());
+            p.awaitReady(http, idleWorkers);
             return p;
         } catch (InterruptedException | RuntimeException e) {
             p.close();
@@ -124,7 +140,7 @@ final class ComfyLessProcess implements AutoCloseable {
             check(deadline, "/ready did not answer 200");
             Thread.sleep(100);
         }
-        while (idleWorkers(http) != workers) {
+        while (workers >= 0 && idleWorkers(http) != workers) {
             check(deadline, "the " + workers + " workers did not all become idle");
             Thread.sleep(50);
         }
@@ -214,24 +230,29 @@ final class ComfyLessProcess implements AutoCloseable {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
         }
-        if (!redis.embedded()) {
+        if (!redis.embedded() && deleteKeys) {
             keysDeleted = deleteKeys(redis, prefix);
         }
     }
 
     /** Deletes the keys under {@code prefix} (SCAN + DEL of that pattern only); returns how many. */
-    private static long deleteKeys(RedisTarget redis, String prefix) {
-        Config config = new Config();
-        config.setCodec(StringCodec.INSTANCE);
-        config.useSingleServer().setAddress("redis://" + (redis.host().contains(":") ? "[" + redis.host() + "]"
-                        : redis.host()) + ":" + redis.port()).setPassword(redis.password()).setDatabase(redis.db())
-                .setConnectionMinimumIdleSize(1).setConnectionPoolSize(2).setConnectTimeout(2000);
-        RedissonClient client = Redisson.create(config);
+    static long deleteKeys(RedisTarget redis, String prefix) {
+        RedissonClient client = client(redis);
         try {
             return client.getKeys().deleteByPattern(prefix + "*");
         } finally {
             client.shutdown(0, 2, TimeUnit.SECONDS);
         }
+    }
+
+    /** A small Redisson client on {@code redis} (not the embedded one); the caller shuts it down. */
+    static RedissonClient client(RedisTarget redis) {
+        Config config = new Config();
+        config.setCodec(StringCodec.INSTANCE);
+        config.useSingleServer().setAddress("redis://" + (redis.host().contains(":") ? "[" + redis.host() + "]"
+                        : redis.host()) + ":" + redis.port()).setPassword(redis.password()).setDatabase(redis.db())
+                .setConnectionMinimumIdleSize(1).setConnectionPoolSize(2).setConnectTimeout(2000);
+        return Redisson.create(config);
     }
 
     static int freePort() throws IOException {

@@ -48,7 +48,7 @@ import org.redisson.client.codec.StringCodec;
 public final class DispatchBenchmark {
 
     /** Where the files of a run go (see the class comment). */
-    private static final Path FILES = filesDir();
+    static final Path FILES = filesDir();
 
     private static Path filesDir() {
         String configured = System.getenv("COMFYLESS_BENCH_DIR");
