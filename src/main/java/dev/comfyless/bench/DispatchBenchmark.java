@@ -100,6 +100,8 @@ public final class DispatchBenchmark {
                     report.add(String.format("  floor, a direct POST /prompt to the simulator (%,d): send -> received "
                                     + "p50 %.3f / p99 %.3f ms; round trip p50 %.3f / p99 %.3f ms", floor.count,
                             floor.oneWay[0], floor.oneWay[2], floor.roundTrip[0], floor.roundTrip[2]));
+                    report.add(String.format("    (a bare Redis round trip from the service: p50 %.3f / p99 %.3f ms)",
+                            floor.redis[0], floor.redis[2]));
                     report.add(String.format("  one task at a time on 1 worker (%,d tasks, warm):", latencyTasks));
                     report.add(String.format("    dispatch   client sends -> simulator has the prompt      p50 %6.2f  "
                                     + "p99 %6.2f ms   added over floor: p50 %6.2f  p99 %6.2f ms", latency.dispatch[0],
@@ -134,7 +136,7 @@ public final class DispatchBenchmark {
     }
 
     /** A direct POST /prompt's send -> received and round trip, p50/p95/p99 in ms. */
-    record Floor(int count, double[] oneWay, double[] roundTrip) {
+    record Floor(int count, double[] oneWay, double[] roundTrip, double[] redis) {
     }
 
     /** One service with N simulators. */
@@ -226,7 +228,18 @@ public final class DispatchBenchmark {
                     oneWay.add(p.receivedNanos() - t0);
                 }
             }
-            return new Floor(n, percentiles(oneWay), percentiles(roundTrip));
+            // a bare Redis round trip (PING as a script, as every ComfyLess call is): the dispatch path makes two
+            RedisConnector redis = main.getCamelContext().getRegistry().lookupByNameAndType("redisConnector",
+                    RedisConnector.class);
+            long[] redisTimes = new long[n];
+            for (int i = 0; i < n; i++) {
+                long t0 = System.nanoTime();
+                redis.client().getScript(org.redisson.client.codec.StringCodec.INSTANCE).eval(
+                        org.redisson.api.RScript.Mode.READ_ONLY, "return redis.call('PING')",
+                        org.redisson.api.RScript.ReturnType.STATUS);
+                redisTimes[i] = System.nanoTime() - t0;
+            }
+            return new Floor(n, percentiles(oneWay), percentiles(roundTrip), percentiles(redisTimes));
         }
 
         void warmUp(String body, int n) throws Exception {
