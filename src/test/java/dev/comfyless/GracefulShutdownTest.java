@@ -3,10 +3,14 @@ package dev.comfyless;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 
+import dev.comfyless.dispatch.RunningTasks;
+import dev.comfyless.sandbox.ComfyUiSimulator;
 import dev.comfyless.sandbox.NovitaSimulator;
 import dev.comfyless.testing.FleetProperties;
 import dev.comfyless.testing.RunningService;
@@ -75,6 +79,52 @@ class GracefulShutdownTest {
         } finally {
             service.close();
             TestRedis.get().deleteKeys(service.prefix());
+        }
+    }
+
+    /**
+     * One budget for the whole stop: a dispatch step stuck fetching an input image from a URL that never answers
+     * (inside the dispatch route's exchange) is waited for within COMFYLESS_SHUTDOWN_TIMEOUT, and Camel's own wait
+     * for that exchange gets only what is left of it (it used to get a timeout of its own, so the stop took twice
+     * the setting).
+     */
+    @Test
+    void aStopWithADispatchStepStuckInFlightKeepsWithinTheShutdownTimeout() throws Exception {
+        Duration setting = Duration.ofSeconds(4);
+        try (ComfyUiSimulator comfy = ComfyUiSimulator.start(ComfyUiSimulator.Options.defaults()
+                .withStepTime(Duration.ofMillis(5)));
+             ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            // accepts connections (the backlog does it) and never answers: the fetch waits for its timeout
+            Map<String, String> p = RunningService.defaults();
+            p.put("comfyless.comfyui.urls", comfy.baseUrl());
+            p.put("comfyless.worker.readiness-interval", "200ms");
+            p.put("comfyless.input.allow-private-urls", "true");
+            p.put("comfyless.shutdown.timeout", setting.toSeconds() + "s");
+            RunningService service = RunningService.start(p);
+            try {
+                await().atMost(Duration.ofSeconds(20)).until(() ->
+                        service.get("/api/v1/workers/metrics").json().get("idle_workers").asInt() == 1);
+                String payload = "{\"10\":{\"class_type\":\"LoadImage\",\"inputs\":{\"image\":\"x.png\"}},"
+                        + "\"11\":{\"class_type\":\"SaveImage\",\"inputs\":{\"images\":[\"10\",0],"
+                        + "\"filename_prefix\":\"u\"}}}";
+                assertThat(service.postJson("/api/v1/tasks", "{\"workflow_id\":\"stuck\",\"payload\":" + payload
+                        + ",\"inputs\":{\"images\":[{\"node_id\":\"10\",\"url\":\"http://127.0.0.1:"
+                        + silent.getLocalPort() + "/x.png\"}]}}").status()).isEqualTo(201);
+                RunningTasks running = service.context().getRegistry().lookupByNameAndType("runningTasks",
+                        RunningTasks.class);
+                await().atMost(Duration.ofSeconds(10)).until(() -> running.awaitSteps(Duration.ZERO) > 0);
+
+                long start = System.nanoTime();
+                service.close();
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+                System.out.println("stop with a dispatch step stuck in flight took " + took.toMillis()
+                        + " ms (COMFYLESS_SHUTDOWN_TIMEOUT " + setting.toMillis() + " ms)");
+                // the margin: stopping the routes and Quartz after the budget (about 1.5 s on a loaded machine)
+                assertThat(took).as("the stop's time").isLessThan(setting.plusMillis(2500));
+            } finally {
+                service.close();
+                TestRedis.get().deleteKeys(service.prefix());
+            }
         }
     }
 

@@ -168,16 +168,24 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
     @Override
     public void onContextStopping(CamelContext context) {
         closed = true;
+        // the wait comes out of the stop's one budget (COMFYLESS_SHUTDOWN_TIMEOUT), Camel's gets what is left after
+        dev.comfyless.GracefulShutdown shutdown = context.getRegistry().lookupByNameAndType("gracefulShutdown",
+                dev.comfyless.GracefulShutdown.class);
+        Duration drain = shutdown == null || shutdown.remaining().compareTo(DRAIN) > 0 ? DRAIN
+                : shutdown.remaining();
         int left;
         try {
-            left = inFlight.await(DRAIN);
+            left = inFlight.await(drain);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             left = inFlight.count();
         }
         if (left > 0) {
             LOG.warn("Stopping: {} HTTP request(s) still unanswered after {}; Camel's shutdown waits for them",
-                    left, dev.comfyless.config.Settings.human(DRAIN));
+                    left, dev.comfyless.config.Settings.human(drain));
+        }
+        if (shutdown != null) {
+            shutdown.budgetCamel(context);
         }
     }
 

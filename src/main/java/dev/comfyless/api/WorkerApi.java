@@ -50,8 +50,7 @@ public final class WorkerApi {
             throw new ApiException(502, "provider_error", "Novita did not create the instance: " + e.getMessage(),
                     Map.of("reason", e.reason()));
         }
-        exchange.getMessage().setHeader("Location", "/api/v1/workers/" + worker.id());
-        Http.respond(exchange, 202, Json.write(g -> write(g, worker)));
+        Http.respond(exchange, 202, Json.write(g -> write(g, worker)), "Location", "/api/v1/workers/" + worker.id());
     }
 
     /** {@code DELETE /api/v1/workers/{id}}: no new tasks for it; deleted now, or after its running task. */

@@ -26,7 +26,8 @@ import org.apache.camel.main.Main;
 
 /**
  * Measures the task API and the queue on this machine: submit latency and throughput over HTTP, GET latency, and
- * claim throughput of the Lua queue. Run from the repository root after {@code mvn -B -DskipTests package}:
+ * the pop rate of the Lua queue alone ({@code claim.lua}, which the dispatch path does not use: its throughput is
+ * DispatchBenchmark's). Run from the repository root after {@code mvn -B -DskipTests package}:
  * {@code java -cp target/comfyless.jar dev.comfyless.bench.QueueBenchmark [tasks] [clients]}. It starts ComfyLess
  * in-process on a free port with an embedded Redis in a temporary folder (or on REDIS_HOST when that is set, under a
  * throw-away key prefix), and prints a report.
@@ -94,8 +95,10 @@ public final class QueueBenchmark {
                     tasks, clients, tasks / submitSeconds, ms(submitLatency, 0.50), ms(submitLatency, 0.99));
             System.out.printf("  GET /api/v1/tasks/{id}  1 client: p50 %.2f ms, p99 %.2f ms%n", ms(getLatency, 0.50),
                     ms(getLatency, 0.99));
-            System.out.printf("  claim (Lua)  1 claimer: %,.0f tasks/s (%,d tasks); 2 claimers: %,.0f tasks/s%n",
-                    claimed / claimSeconds, claimed, claimed2 / claim2Seconds);
+            // claim.lua pops tasks without a worker: dispatch never calls it, so this is the queue's pop rate only
+            System.out.printf("  queue pop only (claim.lua, not the dispatch path: see DispatchBenchmark)  1 claimer: "
+                    + "%,.0f tasks/s (%,d tasks); 2 claimers: %,.0f tasks/s%n", claimed / claimSeconds, claimed,
+                    claimed2 / claim2Seconds);
         } finally {
             // only this run's keys: a Redis of your own is left as it was
             main.getCamelContext().getRegistry().lookupByNameAndType("redisConnector", RedisConnector.class).client()

@@ -67,7 +67,8 @@ public final class Settings {
             + "in an application embedding ComfyLess; unset = none");
     public static final Setting SHUTDOWN_TIMEOUT = Setting.of("comfyless.shutdown.timeout",
             "COMFYLESS_SHUTDOWN_TIMEOUT", "30s",
-            "on SIGTERM, how long dispatch steps under way may take to finish before the process exits");
+            "on SIGTERM, the budget of the whole stop: dispatch steps under way, then Camel's wait for exchanges in "
+                    + "flight");
     public static final Setting ON_SHUTDOWN = Setting.of("comfyless.shutdown.instances", "COMFYLESS_ON_SHUTDOWN",
             "keep", "what a stop does to GPU instances: keep (the next start resumes them and their prompts) or "
             + "delete (stopping for good: every instance of ours is deleted, running tasks go back to the queue)");

@@ -50,6 +50,9 @@ public final class ComfyLessMetrics {
             List.of("closed", "open", "half_open", "forced_open", "disabled", "metrics_only");
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The method label's values besides OTHER: RFC 9110's methods and PATCH. */
+    static final java.util.Set<String> HTTP_METHODS =
+            java.util.Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
 
     private final MeterRegistry registry;
     private final DistributionSummary queueWait;
@@ -121,12 +124,17 @@ public final class ComfyLessMetrics {
                 .description("Refused POST /api/v1/tasks by reason").tag("reason", r).register(registry)).increment();
     }
 
-    /** One HTTP request: {@code route} is the matched path template (never the raw path, to bound label values). */
+    /**
+     * One HTTP request: {@code route} is the matched path template (never the raw path) and a method outside
+     * {@link #HTTP_METHODS} is OTHER, to bound label values.
+     */
     public void httpRequest(String method, String route, int status, long nanos) {
+        // a client may send any token as its method: each would be a label value (a new series) of its own
+        String label = HTTP_METHODS.contains(method) ? method : "OTHER";
         // meters are cached: building and registering one per request costs more than the request's own work
-        timers.computeIfAbsent(method + ' ' + route + ' ' + status, k -> Timer.builder("comfyless.http.server.requests")
+        timers.computeIfAbsent(label + ' ' + route + ' ' + status, k -> Timer.builder("comfyless.http.server.requests")
                 .description("HTTP request latency")
-                .tags("method", method, "route", route, "status", Integer.toString(status))
+                .tags("method", label, "route", route, "status", Integer.toString(status))
                 .serviceLevelObjectives(LATENCY_BUCKETS)
                 .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
     }

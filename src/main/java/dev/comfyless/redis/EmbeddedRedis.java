@@ -28,6 +28,8 @@ public final class EmbeddedRedis implements AutoCloseable {
     private final int port;
     private final Path dir;
     private Process process;
+    /** A Redis left by a killed ComfyLess that we took over: ours to stop too. */
+    private boolean adopted;
 
     private EmbeddedRedis(int port, Path dir) {
         this.port = port;
@@ -61,6 +63,7 @@ public final class EmbeddedRedis implements AutoCloseable {
             if (Path.of(existingDir.get()).normalize().equals(absolute)) {
                 LOG.info("Adopting the embedded Redis already running on 127.0.0.1:{} with its files in {}", port,
                         absolute);
+                redis.adopted = true;
                 return redis;
             }
             throw new IOException("Port " + port + " is already used by another Redis (files in " + existingDir.get()
@@ -112,9 +115,17 @@ public final class EmbeddedRedis implements AutoCloseable {
         drain.start();
     }
 
-    /** Stops the process we launched (SIGTERM: Redis flushes its append-only file before it exits). */
+    /**
+     * Stops the process we launched (SIGTERM: Redis flushes its append-only file before it exits), or the one we
+     * adopted (SHUTDOWN, which does the same): otherwise the adopted one would outlive every later graceful stop.
+     */
     @Override
     public void close() {
+        if (adopted) {
+            adopted = false;
+            stopAdopted();
+            return;
+        }
         if (process == null) {
             return;
         }
@@ -128,5 +139,25 @@ public final class EmbeddedRedis implements AutoCloseable {
             process.destroyForcibly();
         }
         process = null;
+    }
+
+    private void stopAdopted() {
+        if (!RespProbe.shutdown("127.0.0.1", port)) {
+            LOG.warn("The adopted embedded Redis on 127.0.0.1:{} refused SHUTDOWN; it keeps running", port);
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (RespProbe.answersPing("127.0.0.1", port)) {
+            if (System.nanoTime() > deadline) {
+                LOG.warn("The adopted embedded Redis on 127.0.0.1:{} still answers 10 s after SHUTDOWN", port);
+                return;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 }

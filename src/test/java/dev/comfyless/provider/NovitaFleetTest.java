@@ -372,6 +372,8 @@ class NovitaFleetTest {
         Response added = service.postJson("/api/v1/workers", "");
         assertThat(added.status()).as(added.body()).isEqualTo(202);
         String id = added.json().get("id").asText();
+        // Http.respond clears the request's headers: the Location set by the bean must survive it
+        assertThat(added.header("Location")).isEqualTo("/api/v1/workers/" + id);
         await().atMost(Duration.ofSeconds(15)).until(() ->
                 "idle".equals(service.get("/api/v1/workers/" + id).json().get("status").asText()));
         assertThat(service.postJson("/api/v1/workers", "").status()).isEqualTo(202);

@@ -34,6 +34,19 @@ class EmbeddedRedisTest {
     }
 
     @Test
+    void anAdoptedRedisIsStoppedWithTheProcessThatAdoptedIt(@TempDir Path dir) throws IOException {
+        int port = TestRedis.freePort();
+        // the first one stands for the Redis a killed ComfyLess left running: it is never closed by its owner
+        try (EmbeddedRedis leftOver = EmbeddedRedis.start(port, dir, "COMFYLESS_EMBEDDED_REDIS_PORT")) {
+            EmbeddedRedis adopted = EmbeddedRedis.start(port, dir, "COMFYLESS_EMBEDDED_REDIS_PORT");
+            assertThat(adopted.launched()).isFalse();
+            adopted.close();
+            assertThat(TestRedis.answersPing("127.0.0.1", port)).as("stopped by the graceful stop that adopted it")
+                    .isFalse();
+        }
+    }
+
+    @Test
     void refusesAPortWhereAnotherRedisRuns(@TempDir Path a, @TempDir Path b) throws IOException {
         int port = TestRedis.freePort();
         try (EmbeddedRedis other = EmbeddedRedis.start(port, a, "COMFYLESS_EMBEDDED_REDIS_PORT")) {
