@@ -168,6 +168,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 new RunningTasks.Watching(settings.historyPollMax, settings.healthFailures, workersRecover,
                         settings.probeTimeout(), settings.comfyUiTimeout, settings.taskLease),
                 new TaskRoutes(context), dispatchGate::open);
+        Dispatcher dispatcher = new Dispatcher(queue, workers, comfyUi, running, signal, preparer,
+                settings.inputConcurrency);
         // what the fleet measured (boot and run times, arrivals, queue ages), for the scaling policy and waiting_for
         FleetLedger ledger = new FleetLedger(scripts);
         registry.bind("fleetLedger", ledger);
@@ -182,6 +184,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() {
+                dispatcher.close();
                 running.close();
                 events.close();
                 outcomes.close();
@@ -214,7 +217,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("comfyUiClient", comfyUi);
         registry.bind("runningTasks", running);
         registry.bind("dispatchSignal", signal);
-        registry.bind("dispatcher", new Dispatcher(queue, workers, comfyUi, running, signal, preparer));
+        registry.bind("dispatcher", dispatcher);
         registry.bind("dispatchGate", dispatchGate);
         registry.bind("taskCompletion", new TaskCompletion(running));
         registry.bind("outputCollector", outputCollector);
