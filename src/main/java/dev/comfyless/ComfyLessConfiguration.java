@@ -164,6 +164,11 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         DispatchGate dispatchGate = new DispatchGate(context, signal);
         context.getManagementStrategy().addEventNotifier(dispatchGate);
         OutputCollector outputCollector = new OutputCollector(comfyUi, outputs);
+        // the collect-outputs split's threads: bounded, and idle ones end (its queue is bounded by the running tasks)
+        context.getExecutorServiceManager().registerThreadPoolProfile(
+                new org.apache.camel.builder.ThreadPoolProfileBuilder(OutputCollector.POOL)
+                        .poolSize(settings.outputCopyConcurrency).maxPoolSize(settings.outputCopyConcurrency)
+                        .maxQueueSize(-1).allowCoreThreadTimeOut(true).keepAliveTime(30L).build());
         RunningTasks running = new RunningTasks(queue, store, workers, comfyUi, outputCollector, preparer, signal,
                 new RunningTasks.Watching(settings.historyPollMax, settings.healthFailures, workersRecover,
                         settings.probeTimeout(), settings.comfyUiTimeout, settings.taskLease),
