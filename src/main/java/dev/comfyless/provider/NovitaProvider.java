@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -89,8 +90,12 @@ public final class NovitaProvider implements GpuProvider {
     private volatile Instant createsHeldUntil = Instant.EPOCH;
     /** Held while deciding and recording a scale decision (Redis only, never across a Novita call). */
     private final Object decisions = new Object();
-    /** Held by the timed maintenance steps, across their Novita calls: they run one at a time, each on a fresh read. */
-    private final Object maintenance = new Object();
+    /**
+     * Held by the timed maintenance steps, across their Novita calls: they run one at a time, each on a fresh read.
+     * A drain or a scale-down deletes its worker's instance at once only when this lock is free (never waiting for
+     * it); otherwise {@code instance-watch} does, as it does for every terminating worker.
+     */
+    private final ReentrantLock maintenance = new ReentrantLock();
     /** What this provider runs in the process and stops with it (the sandbox's simulated cloud). */
     private volatile AutoCloseable owned = () -> { };
 
@@ -172,7 +177,7 @@ public final class NovitaProvider implements GpuProvider {
     private void decideAndAct(boolean eager) {
         String why;
         List<String> creates = new ArrayList<>();
-        List<Worker> deletes = new ArrayList<>();
+        List<String> deletes = new ArrayList<>();
         synchronized (decisions) {
             if (scalingStopped) {
                 return;
@@ -218,7 +223,7 @@ public final class NovitaProvider implements GpuProvider {
                 String reason = d.driver() == Decision.Driver.UNNEEDED_BOOT
                         ? "boot no longer needed (autoscale)" : "idle: no longer worth keeping (scale-down)";
                 if (registry.retireUnused(id, reason) == WorkerRegistry.Retirement.TERMINATING) {
-                    registry.get(id).ifPresent(deletes::add);
+                    deletes.add(id);
                 } else {
                     LOG.info("Scale-down of worker {} skipped: it was given a task meanwhile", id);
                 }
@@ -233,11 +238,7 @@ public final class NovitaProvider implements GpuProvider {
                 break;
             }
         }
-        if (!deletes.isEmpty()) {
-            synchronized (maintenance) {
-                deletes.forEach(this::deleteStep);
-            }
-        }
+        deletes.forEach(this::deleteNowIfFree);
     }
 
     /** The last decision that did nothing, so that an unchanged fleet is logged once. */
@@ -289,7 +290,7 @@ public final class NovitaProvider implements GpuProvider {
     public WorkerRegistry.Retirement drainWorker(String id) {
         WorkerRegistry.Retirement r = registry.retire(id, "deleted by an operator", true);
         if (r == WorkerRegistry.Retirement.TERMINATING) {
-            registry.get(id).ifPresent(this::deleteStep);
+            deleteNowIfFree(id);
         } else if (r == WorkerRegistry.Retirement.DRAINING) {
             LOG.info("Worker {} drains: it finishes its task, then its instance is deleted", id);
         }
@@ -382,8 +383,11 @@ public final class NovitaProvider implements GpuProvider {
      */
     @Override
     public void watchInstances() {
-        synchronized (maintenance) {
+        maintenance.lock();
+        try {
             watchInstancesNow();
+        } finally {
+            maintenance.unlock();
         }
     }
 
@@ -446,8 +450,11 @@ public final class NovitaProvider implements GpuProvider {
      */
     @Override
     public void checkInstances() {
-        synchronized (maintenance) {
+        maintenance.lock();
+        try {
             checkInstancesNow();
+        } finally {
+            maintenance.unlock();
         }
     }
 
@@ -468,8 +475,11 @@ public final class NovitaProvider implements GpuProvider {
      */
     @Override
     public void cleanup() {
-        synchronized (maintenance) {
+        maintenance.lock();
+        try {
             cleanupNow();
+        } finally {
+            maintenance.unlock();
         }
     }
 
@@ -497,8 +507,11 @@ public final class NovitaProvider implements GpuProvider {
      */
     @Override
     public void reconcile() {
-        synchronized (maintenance) {
+        maintenance.lock();
+        try {
             reconcileNow();
+        } finally {
+            maintenance.unlock();
         }
     }
 
@@ -559,8 +572,11 @@ public final class NovitaProvider implements GpuProvider {
 
     @Override
     public int deleteAllInstances() {
-        synchronized (maintenance) {
+        maintenance.lock();
+        try {
             return deleteAllInstancesNow();
+        } finally {
+            maintenance.unlock();
         }
     }
 
@@ -585,6 +601,22 @@ public final class NovitaProvider implements GpuProvider {
             }
         }
         return asked;
+    }
+
+    /**
+     * A delete step for a worker just retired, on a fresh read, unless a timed step holds the maintenance lock (it may
+     * be deleting the same instance, or hung on Novita): then the next {@code instance-watch} turn deletes it.
+     */
+    private void deleteNowIfFree(String workerId) {
+        if (!maintenance.tryLock()) {
+            LOG.debug("Worker {}: its instance is deleted by the next instance watch", workerId);
+            return;
+        }
+        try {
+            registry.get(workerId).ifPresent(this::deleteStep);
+        } finally {
+            maintenance.unlock();
+        }
     }
 
     /** Fails a worker (its task goes back to the queue) and starts deleting its instance. */
