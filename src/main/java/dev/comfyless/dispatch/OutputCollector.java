@@ -74,11 +74,11 @@ public final class OutputCollector {
     }
 
     /**
-     * Copies one output file off the worker into the store (the {@code collect-outputs} split calls it for the files of
-     * one prompt in parallel, on the {@link #POOL} thread pool profile). A file missing on a worker that answered fails the task
-     * (outputs lost); a worker that does not answer throws {@link ComfyUiUnavailableException}, which stops the copy
-     * (the worker is then checked, and failed if it stays silent). A failed prompt's partial outputs are copied as
-     * far as they can be: one that cannot is left out.
+     * Copies one output file off the worker into the store (the {@code collect-outputs} split calls it for the files
+     * of one prompt in parallel, on the {@link #POOL} thread pool profile). A file missing on a worker that answered
+     * fails the task (outputs lost); a worker that does not answer throws {@link ComfyUiUnavailableException}, which
+     * stops the copy (the worker is then checked, and failed if it stays silent). A failed prompt's partial outputs
+     * are copied as far as they can be: one that cannot is left out.
      */
     public void copy(OutputCopy c) {
         PromptEnd end = c.end();
