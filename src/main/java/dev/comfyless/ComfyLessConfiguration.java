@@ -164,10 +164,17 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         DispatchGate dispatchGate = new DispatchGate(context, signal);
         context.getManagementStrategy().addEventNotifier(dispatchGate);
         OutputCollector outputCollector = new OutputCollector(comfyUi, outputs);
+        // the collect-outputs split's threads: bounded, and idle ones end (its queue is bounded by the running tasks)
+        context.getExecutorServiceManager().registerThreadPoolProfile(
+                new org.apache.camel.builder.ThreadPoolProfileBuilder(OutputCollector.POOL)
+                        .poolSize(settings.outputCopyConcurrency).maxPoolSize(settings.outputCopyConcurrency)
+                        .maxQueueSize(-1).allowCoreThreadTimeOut(true).keepAliveTime(30L).build());
         RunningTasks running = new RunningTasks(queue, store, workers, comfyUi, outputCollector, preparer, signal,
                 new RunningTasks.Watching(settings.historyPollMax, settings.healthFailures, workersRecover,
                         settings.probeTimeout(), settings.comfyUiTimeout, settings.taskLease),
                 new TaskRoutes(context), dispatchGate::open);
+        Dispatcher dispatcher = new Dispatcher(queue, workers, comfyUi, running, signal, preparer,
+                settings.inputConcurrency);
         // what the fleet measured (boot and run times, arrivals, queue ages), for the scaling policy and waiting_for
         FleetLedger ledger = new FleetLedger(scripts);
         registry.bind("fleetLedger", ledger);
@@ -182,6 +189,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() {
+                dispatcher.close();
                 running.close();
                 events.close();
                 outcomes.close();
@@ -214,7 +222,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("comfyUiClient", comfyUi);
         registry.bind("runningTasks", running);
         registry.bind("dispatchSignal", signal);
-        registry.bind("dispatcher", new Dispatcher(queue, workers, comfyUi, running, signal, preparer));
+        registry.bind("dispatcher", dispatcher);
         registry.bind("dispatchGate", dispatchGate);
         registry.bind("taskCompletion", new TaskCompletion(running));
         registry.bind("outputCollector", outputCollector);

@@ -91,6 +91,12 @@ public final class Settings {
     public static final Setting ALLOW_PRIVATE_URLS = Setting.of("comfyless.input.allow-private-urls",
             "COMFYLESS_ALLOW_PRIVATE_URLS", "false", "true = input image URLs may point at loopback, link-local "
             + "and private addresses (an image server on your own network); false refuses them");
+    public static final Setting INPUT_CONCURRENCY = Setting.of("comfyless.input.concurrency",
+            "COMFYLESS_INPUT_CONCURRENCY", "16", "how many tasks may have their input images fetched and uploaded at "
+            + "once (a pool of threads): a slow input URL holds one of them, never the dispatch of other tasks");
+    public static final Setting OUTPUT_COPY_CONCURRENCY = Setting.of("comfyless.output.copy-concurrency",
+            "COMFYLESS_OUTPUT_COPY_CONCURRENCY", "16", "how many output files may be copied off workers at once "
+            + "(a pool of threads): a worker slow to serve its outputs holds one of them, not every task's completion");
     public static final Setting HISTORY_POLL_MAX = Setting.of("comfyless.comfyui.history-poll-max",
             "COMFYLESS_HISTORY_POLL_MAX", "10s",
             "longest wait between two /history checks of a running prompt (the WebSocket is the fast path)");
@@ -170,7 +176,8 @@ public final class Settings {
             ON_SHUTDOWN,
             LEADER_LEASE,
             PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, INPUT_FETCH_TIMEOUT,
-            ALLOW_PRIVATE_URLS, HISTORY_POLL_MAX, HEALTH_INTERVAL, HEALTH_FAILURES, READINESS_INTERVAL,
+            ALLOW_PRIVATE_URLS, INPUT_CONCURRENCY, OUTPUT_COPY_CONCURRENCY, HISTORY_POLL_MAX, HEALTH_INTERVAL,
+            HEALTH_FAILURES, READINESS_INTERVAL,
             SANDBOX_BOOT_TIME, SANDBOX_STEP_TIME,
             NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
             NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT,
@@ -220,6 +227,8 @@ public final class Settings {
     public final long maxInputBytes;
     public final Duration inputFetchTimeout;
     public final boolean allowPrivateUrls;
+    public final int inputConcurrency;
+    public final int outputCopyConcurrency;
     public final Duration historyPollMax;
     public final Duration healthInterval;
     public final int healthFailures;
@@ -332,6 +341,8 @@ public final class Settings {
         maxInputBytes = r.integer(MAX_INPUT_BYTES, 1024, Integer.MAX_VALUE);
         inputFetchTimeout = r.duration(INPUT_FETCH_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
         allowPrivateUrls = r.bool(ALLOW_PRIVATE_URLS);
+        inputConcurrency = r.integer(INPUT_CONCURRENCY, 1, 1024);
+        outputCopyConcurrency = r.integer(OUTPUT_COPY_CONCURRENCY, 1, 1024);
         historyPollMax = r.duration(HISTORY_POLL_MAX, Duration.ofMillis(100), Duration.ofHours(1));
         healthInterval = r.duration(HEALTH_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
         healthFailures = r.integer(HEALTH_FAILURES, 1, 100);

@@ -4,6 +4,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.comfyless.comfyui.ComfyUiClient;
 import dev.comfyless.comfyui.ComfyUiUnavailableException;
@@ -18,8 +23,13 @@ import org.slf4j.LoggerFactory;
  * The {@code dispatch} and {@code send-prompt} routes' bean: pairs pending tasks with idle workers (one Lua step
  * each; the route repeats until either side runs out) and sends each prompt. The prompt is watched before it is sent, because with a fast worker its
  * completion can arrive before the POST's answer.
+ * <p>
+ * A task with input images has them fetched and uploaded on a pool of {@code COMFYLESS_INPUT_CONCURRENCY} threads,
+ * not on the caller's: an input URL that takes 30 s to answer (or a worker slow to take an upload) then holds only its
+ * own task, while the {@code dispatch} route goes on pairing the next task with the next idle worker. The posting
+ * itself is asynchronous (Vert.x).
  */
-public final class Dispatcher {
+public final class Dispatcher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
 
@@ -29,15 +39,28 @@ public final class Dispatcher {
     private final RunningTasks running;
     private final DispatchSignal signal;
     private final PromptPreparer preparer;
+    /**
+     * Input preparation. Its queue has no bound of its own: each entry holds a worker claimed for it, so the fleet's
+     * size bounds it. Idle threads end, so a fleet without inputs costs no thread.
+     */
+    private final ThreadPoolExecutor inputs;
 
     public Dispatcher(TaskQueue queue, WorkerRegistry workers, ComfyUiClient client, RunningTasks running,
-                      DispatchSignal signal, PromptPreparer preparer) {
+                      DispatchSignal signal, PromptPreparer preparer, int inputConcurrency) {
         this.queue = queue;
         this.workers = workers;
         this.client = client;
         this.running = running;
         this.signal = signal;
         this.preparer = preparer;
+        AtomicInteger threads = new AtomicInteger();
+        this.inputs = new ThreadPoolExecutor(inputConcurrency, inputConcurrency, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "comfyless-inputs-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        this.inputs.allowCoreThreadTimeOut(true);
     }
 
     /**
@@ -87,11 +110,26 @@ public final class Dispatcher {
      * worker freed by a finished task that took the next).
      */
     public void send(Assignment a) {
-        String promptId = a.task().promptId();
-        String endpoint = a.worker().endpoint();
         running.watch(a.task(), a.worker());
         // a step until ComfyUI has answered the prompt (or its failure is recorded): a stop waits for it
         running.stepStarted();
+        if (a.task().inputsJson() == null) {
+            // nothing to fetch or upload: posted from here at once
+            prepareAndPost(a);
+            return;
+        }
+        try {
+            inputs.execute(() -> prepareAndPost(a));
+        } catch (RejectedExecutionException e) {
+            // the process stops (the pool is shut): prepared here, as a step the stop waits for
+            prepareAndPost(a);
+        }
+    }
+
+    /** Uploads the task's inputs (blocking) and posts its prompt; always ends the step {@link #send} started. */
+    private void prepareAndPost(Assignment a) {
+        String promptId = a.task().promptId();
+        String endpoint = a.worker().endpoint();
         String prompt;
         try {
             prompt = preparer.prepare(a.task(), endpoint);
@@ -120,6 +158,12 @@ public final class Dispatcher {
                 }
             });
         });
+    }
+
+    /** Takes no new preparation; those under way finish (a stop waits for them as steps). */
+    @Override
+    public void close() {
+        inputs.shutdown();
     }
 
     /**

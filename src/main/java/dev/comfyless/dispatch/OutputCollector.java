@@ -29,6 +29,9 @@ public final class OutputCollector {
 
     private static final Logger LOG = LoggerFactory.getLogger(OutputCollector.class);
 
+    /** The thread pool profile the {@code collect-outputs} split copies on (COMFYLESS_OUTPUT_COPY_CONCURRENCY). */
+    public static final String POOL = "outputCopies";
+
     private final ComfyUiClient client;
     private final OutputStore store;
 
@@ -71,10 +74,11 @@ public final class OutputCollector {
     }
 
     /**
-     * Copies one output file off the worker into the store. A file missing on a worker that answered fails the task
-     * (outputs lost); a worker that does not answer throws {@link ComfyUiUnavailableException}, which stops the copy
-     * (the worker is then checked, and failed if it stays silent). A failed prompt's partial outputs are copied as
-     * far as they can be: one that cannot is left out.
+     * Copies one output file off the worker into the store (the {@code collect-outputs} split calls it for the files
+     * of one prompt in parallel, on the {@link #POOL} thread pool profile). A file missing on a worker that answered
+     * fails the task (outputs lost); a worker that does not answer throws {@link ComfyUiUnavailableException}, which
+     * stops the copy (the worker is then checked, and failed if it stays silent). A failed prompt's partial outputs
+     * are copied as far as they can be: one that cannot is left out.
      */
     public void copy(OutputCopy c) {
         PromptEnd end = c.end();
@@ -89,8 +93,13 @@ public final class OutputCollector {
                 LOG.info("Task {}: partial output {} of a failed prompt could not be copied: {}", taskId,
                         c.file().filename(), e.getMessage());
             } else {
-                end.lostFile = e.file;
-                end.lostReason = e.getMessage();
+                // the files are copied in parallel: the first loss is the one reported, file and reason together
+                synchronized (end) {
+                    if (end.lostFile == null) {
+                        end.lostReason = e.getMessage();
+                        end.lostFile = e.file;
+                    }
+                }
             }
         } catch (ComfyUiUnavailableException e) {
             if (!end.isPartial()) {

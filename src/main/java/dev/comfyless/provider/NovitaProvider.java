@@ -4,6 +4,7 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -11,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -47,7 +49,13 @@ import org.slf4j.LoggerFactory;
  * <li>{@code failed} and {@code terminating} workers have their instance deleted, again and again until Novita
  * says it is gone; only then is the record removed (a forgotten instance would go on costing money).</li>
  * </ul>
- * Methods are synchronized: the timed routes run on separate Quartz threads and each acts on a fresh read. Worker
+ * No Novita call is made under a lock that the API, the dispatcher or the lease renewal waits on. A scaling decision
+ * (the {@code autoscale} route, {@code capacity-check}, an operator's add) is taken under a short lock that covers
+ * only Redis: it reads the fleet, decides and records its pending workers, so that the next decision counts them;
+ * the create calls are made after it is released. The timed maintenance steps (instance watch, the health check's
+ * Novita half, cleanup, reconcile) still run one at a time, each on a fresh read, under a lock of their own that
+ * only they (and the deletes a decision makes) take; they run on Quartz threads, of which there is one per timed
+ * route (application.properties), so a slow Novita never holds the thread another route needs. Worker
  * times are Redis' clock and are compared with {@code clock} here: a skew of seconds does not matter against
  * timeouts of minutes.
  */
@@ -80,6 +88,14 @@ public final class NovitaProvider implements GpuProvider {
     /** After Novita refuses a create (balance, quota, no GPUs), creates wait this long: asking again at once
      * would only repeat the refusal. */
     private volatile Instant createsHeldUntil = Instant.EPOCH;
+    /** Held while deciding and recording a scale decision (Redis only, never across a Novita call). */
+    private final Object decisions = new Object();
+    /**
+     * Held by the timed maintenance steps, across their Novita calls: they run one at a time, each on a fresh read.
+     * A drain or a scale-down deletes its worker's instance at once only when this lock is free (never waiting for
+     * it); otherwise {@code instance-watch} does, as it does for every terminating worker.
+     */
+    private final ReentrantLock maintenance = new ReentrantLock();
     /** What this provider runs in the process and stops with it (the sandbox's simulated cloud). */
     private volatile AutoCloseable owned = () -> { };
 
@@ -158,57 +174,71 @@ public final class NovitaProvider implements GpuProvider {
     }
 
     /** @param eager called by capacity-check rather than the timer: a decision that does nothing is not logged */
-    private synchronized void decideAndAct(boolean eager) {
-        if (scalingStopped) {
-            return;
-        }
-        List<Worker> mine = mine();
-        Instant now = clock.instant();
-        long pending = pendingTasks.getAsLong();
-        List<FleetMember> members = mine.stream().map(w -> new FleetMember(w.id(), w.status(), w.createdAt(),
-                w.lastActiveAt() == null ? w.createdAt() : w.lastActiveAt(), w.autoscaled())).toList();
-        Decision d = ScalingPolicy.decide(new ScalingInput(members, (int) Math.min(pending, Integer.MAX_VALUE),
-                measurements.apply(fleet.productId())), fleet.scaling(), now);
-        if (d.isNoop()) {
-            // every decision is logged, but a fleet that stays as it is says so once, not every turn; work waiting
-            // at the maximum is worth a line each turn
-            String head = d.reason().substring(0, d.reason().indexOf(':') + 1);
-            boolean news = !head.equals(lastNoop) && !eager;
-            if (news || (pending > 0 && d.counts().live() >= fleet.scaling().maxWorkers() && !eager)) {
-                LOG.info("Autoscale: {}", d.reason());
-            } else {
-                LOG.debug("Autoscale: {}", d.reason());
+    private void decideAndAct(boolean eager) {
+        String why;
+        List<String> creates = new ArrayList<>();
+        List<String> deletes = new ArrayList<>();
+        synchronized (decisions) {
+            if (scalingStopped) {
+                return;
             }
-            lastNoop = eager ? lastNoop : head;
-            return;
-        }
-        lastNoop = null;
-        LOG.info("Autoscale: {}", d.reason());
-        if (d.create() > 0) {
-            if (now.isBefore(createsHeldUntil)) {
-                LOG.warn("Autoscale: {} instance(s) wanted, but creates are held until {} after Novita refused the "
-                        + "last one", d.create(), createsHeldUntil);
-            } else if (api.circuitOpen()) {
-                LOG.warn("Autoscale: {} instance(s) wanted, but the Novita API failed repeatedly (circuit breaker "
-                        + "open); the next turn tries again", d.create());
-            } else {
-                for (int i = 0; i < d.create(); i++) {
-                    Creation c = create("autoscale, " + d.driver().name().toLowerCase(java.util.Locale.ROOT));
-                    if (c.refusal() != null) {
-                        break; // Novita refused or could not be asked: the next turn tries again
+            List<Worker> mine = mine();
+            Instant now = clock.instant();
+            long pending = pendingTasks.getAsLong();
+            List<FleetMember> members = mine.stream().map(w -> new FleetMember(w.id(), w.status(), w.createdAt(),
+                    w.lastActiveAt() == null ? w.createdAt() : w.lastActiveAt(), w.autoscaled())).toList();
+            Decision d = ScalingPolicy.decide(new ScalingInput(members, (int) Math.min(pending, Integer.MAX_VALUE),
+                    measurements.apply(fleet.productId())), fleet.scaling(), now);
+            if (d.isNoop()) {
+                // every decision is logged, but a fleet that stays as it is says so once, not every turn; work
+                // waiting at the maximum is worth a line each turn
+                String head = d.reason().substring(0, d.reason().indexOf(':') + 1);
+                boolean news = !head.equals(lastNoop) && !eager;
+                if (news || (pending > 0 && d.counts().live() >= fleet.scaling().maxWorkers() && !eager)) {
+                    LOG.info("Autoscale: {}", d.reason());
+                } else {
+                    LOG.debug("Autoscale: {}", d.reason());
+                }
+                lastNoop = eager ? lastNoop : head;
+                return;
+            }
+            lastNoop = null;
+            LOG.info("Autoscale: {}", d.reason());
+            why = "autoscale, " + d.driver().name().toLowerCase(java.util.Locale.ROOT);
+            if (d.create() > 0) {
+                if (now.isBefore(createsHeldUntil)) {
+                    LOG.warn("Autoscale: {} instance(s) wanted, but creates are held until {} after Novita refused "
+                            + "the last one", d.create(), createsHeldUntil);
+                } else if (api.circuitOpen()) {
+                    LOG.warn("Autoscale: {} instance(s) wanted, but the Novita API failed repeatedly (circuit "
+                            + "breaker open); the next turn tries again", d.create());
+                } else {
+                    // recorded now, created below: the next decision (capacity-check, the next turn) counts them
+                    for (int i = 0; i < d.create(); i++) {
+                        creates.add(record(why));
                     }
                 }
             }
-        }
-        for (String id : d.delete()) {
-            String why = d.driver() == Decision.Driver.UNNEEDED_BOOT
-                    ? "boot no longer needed (autoscale)" : "idle: no longer worth keeping (scale-down)";
-            if (registry.retireUnused(id, why) == WorkerRegistry.Retirement.TERMINATING) {
-                registry.get(id).ifPresent(this::deleteStep);
-            } else {
-                LOG.info("Scale-down of worker {} skipped: it was given a task meanwhile", id);
+            for (String id : d.delete()) {
+                String reason = d.driver() == Decision.Driver.UNNEEDED_BOOT
+                        ? "boot no longer needed (autoscale)" : "idle: no longer worth keeping (scale-down)";
+                if (registry.retireUnused(id, reason) == WorkerRegistry.Retirement.TERMINATING) {
+                    deletes.add(id);
+                } else {
+                    LOG.info("Scale-down of worker {} skipped: it was given a task meanwhile", id);
+                }
             }
         }
+        // the Novita calls, with no decision lock held
+        for (int i = 0; i < creates.size(); i++) {
+            Creation c = create(creates.get(i), why);
+            if (c.refusal() != null) {
+                // Novita refused or could not be asked: the records not sent for go, the next turn tries again
+                creates.subList(i + 1, creates.size()).forEach(registry::remove);
+                break;
+            }
+        }
+        deletes.forEach(this::deleteNowIfFree);
     }
 
     /** The last decision that did nothing, so that an unchanged fleet is logged once. */
@@ -235,24 +265,32 @@ public final class NovitaProvider implements GpuProvider {
 
     /** Creates one instance now (an operator's {@code POST /api/v1/workers}); empty at the maximum. */
     @Override
-    public synchronized Optional<Worker> addWorker() {
-        long live = mine().stream().filter(w -> live(w.status())).count();
-        if (live >= fleet.scaling().maxWorkers()) {
-            return Optional.empty();
+    public Optional<Worker> addWorker() {
+        String id;
+        synchronized (decisions) {
+            long live = mine().stream().filter(w -> live(w.status())).count();
+            if (live >= fleet.scaling().maxWorkers()) {
+                return Optional.empty();
+            }
+            id = record("operator");
         }
-        Creation c = create("operator");
+        // the create call holds this request only, no lock
+        Creation c = create(id, "operator");
         if (c.refusal() != null) {
             throw c.refusal();
         }
         return registry.get(c.workerId());
     }
 
-    /** Takes a worker out of service: deleted now when idle or booting, after its task when running. */
+    /**
+     * Takes a worker out of service: deleted now when idle or booting, after its task when running. The retirement is
+     * one Redis step; the delete call holds this request only, no lock.
+     */
     @Override
-    public synchronized WorkerRegistry.Retirement drainWorker(String id) {
+    public WorkerRegistry.Retirement drainWorker(String id) {
         WorkerRegistry.Retirement r = registry.retire(id, "deleted by an operator", true);
         if (r == WorkerRegistry.Retirement.TERMINATING) {
-            registry.get(id).ifPresent(this::deleteStep);
+            deleteNowIfFree(id);
         } else if (r == WorkerRegistry.Retirement.DRAINING) {
             LOG.info("Worker {} drains: it finishes its task, then its instance is deleted", id);
         }
@@ -266,12 +304,18 @@ public final class NovitaProvider implements GpuProvider {
     private record Creation(String workerId, NovitaException refusal) {
     }
 
-    /** Records a worker, then asks Novita for its instance. */
-    private Creation create(String why) {
+    /** Records a pending worker (before its create call, so that a lost answer is found again by name); its id. */
+    private String record(String why) {
         String id = "nv-" + HexFormat.of().formatHex(randomBytes());
+        registry.register(id, name(), "", Map.of("status", WorkerStatus.PENDING.wire(), "instance_name",
+                fleet.instancePrefix() + id, "product_id", fleet.productId(), "origin",
+                why.startsWith("autoscale") ? "autoscale" : why));
+        return id;
+    }
+
+    /** Asks Novita for the instance of a worker {@link #record recorded} pending. */
+    private Creation create(String id, String why) {
         String name = fleet.instancePrefix() + id;
-        registry.register(id, name(), "", Map.of("status", WorkerStatus.PENDING.wire(), "instance_name", name,
-                "product_id", fleet.productId(), "origin", why.startsWith("autoscale") ? "autoscale" : why));
         try {
             String instanceId = api.create(new CreateInstance(name, fleet.productId(), fleet.gpuNum(),
                     fleet.rootfsSize(), fleet.imageUrl(), fleet.envs(), "onDemand"));
@@ -338,7 +382,16 @@ public final class NovitaProvider implements GpuProvider {
      * over), fails those that broke or passed the creation timeout, and carries out deletes.
      */
     @Override
-    public synchronized void watchInstances() {
+    public void watchInstances() {
+        maintenance.lock();
+        try {
+            watchInstancesNow();
+        } finally {
+            maintenance.unlock();
+        }
+    }
+
+    private void watchInstancesNow() {
         Instant now = clock.instant();
         for (Worker w : mine()) {
             try {
@@ -396,7 +449,16 @@ public final class NovitaProvider implements GpuProvider {
      * is failed (its task goes back to the queue) and deleted.
      */
     @Override
-    public synchronized void checkInstances() {
+    public void checkInstances() {
+        maintenance.lock();
+        try {
+            checkInstancesNow();
+        } finally {
+            maintenance.unlock();
+        }
+    }
+
+    private void checkInstancesNow() {
         for (Worker w : mine()) {
             if ((w.status() == WorkerStatus.IDLE || w.status() == WorkerStatus.RUNNING) && w.instanceId() != null) {
                 Optional<NovitaInstance> found = api.get(w.instanceId());
@@ -412,7 +474,16 @@ public final class NovitaProvider implements GpuProvider {
      * not take), and forgets failed workers that never got an instance once they have been visible a while.
      */
     @Override
-    public synchronized void cleanup() {
+    public void cleanup() {
+        maintenance.lock();
+        try {
+            cleanupNow();
+        } finally {
+            maintenance.unlock();
+        }
+    }
+
+    private void cleanupNow() {
         Instant now = clock.instant();
         for (Worker w : mine()) {
             if (w.status() == WorkerStatus.FAILED || w.status() == WorkerStatus.TERMINATING) {
@@ -435,7 +506,16 @@ public final class NovitaProvider implements GpuProvider {
      * whose instance is gone is failed. Instances without our prefix are never touched.
      */
     @Override
-    public synchronized void reconcile() {
+    public void reconcile() {
+        maintenance.lock();
+        try {
+            reconcileNow();
+        } finally {
+            maintenance.unlock();
+        }
+    }
+
+    private void reconcileNow() {
         String prefix = fleet.instancePrefix();
         List<NovitaInstance> ours = api.list(prefix).stream()
                 .filter(i -> i.name() != null && i.name().startsWith(prefix)).toList();
@@ -491,7 +571,16 @@ public final class NovitaProvider implements GpuProvider {
     }
 
     @Override
-    public synchronized int deleteAllInstances() {
+    public int deleteAllInstances() {
+        maintenance.lock();
+        try {
+            return deleteAllInstancesNow();
+        } finally {
+            maintenance.unlock();
+        }
+    }
+
+    private int deleteAllInstancesNow() {
         int asked = 0;
         for (Worker w : mine()) {
             if (live(w.status())) {
@@ -512,6 +601,22 @@ public final class NovitaProvider implements GpuProvider {
             }
         }
         return asked;
+    }
+
+    /**
+     * A delete step for a worker just retired, on a fresh read, unless a timed step holds the maintenance lock (it may
+     * be deleting the same instance, or hung on Novita): then the next {@code instance-watch} turn deletes it.
+     */
+    private void deleteNowIfFree(String workerId) {
+        if (!maintenance.tryLock()) {
+            LOG.debug("Worker {}: its instance is deleted by the next instance watch", workerId);
+            return;
+        }
+        try {
+            registry.get(workerId).ifPresent(this::deleteStep);
+        } finally {
+            maintenance.unlock();
+        }
     }
 
     /** Fails a worker (its task goes back to the queue) and starts deleting its instance. */

@@ -20,6 +20,7 @@ final class NovitaFaults {
     private int lostCreateResponses;
     private String pullFailure;
     private Duration slowBoot = Duration.ZERO;
+    private Duration createStall = Duration.ZERO;
 
     synchronized void failCreatesWith(String reason, int times) {
         createFailureReason = Objects.requireNonNull(reason, "reason");
@@ -60,6 +61,15 @@ final class NovitaFaults {
         slowBoot = extra.isNegative() ? Duration.ZERO : extra;
     }
 
+    synchronized void stallCreates(Duration stall) {
+        Objects.requireNonNull(stall, "stall");
+        createStall = stall.isNegative() ? Duration.ZERO : stall;
+    }
+
+    synchronized Duration createStall() {
+        return createStall;
+    }
+
     synchronized void clear() {
         createFailures = 0;
         rateLimited = 0;
@@ -67,6 +77,7 @@ final class NovitaFaults {
         lostCreateResponses = 0;
         pullFailure = null;
         slowBoot = Duration.ZERO;
+        createStall = Duration.ZERO;
     }
 
     /** Seconds for Retry-After when this request is rate limited, else -1. */

@@ -109,6 +109,23 @@ final class NovitaServer extends AbstractVerticle {
     }
 
     private void create(RoutingContext ctx) {
+        long stall = faults.createStall().toMillis();
+        if (stall > 0) {
+            vertx.setTimer(stall, t -> {
+                try {
+                    createNow(ctx);
+                } catch (NovitaError e) {
+                    error(ctx, e);
+                } catch (RuntimeException e) {
+                    error(ctx, new NovitaError(500, "UNKNOWN", "unknown error"));
+                }
+            });
+            return;
+        }
+        createNow(ctx);
+    }
+
+    private void createNow(RoutingContext ctx) {
         NovitaCreateRequest request = NovitaCreateRequest.parse(body(ctx));
         if (!request.product().availableDeploy()) {
             throw new NovitaError(400, "INSUFFICIENT_RESOURCE", "insufficient resource for " + request.product().id());

@@ -256,6 +256,14 @@ public final class NovitaSimulator implements AutoCloseable {
         faults.slowBoot(extra);
     }
 
+    /**
+     * Creates from now on are answered (and carried out) only this much later: a Novita API that hangs on creates.
+     * {@link Duration#ZERO} ends it.
+     */
+    public void stallCreates(Duration stall) {
+        faults.stallCreates(stall);
+    }
+
     /** The instance's container stops by itself: status exited, its ComfyUI dies. Returns once it is dead. */
     public void exitInstance(String id) {
         fleet.exit(id);

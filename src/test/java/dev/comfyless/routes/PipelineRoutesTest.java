@@ -4,6 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.comfyless.comfyui.ComfyUiUnavailableException;
@@ -103,16 +110,27 @@ class PipelineRoutesTest extends RouteFiles {
 
     /** {@code outputCollector}: one copy per file; a scripted file fails as an unreachable worker. */
     public static final class OutputCollector {
-        final List<String> copied = new ArrayList<>();
-        String unreachableAt;
+        final List<String> copied = new CopyOnWriteArrayList<>();
+        final Set<String> threads = ConcurrentHashMap.newKeySet();
+        volatile String unreachableAt;
+        /** When set, each copy waits until this many copies are under way at once (or fails after 5 s). */
+        volatile CountDownLatch together;
 
         public List<String> files(FakeEnd end) {
             return end.files;
         }
 
-        public void copy(String file) {
+        public void copy(String file) throws InterruptedException {
+            threads.add(Thread.currentThread().getName());
             if (file.equals(unreachableAt)) {
                 throw new ComfyUiUnavailableException("worker did not answer", 0);
+            }
+            CountDownLatch all = together;
+            if (all != null) {
+                all.countDown();
+                if (!all.await(5, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("the copies of one prompt ran one after the other");
+                }
             }
             copied.add(file);
         }
@@ -151,6 +169,13 @@ class PipelineRoutesTest extends RouteFiles {
     final TaskCompletion completion = new TaskCompletion();
     @BindToRegistry("outputCollector")
     final OutputCollector outputs = new OutputCollector();
+    /** What ComfyLessConfiguration registers as a thread pool profile (COMFYLESS_OUTPUT_COPY_CONCURRENCY). */
+    @BindToRegistry("outputCopies")
+    final ExecutorService outputCopies = Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "output-copy");
+        t.setDaemon(true);
+        return t;
+    });
     @BindToRegistry("fleetControl")
     final FleetControl fleetControl = new FleetControl();
     @BindToRegistry("gpuProvider")
@@ -164,6 +189,9 @@ class PipelineRoutesTest extends RouteFiles {
     @BeforeEach
     void reset() {
         MockEndpoint.resetMocks(context);
+        outputs.together = null;
+        outputs.unreachableAt = null;
+        outputs.copied.clear();
     }
 
     /** The mock that replaced the producer of {@code uri} (mockEndpointsAndSkip). */
@@ -205,7 +233,7 @@ class PipelineRoutesTest extends RouteFiles {
         assertThat(completion.steps).containsExactly("handOff", "finish");
         assertThat(dispatcher.sent).as("the hand-off's next task is sent before the copy").containsExactly(
                 "next-task-of-worker");
-        assertThat(outputs.copied).containsExactly("a.png", "b.png", "c.png");
+        assertThat(outputs.copied).containsExactlyInAnyOrder("a.png", "b.png", "c.png");
         assertThat(mock("seda:dispatch").getReceivedCounter())
                 .as("work waits that no freed worker took").isEqualTo(1);
     }
@@ -224,8 +252,21 @@ class PipelineRoutesTest extends RouteFiles {
         Exchange done = send(context, "direct:prompt-ended", new FakeEnd(true, "a.png", "b.png", "c.png"));
         assertThat(done.isFailed()).isTrue();
         assertThat(done.getException()).hasRootCauseInstanceOf(ComfyUiUnavailableException.class);
-        assertThat(outputs.copied).containsExactly("a.png");
+        assertThat(outputs.copied).doesNotContain("b.png");
         assertThat(completion.steps).as("no finish: the watch checks the worker").containsExactly("handOff");
+    }
+
+    @Test
+    void aPromptsFilesAreCopiedAtOnceOnTheOutputCopyPool() {
+        // each copy waits until all three are under way: copied one after the other, the first would fail
+        outputs.together = new CountDownLatch(3);
+        outputs.threads.clear();
+        Exchange done = send(context, "direct:prompt-ended", new FakeEnd(true, "a.png", "b.png", "c.png"));
+        assertThat(done.getException()).isNull();
+        assertThat(outputs.copied).containsExactlyInAnyOrder("a.png", "b.png", "c.png");
+        assertThat(outputs.threads).as("never on the caller's (completion) thread").allMatch(t -> t.equals(
+                "output-copy"));
+        assertThat(completion.steps).containsExactly("handOff", "finish");
     }
 
     @Test
