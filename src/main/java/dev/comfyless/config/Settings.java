@@ -44,6 +44,9 @@ public final class Settings {
     public static final Setting REDIS_TLS = Setting.of("comfyless.redis.tls", "REDIS_TLS", "false",
             "true = connect with TLS (rediss://), the server certificate verified against the JVM's trust store and "
             + "its host name");
+    public static final Setting REDIS_TLS_CA_FILE = Setting.of("comfyless.redis.tls-ca-file", "REDIS_TLS_CA_FILE", "",
+            "PEM file of the CA certificates that sign the Redis certificate (a private CA), trusted instead of the "
+            + "JVM's trust store; with REDIS_TLS=true");
     public static final Setting REDIS_SENTINELS = Setting.of("comfyless.redis.sentinels", "REDIS_SENTINELS", "",
             "Redis Sentinel addresses (host:port, comma-separated) instead of REDIS_HOST; needs REDIS_SENTINEL_MASTER");
     public static final Setting REDIS_SENTINEL_MASTER = Setting.of("comfyless.redis.sentinel-master",
@@ -176,7 +179,8 @@ public final class Settings {
 
     /** In the order of the README's configuration table. */
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, API_KEYS, API_KEYS_FILE, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
-            REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_USERNAME, REDIS_TLS, REDIS_SENTINELS,
+            REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_USERNAME, REDIS_TLS, REDIS_TLS_CA_FILE,
+            REDIS_SENTINELS,
             REDIS_SENTINEL_MASTER, REDIS_CLUSTER_NODES, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
             TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL, TASK_LEASE, REPLICA_ID, EVENTS_ENDPOINT, SHUTDOWN_TIMEOUT,
             ON_SHUTDOWN,
@@ -211,6 +215,8 @@ public final class Settings {
     public final int redisDb;
     public final Optional<String> redisUsername;
     public final boolean redisTls;
+    /** The CA certificates of REDIS_TLS_CA_FILE; empty = the JVM's trust store. */
+    public final List<java.security.cert.X509Certificate> redisTlsCa;
     /** host:port of each Sentinel; empty unless REDIS_SENTINELS is set. */
     public final List<String> redisSentinels;
     public final Optional<String> redisSentinelMaster;
@@ -338,6 +344,7 @@ public final class Settings {
         redisDb = r.integer(REDIS_DB, 0, 1023);
         redisUsername = r.optional(REDIS_USERNAME);
         redisTls = r.bool(REDIS_TLS);
+        redisTlsCa = r.certificates(REDIS_TLS_CA_FILE);
         redisSentinels = r.hostPorts(REDIS_SENTINELS);
         redisSentinelMaster = r.optional(REDIS_SENTINEL_MASTER);
         redisClusterNodes = r.hostPorts(REDIS_CLUSTER_NODES);
@@ -694,6 +701,29 @@ public final class Settings {
             return List.copyOf(out);
         }
 
+        /** The X.509 certificates of a PEM file; empty when the setting is unset. */
+        List<java.security.cert.X509Certificate> certificates(Setting s) {
+            Optional<String> path = optional(s);
+            if (path.isEmpty()) {
+                return List.of();
+            }
+            try (java.io.InputStream in = java.nio.file.Files.newInputStream(Path.of(path.get()))) {
+                List<java.security.cert.X509Certificate> certs = new ArrayList<>();
+                for (java.security.cert.Certificate c : java.security.cert.CertificateFactory.getInstance("X.509")
+                        .generateCertificates(in)) {
+                    certs.add((java.security.cert.X509Certificate) c);
+                }
+                if (certs.isEmpty()) {
+                    problems.add(s.label() + " holds no certificate: " + path.get());
+                }
+                return List.copyOf(certs);
+            } catch (java.io.IOException | java.security.cert.CertificateException | RuntimeException e) {
+                problems.add(s.label() + " cannot be read as PEM certificates: " + path.get() + " ("
+                        + e.getClass().getSimpleName() + ")");
+                return List.of();
+            }
+        }
+
         /** The Redis settings that only make sense together (or never together). */
         void redisTopology(Settings s) {
             List<String> chosen = new ArrayList<>();
@@ -728,6 +758,9 @@ public final class Settings {
                             + REDIS_CLUSTER_NODES.label() + " it must hold a hash tag, such as {comfyless}:, so that "
                             + "every key of the deployment is in one slot (a script changes several keys at once)");
                 }
+            }
+            if (!s.redisTlsCa.isEmpty() && !s.redisTls) {
+                problems.add(REDIS_TLS_CA_FILE.label() + " is set but " + REDIS_TLS.label() + " is not true");
             }
             if (s.redisTls && chosen.isEmpty()) {
                 problems.add(REDIS_TLS.label() + " is true but no Redis is configured: the embedded Redis listens "

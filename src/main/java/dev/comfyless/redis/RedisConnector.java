@@ -146,8 +146,28 @@ public final class RedisConnector extends ServiceSupport {
                 .setKeepAlive(true)
                 .setTcpNoDelay(true);
         if (settings.redisTls) {
-            // the certificate must chain to the JVM's trust store and name the host connected to
+            // the certificate must chain to a trusted CA and name the host connected to
             servers.setSslVerificationMode(SslVerificationMode.STRICT);
+            if (!settings.redisTlsCa.isEmpty()) {
+                servers.setSslTrustManagerFactory(trusting(settings.redisTlsCa));
+            }
+        }
+    }
+
+    /** Trusts exactly the CA certificates of REDIS_TLS_CA_FILE. */
+    private static javax.net.ssl.TrustManagerFactory trusting(java.util.List<java.security.cert.X509Certificate> cas) {
+        try {
+            java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            for (int i = 0; i < cas.size(); i++) {
+                store.setCertificateEntry("redis-ca-" + i, cas.get(i));
+            }
+            javax.net.ssl.TrustManagerFactory factory = javax.net.ssl.TrustManagerFactory.getInstance(
+                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            factory.init(store);
+            return factory;
+        } catch (java.security.GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("Cannot use the certificates of " + Settings.REDIS_TLS_CA_FILE.env(), e);
         }
     }
 

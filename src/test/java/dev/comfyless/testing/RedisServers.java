@@ -190,6 +190,10 @@ public final class RedisServers implements AutoCloseable {
         }
     }
 
+    public static int freePortForTests() {
+        return freePort(false);
+    }
+
     /** A free port; with {@code bus}, one whose port + 10000 (the cluster bus) is free too. */
     static int freePort(boolean bus) {
         for (int i = 0; i < 200; i++) {
