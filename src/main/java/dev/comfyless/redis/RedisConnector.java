@@ -237,9 +237,22 @@ public final class RedisConnector extends ServiceSupport {
         }
     }
 
+    /** A refused login, also where Redisson wraps it in a connection failure (as when it connects lazily). */
+    private static boolean refusedCredentials(Throwable failure) {
+        int depth = 0;
+        for (Throwable c = failure; c != null && depth < 10; c = c.getCause(), depth++) {
+            if (c instanceof RedisWrongPasswordException || c instanceof RedisAuthRequiredException
+                    || c.getMessage() != null && (c.getMessage().contains("WRONGPASS")
+                            || c.getMessage().contains("NOAUTH"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Turns a client failure into operator words; the caller decides whether to show them. */
     String describe(Throwable failure) {
-        if (failure instanceof RedisWrongPasswordException || failure instanceof RedisAuthRequiredException) {
+        if (refusedCredentials(failure)) {
             return "Redis at " + address + " refused the credentials: check REDIS_USERNAME and REDIS_PASSWORD";
         }
         if (failure instanceof RedisTimeoutException) {
