@@ -116,6 +116,8 @@ class RedisClusterTopologyTest {
             }
         }
         assertThat((Long) owner.call("DBSIZE")).isEqualTo(inSlot);
+        System.out.println("Redis Cluster (" + RedisServers.binary().orElseThrow() + "): 30 tasks completed, "
+                + inSlot + " keys all in slot " + slot + " on the node of port " + owner.port());
         // the leader lease (a script too) lives there
         String leaderKey = prefix + "leader:comfyless";
         await().atMost(Duration.ofSeconds(10)).until(() -> (Long) owner.call("EXISTS", leaderKey) == 1L);
