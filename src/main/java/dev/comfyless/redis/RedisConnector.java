@@ -111,6 +111,11 @@ public final class RedisConnector extends ServiceSupport {
             }
             default -> throw new IllegalStateException(settings.redisMode().toString());
         }
+        if (embedded == null) {
+            // where the data is, said once (never the password)
+            LOG.info("Redis: {}{}{}, key prefix {}", address, settings.redisTls ? ", TLS" : "",
+                    settings.redisUsername.map(u -> ", as user " + u).orElse(""), settings.redisPrefix);
+        }
         client = Redisson.create(config);
     }
 
