@@ -39,7 +39,7 @@ class RedisTlsTest {
     private static RedisServers redis;
     private static int tlsPort;
 
-    /** One server and its certificates for the class: making an RSA key is slow on a loaded machine. */
+    /** One server and its certificates for the whole class. */
     @BeforeAll
     static void start() throws Exception {
         Assumptions.assumeTrue(RedisServers.binary().isPresent(), "skipped: no redis-server binary");
@@ -68,7 +68,7 @@ class RedisTlsTest {
         Path d = Files.createDirectories(dir.resolve(name));
         Path store = d.resolve("store.p12");
         String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-        run(keytool, "-genkeypair", "-alias", "redis", "-keyalg", "RSA", "-keysize", "2048", "-validity", "2",
+        run(keytool, "-genkeypair", "-alias", "redis", "-keyalg", "EC", "-groupname", "secp256r1", "-validity", "2",
                 "-dname", "CN=" + name, "-ext", "san=" + san, "-keystore", store.toString(), "-storetype", "PKCS12",
                 "-storepass", "changeit", "-keypass", "changeit");
         run(keytool, "-exportcert", "-rfc", "-alias", "redis", "-keystore", store.toString(), "-storepass",
