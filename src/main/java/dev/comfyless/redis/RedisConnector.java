@@ -117,6 +117,31 @@ public final class RedisConnector extends ServiceSupport {
                     settings.redisUsername.map(u -> ", as user " + u).orElse(""), settings.redisPrefix);
         }
         client = Redisson.create(config);
+        if (settings.redisPrefix.equals(Settings.REDIS_PREFIX.defaultValue())) {
+            oldPrefixData().thenAccept(found -> {
+                if (found) {
+                    LOG.warn("Redis holds ComfyLess data under the key prefix {} (the default before the Redis "
+                            + "Cluster support) and none under {}, its default now, so this start sees an empty "
+                            + "queue. To keep the old data, set {}={} and restart.", OLD_DEFAULT_PREFIX,
+                            settings.redisPrefix, Settings.REDIS_PREFIX.env(), OLD_DEFAULT_PREFIX);
+                }
+            });
+        }
+    }
+
+    /** The default key prefix before it held a hash tag. */
+    static final String OLD_DEFAULT_PREFIX = "comfyless:";
+
+    /**
+     * Whether a deployment's data is under {@link #OLD_DEFAULT_PREFIX} and none under ours: an upgrade that kept the
+     * default prefix would otherwise seem to have lost its tasks. Asked without blocking the start; false when Redis
+     * cannot say.
+     */
+    java.util.concurrent.CompletionStage<Boolean> oldPrefixData() {
+        RedissonClient c = client;
+        return c.getBucket(OLD_DEFAULT_PREFIX + "seq").isExistsAsync()
+                .thenCombine(c.getBucket(settings.redisPrefix + "seq").isExistsAsync(), (old, now) -> old && !now)
+                .exceptionally(failure -> false);
     }
 
     /** How often the client re-reads a Sentinel's or a cluster's topology (a failover is also pushed to it). */
