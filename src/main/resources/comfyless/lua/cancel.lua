@@ -1,3 +1,4 @@
+-- KEYS: task:$2 queue inflight idx:pending idx:running idx:cancelled expiry workers:idle fleet:runs fleet:ledger
 -- ARGV: prefix, id, retention ms. A running task's worker is freed in the same step; the caller interrupts the
 -- prompt on it. Returns {'cancelled', task, worker endpoint or ''} | {'terminal', status} | {'missing'}.
 local id = ARGV[2]

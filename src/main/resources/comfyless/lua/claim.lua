@@ -1,3 +1,4 @@
+-- KEYS: queue inflight idx:pending idx:running
 -- ARGV: prefix, claimer id, lease ms. Takes the best pending task and records it in flight in the same step.
 -- Returns the task (with payload), or an empty list when the queue is empty.
 local id = claim_next(ARGV[2], tonumber(ARGV[3]), now_ms(), nil)

@@ -1,3 +1,4 @@
+-- KEYS: task:$2 worker:$3 queue inflight idx:pending idx:running idx:completed idx:failed expiry workers:idle fleet:runs fleet:ledger
 -- ARGV: prefix, id, claimer ('' = any), prompt id ('' = any attempt), retention ms, 'completed'|'failed',
 --       prompt id for the freed worker's next task ('' = do not pair), lease ms, lease owner of the next task,
 --       ms since ComfyUI started executing it ('' = unknown; recorded as started_at if none is), then field/value

@@ -1,3 +1,4 @@
+-- KEYS: fleet:ledger fleet:runs fleet:products
 -- ARGV: prefix, then product ids of the live fleet (read too in case their boot list predates fleet:products).
 -- The GPU-time ledger for the operator's view, in one step:
 -- {ledger hash as field/value pairs, run times (ms), Redis now (ms), arrivals in the last 60 s, boot times (ms) of

@@ -1,3 +1,4 @@
+-- KEYS: fleet:boots:$2 fleet:runs queue
 -- ARGV: prefix, product id, how many queued tasks to look at. What the scaling policy reads each turn, in one step:
 -- Returns {boot times of the product (ms, newest first), run times (ms, newest first), arrivals in the last 60 s,
 -- 300 s and 900 s, created_at of the first queued tasks in dispatch order}.

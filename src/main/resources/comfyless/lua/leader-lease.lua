@@ -1,3 +1,4 @@
+-- KEYS: leader:$2 members:$2
 -- The leader lease of one namespace (RedisClusterService), run every lease/3 by each member.
 -- ARGV: prefix, namespace, member id, lease ms.
 -- Keys: leader:<namespace> = the leader's member id, expiring after the lease unless renewed;

@@ -1,3 +1,4 @@
+-- KEYS: leader:$2 members:$2
 -- A member leaves the namespace (graceful stop): the lease is deleted only if it still holds this member's id,
 -- so that the next member takes over at once and no other member's lease is ever removed.
 -- ARGV: prefix, namespace, member id. Returns 1 when the lease was ours and is gone, else 0.

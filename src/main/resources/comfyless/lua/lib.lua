@@ -1,4 +1,11 @@
 -- Shared by every task script (prepended by RedisScripts). ARGV[1] is the key prefix.
+-- Key rule (Redis Cluster): every key is P .. name, and P holds a hash tag ({comfyless}: by default), so all of a
+-- deployment's keys are in one slot and a script may touch any of them. Each script's first line declares the keys it
+-- can name before running, "-- KEYS: name name:$n ...", $n standing for ARGV[n] (a key whose ARGV is '' is left
+-- out); RedisScripts passes them, under the prefix, as KEYS, so that the client sends the script to the node that
+-- holds the slot. Keys found only while running (task:<id> read from a zset, fleet:arrivals:<bucket>) cannot be
+-- declared: the hash tag keeps them in the same slot. Scripts still build keys from P; KEYS is for routing.
+-- RedisScriptsKeysTest checks that every key a script names literally is declared.
 -- Keys, all under the prefix:
 --   task:<id>     hash, the task (payload kept as the exact JSON text the client sent); while running:
 --                 dispatched_at (sent to its worker), started_at (ComfyUI began executing it; unset while the prompt

@@ -1,3 +1,4 @@
+-- KEYS: idx:$2 queue
 -- ARGV: prefix, index ('all' or a status), upper bound ('+inf' or '(<seq>'), limit.
 -- Returns {next cursor seq or '', {task, ...}} newest first, without payload and metadata.
 -- Index entries whose task has expired since the retention sweep last ran are dropped on the way.

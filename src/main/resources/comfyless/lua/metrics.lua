@@ -1,3 +1,4 @@
+-- KEYS: queue idx:running idx:completed idx:failed idx:cancelled
 -- ARGV: prefix. Returns {{pending, running, completed, failed, cancelled}, {depth of priority 0..10},
 -- oldest pending id, its created_at, Redis now}.
 local q = P .. 'queue'

@@ -1,3 +1,4 @@
+-- KEYS: task:$2
 -- ARGV: prefix, task id, prompt id, progress JSON. Recorded only while that prompt is the task's running attempt,
 -- so a late event can never touch a finished (or expired) task. Returns {1} when recorded, else {0}.
 local key = task_key(ARGV[2])

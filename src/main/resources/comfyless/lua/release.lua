@@ -1,3 +1,4 @@
+-- KEYS: task:$2 queue inflight idx:pending idx:running idx:failed expiry workers:idle fleet:runs fleet:ledger
 -- ARGV: prefix, id, claimer ('' = any), retention ms, error JSON used if the attempts are used up.
 -- Returns {'requeued'|'failed'} or {'ignored', why}.
 local id = ARGV[2]

@@ -1,3 +1,4 @@
+-- KEYS: inflight
 -- ARGV: prefix, owner, lease ms, task ids... Extends the lease of each running task `owner` still holds to now +
 -- lease ms (0 = expire it now, so another process adopts it at once). Returns the ids `owner` no longer holds
 -- (ended, requeued, cancelled, or adopted by another process): their watchers stop.

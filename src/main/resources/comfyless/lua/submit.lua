@@ -1,3 +1,4 @@
+-- KEYS: task:$2 idem:$3 seq queue idx:all idx:pending
 -- ARGV: prefix, id, idempotency key ('' = none), idempotency ttl ms, priority, then field/value pairs.
 -- Returns {'created'|'existing', task without payload}.
 local id, idem = ARGV[2], ARGV[3]

@@ -1,3 +1,4 @@
+-- KEYS: expiry idx:all idx:completed idx:failed idx:cancelled
 -- ARGV: prefix, batch size. Drops the index entries of terminal tasks whose retention has ended (the task hash
 -- itself expires by PEXPIRE). Returns the ids dropped (their outputs are deleted by the caller).
 local ids = redis.call('ZRANGEBYSCORE', P .. 'expiry', '-inf', num(now_ms()), 'LIMIT', 0, tonumber(ARGV[2]))

@@ -1,3 +1,4 @@
+-- KEYS: worker:$2 workers
 -- ARGV: prefix, worker id, then field/value pairs. Records a new worker as 'starting' (not dispatchable until a
 -- health check passes); an existing worker keeps its state. Returns {'created'|'exists'}.
 local id = ARGV[2]

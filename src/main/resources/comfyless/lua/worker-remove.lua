@@ -1,3 +1,4 @@
+-- KEYS: worker:$2 workers workers:idle fleet:ledger
 -- ARGV: prefix, worker id. Forgets a worker that is not running a task (its server or instance is gone).
 -- Returns {'removed'} | {'busy'} | {'missing'}.
 local id = ARGV[2]

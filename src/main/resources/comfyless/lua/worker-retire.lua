@@ -1,3 +1,4 @@
+-- KEYS: worker:$2 workers:idle
 -- ARGV: prefix, worker id, reason, 'idle-only' | 'unused' | 'drain'.
 -- Takes a worker out of service in one step, so that dispatch can never pick a worker that is being deleted
 -- (nor a scale-down delete a worker dispatch has just picked). An idle worker becomes terminating at once. With

@@ -1,3 +1,4 @@
+-- KEYS: worker:$2 workers:idle
 -- ARGV: prefix, worker id, expected statuses ('' = any, else comma-separated), then field/value pairs.
 -- A compare-and-set of one worker's fields: applied only when the worker exists and is in an expected status, so
 -- that a step acting on a stale read (the instance watcher, reconcile) can never undo a newer transition. A

@@ -1,3 +1,4 @@
+-- KEYS: workers worker:$2
 -- ARGV: prefix, worker id or '' for all. Returns a list of workers (flat field/value lists), oldest first.
 local ids
 if ARGV[2] ~= '' then

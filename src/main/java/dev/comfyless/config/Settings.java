@@ -39,8 +39,23 @@ public final class Settings {
     public static final Setting REDIS_PASSWORD = Setting.secret("comfyless.redis.password", "REDIS_PASSWORD",
             "Redis AUTH password (with REDIS_HOST); never logged");
     public static final Setting REDIS_DB = Setting.of("comfyless.redis.db", "REDIS_DB", "0", "Redis database index");
+    public static final Setting REDIS_USERNAME = Setting.of("comfyless.redis.username", "REDIS_USERNAME", "",
+            "Redis ACL user (with REDIS_PASSWORD); unset = the default user");
+    public static final Setting REDIS_TLS = Setting.of("comfyless.redis.tls", "REDIS_TLS", "false",
+            "true = connect with TLS (rediss://), the server certificate verified against the JVM's trust store and "
+            + "its host name");
+    public static final Setting REDIS_TLS_CA_FILE = Setting.of("comfyless.redis.tls-ca-file", "REDIS_TLS_CA_FILE", "",
+            "PEM file of the CA certificates that sign the Redis certificate (a private CA), trusted instead of the "
+            + "JVM's trust store; with REDIS_TLS=true");
+    public static final Setting REDIS_SENTINELS = Setting.of("comfyless.redis.sentinels", "REDIS_SENTINELS", "",
+            "Redis Sentinel addresses (host:port, comma-separated) instead of REDIS_HOST; needs REDIS_SENTINEL_MASTER");
+    public static final Setting REDIS_SENTINEL_MASTER = Setting.of("comfyless.redis.sentinel-master",
+            "REDIS_SENTINEL_MASTER", "", "the master name the Sentinels monitor (with REDIS_SENTINELS)");
+    public static final Setting REDIS_CLUSTER_NODES = Setting.of("comfyless.redis.cluster-nodes",
+            "REDIS_CLUSTER_NODES", "", "some Redis Cluster nodes (host:port, comma-separated) instead of REDIS_HOST; "
+            + "the prefix must hold a hash tag");
     public static final Setting REDIS_PREFIX = Setting.of("comfyless.redis.prefix", "COMFYLESS_REDIS_PREFIX",
-            "comfyless:", "prefix of every Redis key ComfyLess writes");
+            "{comfyless}:", "prefix of every Redis key ComfyLess writes; its {hash tag} keeps them in one cluster slot");
     public static final Setting REDIS_TIMEOUT = Setting.of("comfyless.redis.timeout", "COMFYLESS_REDIS_TIMEOUT",
             "3s", "how long one Redis command may take before the request gets 503");
     public static final Setting EMBEDDED_REDIS_PORT = Setting.of("comfyless.redis.embedded-port",
@@ -171,7 +186,9 @@ public final class Settings {
 
     /** In the order of the README's configuration table. */
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, API_KEYS, API_KEYS_FILE, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
-            REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
+            REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_USERNAME, REDIS_TLS, REDIS_TLS_CA_FILE,
+            REDIS_SENTINELS,
+            REDIS_SENTINEL_MASTER, REDIS_CLUSTER_NODES, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
             TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL, TASK_LEASE, REPLICA_ID, EVENTS_ENDPOINT, SHUTDOWN_TIMEOUT,
             ON_SHUTDOWN,
             LEADER_LEASE,
@@ -187,6 +204,7 @@ public final class Settings {
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9:._{}-]{1,64}");
+    private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):(\\d{1,5})");
     private static final Pattern INSTANCE_NAME_PREFIX = Pattern.compile("[a-z0-9-]{1,40}");
     private static final Pattern ENDPOINT_URI = Pattern.compile("|[a-z][a-z0-9+.-]*:\\S+");
     private static final Pattern REPLICA = Pattern.compile("[A-Za-z0-9:._@-]{0,100}");
@@ -203,6 +221,15 @@ public final class Settings {
     public final int redisPort;
     public final Optional<String> redisPassword;
     public final int redisDb;
+    public final Optional<String> redisUsername;
+    public final boolean redisTls;
+    /** The CA certificates of REDIS_TLS_CA_FILE; empty = the JVM's trust store. */
+    public final List<java.security.cert.X509Certificate> redisTlsCa;
+    /** host:port of each Sentinel; empty unless REDIS_SENTINELS is set. */
+    public final List<String> redisSentinels;
+    public final Optional<String> redisSentinelMaster;
+    /** host:port of each seed node; empty unless REDIS_CLUSTER_NODES is set. */
+    public final List<String> redisClusterNodes;
     public final String redisPrefix;
     public final Duration redisTimeout;
     public final int embeddedRedisPort;
@@ -236,6 +263,38 @@ public final class Settings {
     public final Duration sandboxBootTime;
     public final Duration sandboxStepTime;
     public final Fleet fleet;
+
+    /** Which Redis the service talks to. */
+    public enum RedisMode {
+        /** REDIS_HOST unset: a redis-server started by the service. */
+        EMBEDDED,
+        /** REDIS_HOST: one server. */
+        SINGLE,
+        /** REDIS_SENTINELS: the master the Sentinels name, followed across failovers. */
+        SENTINEL,
+        /** REDIS_CLUSTER_NODES: a Redis Cluster; every key of a deployment in the slot of the prefix's hash tag. */
+        CLUSTER
+    }
+
+    public RedisMode redisMode() {
+        if (!redisClusterNodes.isEmpty()) {
+            return RedisMode.CLUSTER;
+        }
+        if (!redisSentinels.isEmpty()) {
+            return RedisMode.SENTINEL;
+        }
+        return redisHost.isPresent() ? RedisMode.SINGLE : RedisMode.EMBEDDED;
+    }
+
+    /**
+     * The hash tag of {@code prefix} by Redis Cluster's rule (the text between the first '{' and the next '}',
+     * when not empty), or empty when keys under it would be spread over all slots.
+     */
+    public static Optional<String> hashTag(String prefix) {
+        int open = prefix.indexOf('{');
+        int close = open < 0 ? -1 : prefix.indexOf('}', open + 1);
+        return close > open + 1 ? Optional.of(prefix.substring(open + 1, close)) : Optional.empty();
+    }
 
     /** Where workers come from. */
     public enum Provider {
@@ -293,7 +352,14 @@ public final class Settings {
         redisPort = r.integer(REDIS_PORT, 1, 65535);
         redisPassword = r.optional(REDIS_PASSWORD);
         redisDb = r.integer(REDIS_DB, 0, 1023);
+        redisUsername = r.optional(REDIS_USERNAME);
+        redisTls = r.bool(REDIS_TLS);
+        redisTlsCa = r.certificates(REDIS_TLS_CA_FILE);
+        redisSentinels = r.hostPorts(REDIS_SENTINELS);
+        redisSentinelMaster = r.optional(REDIS_SENTINEL_MASTER);
+        redisClusterNodes = r.hostPorts(REDIS_CLUSTER_NODES);
         redisPrefix = r.matching(REDIS_PREFIX, PREFIX, "1-64 characters of letters, digits and :._{}-");
+        r.redisTopology(this);
         redisTimeout = r.duration(REDIS_TIMEOUT, Duration.ofMillis(100), Duration.ofMinutes(5));
         embeddedRedisPort = r.integer(EMBEDDED_REDIS_PORT, 1, 65535);
         taskRetention = r.duration(TASK_RETENTION, Duration.ofSeconds(1), Duration.ofDays(3650));
@@ -618,6 +684,100 @@ public final class Settings {
                 return false;
             }
             return true;
+        }
+
+        /** A comma-separated list of host:port (an IPv6 host in brackets); each checked, in order. */
+        List<String> hostPorts(Setting s) {
+            List<String> out = new ArrayList<>();
+            for (String part : text(s).split(",")) {
+                String address = part.strip();
+                if (address.isEmpty()) {
+                    continue;
+                }
+                Matcher m = HOST_PORT.matcher(address);
+                int port = -1;
+                if (m.matches()) {
+                    try {
+                        port = Integer.parseInt(m.group(2));
+                    } catch (NumberFormatException e) {
+                        port = -1;
+                    }
+                }
+                if (port < 1 || port > 65535) {
+                    problems.add(s.label() + " must list host:port addresses separated by commas, such as "
+                            + "10.0.0.1:26379,10.0.0.2:26379; \"" + address + "\" is not one");
+                    continue;
+                }
+                out.add(address);
+            }
+            return List.copyOf(out);
+        }
+
+        /** The X.509 certificates of a PEM file; empty when the setting is unset. */
+        List<java.security.cert.X509Certificate> certificates(Setting s) {
+            Optional<String> path = optional(s);
+            if (path.isEmpty()) {
+                return List.of();
+            }
+            try (java.io.InputStream in = java.nio.file.Files.newInputStream(Path.of(path.get()))) {
+                List<java.security.cert.X509Certificate> certs = new ArrayList<>();
+                for (java.security.cert.Certificate c : java.security.cert.CertificateFactory.getInstance("X.509")
+                        .generateCertificates(in)) {
+                    certs.add((java.security.cert.X509Certificate) c);
+                }
+                if (certs.isEmpty()) {
+                    problems.add(s.label() + " holds no certificate: " + path.get());
+                }
+                return List.copyOf(certs);
+            } catch (java.io.IOException | java.security.cert.CertificateException | RuntimeException e) {
+                problems.add(s.label() + " cannot be read as PEM certificates: " + path.get() + " ("
+                        + e.getClass().getSimpleName() + ")");
+                return List.of();
+            }
+        }
+
+        /** The Redis settings that only make sense together (or never together). */
+        void redisTopology(Settings s) {
+            List<String> chosen = new ArrayList<>();
+            if (s.redisHost.isPresent()) {
+                chosen.add(REDIS_HOST.label());
+            }
+            if (!s.redisSentinels.isEmpty()) {
+                chosen.add(REDIS_SENTINELS.label());
+            }
+            if (!s.redisClusterNodes.isEmpty()) {
+                chosen.add(REDIS_CLUSTER_NODES.label());
+            }
+            if (chosen.size() > 1) {
+                problems.add("set only one of REDIS_HOST (one server), REDIS_SENTINELS (Sentinel) and "
+                        + "REDIS_CLUSTER_NODES (Redis Cluster); set are: " + String.join(", ", chosen));
+            }
+            if (!s.redisSentinels.isEmpty() && s.redisSentinelMaster.isEmpty()) {
+                problems.add(REDIS_SENTINELS.label() + " is set but " + REDIS_SENTINEL_MASTER.label()
+                        + " is not: give the master name the Sentinels monitor (\"sentinel monitor <name> ...\")");
+            }
+            if (s.redisSentinels.isEmpty() && s.redisSentinelMaster.isPresent()) {
+                problems.add(REDIS_SENTINEL_MASTER.label() + " is set but " + REDIS_SENTINELS.label()
+                        + " is not: list the Sentinels as host:port");
+            }
+            if (!s.redisClusterNodes.isEmpty()) {
+                if (s.redisDb != 0) {
+                    problems.add(REDIS_DB.label() + " is " + s.redisDb + " but a Redis Cluster has only database 0 ("
+                            + REDIS_CLUSTER_NODES.label() + " is set)");
+                }
+                if (hashTag(s.redisPrefix).isEmpty()) {
+                    problems.add(REDIS_PREFIX.label() + " is \"" + s.redisPrefix + "\" but with "
+                            + REDIS_CLUSTER_NODES.label() + " it must hold a hash tag, such as {comfyless}:, so that "
+                            + "every key of the deployment is in one slot (a script changes several keys at once)");
+                }
+            }
+            if (!s.redisTlsCa.isEmpty() && !s.redisTls) {
+                problems.add(REDIS_TLS_CA_FILE.label() + " is set but " + REDIS_TLS.label() + " is not true");
+            }
+            if (s.redisTls && chosen.isEmpty()) {
+                problems.add(REDIS_TLS.label() + " is true but no Redis is configured: the embedded Redis listens "
+                        + "on the loopback without TLS; set REDIS_HOST, REDIS_SENTINELS or REDIS_CLUSTER_NODES");
+            }
         }
 
         Provider provider(Setting s, boolean haveUrls, boolean haveNovitaKey) {

@@ -4,9 +4,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.redisson.api.RScript;
 import org.redisson.client.codec.StringCodec;
@@ -15,13 +18,24 @@ import org.redisson.client.codec.StringCodec;
  * Runs the Lua scripts in {@code comfyless/lua/}: each is {@code lib.lua} followed by the script, so the shared
  * helpers exist once. Every multi-key change of task state is one of these scripts, hence atomic. Redisson sends
  * EVALSHA and falls back to EVAL when Redis has forgotten the script (after a restart).
+ * <p>
+ * Each script declares its keys on its first line ({@code -- KEYS: queue task:$2 ...}, see lib.lua); they are passed
+ * under the prefix as KEYS, which is what a Redis Cluster client routes a script by (without KEYS it would go to
+ * the node of slot 0, which may not hold the deployment's slot).
  */
 public final class RedisScripts {
 
+    private static final Pattern HEADER = Pattern.compile("-- KEYS:((?: [A-Za-z0-9:_$-]+)+)");
+    private static final Pattern ARG = Pattern.compile("\\$(\\d+)");
+
     private final RedisConnector redis;
     private final String prefix;
-    private final Map<String, String> sources = new ConcurrentHashMap<>();
+    private final Map<String, Script> scripts = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.LongAdder calls = new java.util.concurrent.atomic.LongAdder();
+
+    /** A script's source (lib.lua first) and its declared keys, without the prefix. */
+    record Script(String source, List<String> keys) {
+    }
 
     public RedisScripts(RedisConnector redis, String prefix) {
         this.redis = redis;
@@ -39,10 +53,12 @@ public final class RedisScripts {
      * @throws RedisUnavailableException when Redis cannot be reached
      */
     public Object run(String name, Object... args) {
-        String source = source(name);
+        Script script = script(name);
+        Object[] values = values(args);
         try {
             return redis.client().getScript(StringCodec.INSTANCE)
-                    .eval(RScript.Mode.READ_WRITE, source, RScript.ReturnType.MULTI, List.of(), values(args));
+                    .eval(RScript.Mode.READ_WRITE, script.source(), RScript.ReturnType.MULTI, keys(script, values),
+                            values);
         } catch (RuntimeException e) {
             throw redis.translate(e);
         }
@@ -53,19 +69,21 @@ public final class RedisScripts {
      * does not answer within a third of the lease counts as failed). The stage fails with Redisson's exception.
      */
     public java.util.concurrent.CompletionStage<Object> runAsync(String name, Object... args) {
-        String source = source(name);
+        Script script = script(name);
+        Object[] values = values(args);
         try {
             return redis.client().getScript(StringCodec.INSTANCE)
-                    .evalAsync(RScript.Mode.READ_WRITE, source, RScript.ReturnType.MULTI, List.of(), values(args));
+                    .evalAsync(RScript.Mode.READ_WRITE, script.source(), RScript.ReturnType.MULTI,
+                            keys(script, values), values);
         } catch (RuntimeException e) {
             return java.util.concurrent.CompletableFuture.failedFuture(redis.translate(e));
         }
     }
 
-    /** The script's source (lib.lua first), counting the call: each is one Redis round trip. */
-    private String source(String name) {
+    /** The script (lib.lua first), counting the call: each is one Redis round trip. */
+    private Script script(String name) {
         calls.increment();
-        return sources.computeIfAbsent(name, RedisScripts::load);
+        return scripts.computeIfAbsent(name, RedisScripts::load);
     }
 
     /** ARGV: the prefix, then the arguments as text. */
@@ -78,13 +96,54 @@ public final class RedisScripts {
         return values;
     }
 
+    /** The declared keys under the prefix, $n replaced by ARGV[n]; a key whose ARGV is empty or absent is left out. */
+    List<Object> keys(Script script, Object[] argv) {
+        List<Object> keys = new ArrayList<>(script.keys().size());
+        for (String key : script.keys()) {
+            String resolved = resolve(key, argv);
+            if (resolved != null) {
+                keys.add(prefix + resolved);
+            }
+        }
+        return keys;
+    }
+
+    private static String resolve(String key, Object[] argv) {
+        if (key.indexOf('$') < 0) {
+            return key;
+        }
+        Matcher m = ARG.matcher(key);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            int n = Integer.parseInt(m.group(1));
+            String value = n >= 1 && n <= argv.length ? String.valueOf(argv[n - 1]) : "";
+            if (value.isEmpty()) {
+                return null;
+            }
+            m.appendReplacement(out, Matcher.quoteReplacement(value));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
     /** Scripts run so far: each is one Redis round trip (the benchmark counts them per task). */
     public long calls() {
         return calls.sum();
     }
 
-    private static String load(String name) {
-        return read("lib") + "\n" + read(name);
+    /** The declared keys of script {@code name} (without the prefix), as its first line lists them. */
+    static List<String> declaredKeys(String name) {
+        return load(name).keys();
+    }
+
+    private static Script load(String name) {
+        String body = read(name);
+        Matcher header = HEADER.matcher(body.lines().findFirst().orElse(""));
+        if (!header.matches()) {
+            throw new IllegalStateException("Lua script " + name + ".lua must start with its keys, "
+                    + "\"-- KEYS: name name:$n ...\" (see lib.lua): in a Redis Cluster a script is routed by them");
+        }
+        return new Script(read("lib") + "\n" + body, List.of(header.group(1).strip().split(" ")));
     }
 
     private static String read(String name) {

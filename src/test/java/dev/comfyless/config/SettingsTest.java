@@ -31,7 +31,7 @@ class SettingsTest {
         assertThat(s.httpPort).isEqualTo(8080);
         assertThat(s.redisHost).isEmpty();
         assertThat(s.redisPort).isEqualTo(6379);
-        assertThat(s.redisPrefix).isEqualTo("comfyless:");
+        assertThat(s.redisPrefix).isEqualTo("{comfyless}:");
         assertThat(s.maxBodyBytes).isEqualTo(10L * 1024 * 1024);
         assertThat(s.taskRetention).isEqualTo(Duration.ofDays(7));
         assertThat(s.taskTimeout).isEqualTo(Duration.ofMinutes(30));

@@ -57,7 +57,8 @@ public final class TestRedis {
 
     /** A fresh key prefix, so that runs and tests never see each other's keys. */
     public static String newPrefix() {
-        return "comfyless-test-" + UUID.randomUUID().toString().substring(0, 8) + ":";
+        // hash-tagged like the default prefix, so that tests run against a Redis Cluster as well
+        return "{comfyless-test-" + UUID.randomUUID().toString().substring(0, 8) + "}:";
     }
 
     public RedissonClient client() {
