@@ -91,7 +91,8 @@ public final class RunningTasks implements AutoCloseable {
     private final java.util.function.BooleanSupplier dispatchOpen;
     private final List<CompletionListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<String, Run> byPrompt = new ConcurrentHashMap<>();
-    private final Map<String, EventSubscription> subscriptions = new ConcurrentHashMap<>();
+    /** The open event stream of each worker endpoint, while a live worker (idle, running) has it. */
+    private final Map<String, Subscribed> subscriptions = new ConcurrentHashMap<>();
     /** queue_remaining of each worker as its WebSocket last told (only while connected). */
     private final Map<String, Integer> queueRemaining = new ConcurrentHashMap<>();
     /** Our prompts each worker holds (sent, not ended there), counted as runs come and go. */
@@ -234,7 +235,7 @@ public final class RunningTasks implements AutoCloseable {
 
     /** Starts watching {@code task} (running on {@code worker} under its prompt id), before the prompt is sent. */
     public void watch(Task task, Worker worker) {
-        subscribe(worker.endpoint());
+        subscribe(worker);
         Run run = new Run(task, worker.endpoint());
         byPrompt.put(run.promptId, run);
         if (!run.handedOff && run.held.compareAndSet(false, true)) {
@@ -401,6 +402,12 @@ public final class RunningTasks implements AutoCloseable {
      * worker no longer holds it, so nothing else would).
      */
     public void workerFailed(String workerId) {
+        // no reconnect loop for a failed worker: it is subscribed again if it comes back and becomes idle
+        subscriptions.forEach((endpoint, open) -> {
+            if (open.workerId.equals(workerId)) {
+                unsubscribe(endpoint, workerId);
+            }
+        });
         byPrompt.values().stream().filter(r -> r.workerId.equals(workerId)).forEach(run -> {
             forget(run);
             if (run.handedOff) {
@@ -427,9 +434,72 @@ public final class RunningTasks implements AutoCloseable {
         return byPrompt.size();
     }
 
-    /** Opens the worker's event stream ahead of its first task (called when a worker becomes idle). */
-    public void subscribe(String endpoint) {
-        subscriptions.computeIfAbsent(endpoint, e -> client.subscribe(e, new Events(e)));
+    /** A worker's event stream, and whose it is. */
+    private record Subscribed(String workerId, Events events, EventSubscription subscription) {
+    }
+
+    /**
+     * Opens the worker's event stream ahead of its first task (called when a worker becomes idle). It stays open
+     * while the worker lives: it is closed when the worker is failed ({@link #workerFailed}), when a fleet look finds
+     * it gone, retired or failed ({@link #fleetSeen}), and when it stops answering and Redis no longer has it live.
+     */
+    public void subscribe(Worker worker) {
+        String endpoint = worker.endpoint();
+        if (endpoint == null) {
+            return;
+        }
+        subscriptions.compute(endpoint, (e, open) -> {
+            if (open != null && open.workerId.equals(worker.id())) {
+                return open;
+            }
+            if (open != null) { // the endpoint now belongs to another worker (an address reused)
+                open.subscription.close();
+            }
+            Events events = new Events(e, worker.id());
+            return new Subscribed(worker.id(), events, client.subscribe(e, events));
+        });
+    }
+
+    /** Event streams open (connected or reconnecting). */
+    public int subscriptionCount() {
+        return subscriptions.size();
+    }
+
+    /** Closes the event stream of {@code workerId} at {@code endpoint}, if that is still whose it is. */
+    private void unsubscribe(String endpoint, String workerId) {
+        Subscribed[] closed = new Subscribed[1];
+        subscriptions.computeIfPresent(endpoint, (e, open) -> {
+            if (!open.workerId.equals(workerId)) {
+                return open;
+            }
+            closed[0] = open;
+            return null;
+        });
+        if (closed[0] != null) {
+            closed[0].subscription.close();
+            queueRemaining.remove(endpoint);
+            heldOn.computeIfPresent(endpoint, (e, n) -> n.get() == 0 ? null : n);
+            LOG.debug("Closed the event stream of worker {} ({})", workerId, endpoint);
+        }
+    }
+
+    /**
+     * The fleet as Redis has it now (read by the readiness round on every replica): the event stream of an endpoint
+     * whose worker is no longer live (deleted, removed, retired, failed) is closed, unless a prompt watched here still
+     * runs there. This is what ties the streams to the workers' lives whichever path ended them.
+     */
+    public void fleetSeen(List<Worker> fleet) {
+        Map<String, String> live = new java.util.HashMap<>();
+        for (Worker w : fleet) {
+            if (w.endpoint() != null && (w.status() == WorkerStatus.IDLE || w.status() == WorkerStatus.RUNNING)) {
+                live.put(w.endpoint(), w.id());
+            }
+        }
+        subscriptions.forEach((endpoint, open) -> {
+            if (!open.workerId.equals(live.get(endpoint)) && runsOn(endpoint).isEmpty()) {
+                unsubscribe(endpoint, open.workerId);
+            }
+        });
     }
 
     /**
@@ -471,9 +541,83 @@ public final class RunningTasks implements AutoCloseable {
     /** The WebSocket of one worker. */
     private final class Events implements ComfyUiEvents {
         private final String endpoint;
+        private final String workerId;
+        /** Whether the socket is open, as the events said last (the Redis steps below run later, on io). */
+        private volatile boolean up;
+        /** This stream took the worker out of the idle set since the socket was last open. */
+        private boolean markedDown;
 
-        Events(String endpoint) {
+        Events(String endpoint, String workerId) {
             this.endpoint = endpoint;
+            this.workerId = workerId;
+        }
+
+        @Override
+        public void connectFailed(Throwable cause) {
+            up = false;
+            io.execute(() -> notAnswering(cause));
+        }
+
+        /**
+         * The socket is down and a new one could not be opened: the worker does not answer. It leaves the idle set
+         * now (one failed health check), rather than after the health checks' rounds, so that dispatch picks
+         * another; a worker no longer live in Redis (deleted, retired, failed) has its stream closed instead of
+         * retried.
+         */
+        private synchronized void notAnswering(Throwable cause) {
+            if (up || markedDown || subscriptions.get(endpoint) == null) {
+                return;
+            }
+            try {
+                Optional<Worker> worker = workers.get(workerId);
+                WorkerStatus status = worker.map(Worker::status).orElse(null);
+                if (status != WorkerStatus.IDLE && status != WorkerStatus.RUNNING) {
+                    if (runsOn(endpoint).isEmpty()) {
+                        unsubscribe(endpoint, workerId);
+                    }
+                    return;
+                }
+                markedDown = true;
+                if (!worker.get().healthy()) {
+                    return; // a health check saw it first
+                }
+                String reason = "its WebSocket is down and a new one could not be opened: "
+                        + (cause == null ? "closed" : cause.getMessage());
+                WorkerRegistry.HealthOutcome outcome = workers.health(workerId, false, failureThreshold,
+                        workersRecover, reason);
+                LOG.warn("Worker {} ({}) does not answer ({}); it takes no task until it answers again",
+                        workerId, endpoint, reason);
+                if (outcome.status() == WorkerStatus.FAILED) {
+                    workerFailed(workerId);
+                    signal.fire();
+                }
+            } catch (RuntimeException e) { // Redis down: the health checks decide instead
+                markedDown = false;
+                LOG.debug("Worker {}: its lost WebSocket could not be recorded: {}", workerId, e.getMessage());
+            }
+        }
+
+        /** The socket is open again: a worker this stream (or a health check) took out of use answers again. */
+        private synchronized void answering() {
+            if (!up) {
+                return;
+            }
+            boolean wasMarked = markedDown;
+            markedDown = false;
+            try {
+                Optional<Worker> worker = workers.get(workerId);
+                if (worker.isEmpty() || worker.get().healthy() || (worker.get().status() != WorkerStatus.IDLE
+                        && worker.get().status() != WorkerStatus.RUNNING)) {
+                    return;
+                }
+                // never as a recovery of a failed worker: that one is cleared of old prompts first (health checks)
+                WorkerRegistry.HealthOutcome outcome = workers.health(workerId, true, failureThreshold, false, null);
+                LOG.info("Worker {} ({}) answers again{}; it is {}", workerId, endpoint,
+                        wasMarked ? "" : " (its WebSocket reconnected)", outcome.status().wire());
+                signal.fire();
+            } catch (RuntimeException e) {
+                LOG.debug("Worker {}: its reconnected WebSocket could not be recorded: {}", workerId, e.getMessage());
+            }
         }
 
         @Override
@@ -524,12 +668,15 @@ public final class RunningTasks implements AutoCloseable {
 
         @Override
         public void connected() {
+            up = true;
+            io.execute(this::answering);
             // events sent while we were away are lost: look at the history of what runs there
             runsOn(endpoint).forEach(run -> io.execute(() -> settle(run)));
         }
 
         @Override
         public void disconnected(Throwable cause) {
+            up = false;
             queueRemaining.remove(endpoint);
             runsOn(endpoint).forEach(run -> {
                 run.polls.set(0);
@@ -878,7 +1025,7 @@ public final class RunningTasks implements AutoCloseable {
     public void close() {
         timers.shutdownNow();
         io.shutdownNow();
-        subscriptions.values().forEach(EventSubscription::close);
+        subscriptions.values().forEach(open -> open.subscription.close());
         subscriptions.clear();
         byPrompt.clear();
     }
