@@ -602,7 +602,6 @@ public final class RunningTasks implements AutoCloseable {
             if (!up) {
                 return;
             }
-            boolean wasMarked = markedDown;
             markedDown = false;
             try {
                 Optional<Worker> worker = workers.get(workerId);
@@ -612,8 +611,8 @@ public final class RunningTasks implements AutoCloseable {
                 }
                 // never as a recovery of a failed worker: that one is cleared of old prompts first (health checks)
                 WorkerRegistry.HealthOutcome outcome = workers.health(workerId, true, failureThreshold, false, null);
-                LOG.info("Worker {} ({}) answers again{}; it is {}", workerId, endpoint,
-                        wasMarked ? "" : " (its WebSocket reconnected)", outcome.status().wire());
+                LOG.info("Worker {} ({}) answers again (its WebSocket reconnected); it is {}", workerId, endpoint,
+                        outcome.status().wire());
                 signal.fire();
             } catch (RuntimeException e) {
                 LOG.debug("Worker {}: its reconnected WebSocket could not be recorded: {}", workerId, e.getMessage());
