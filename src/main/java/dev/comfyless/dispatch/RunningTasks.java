@@ -56,6 +56,8 @@ public final class RunningTasks implements AutoCloseable {
     static final Duration QUICK_POLL = Duration.ofMillis(250);
     static final Duration RETRY_POLL = Duration.ofMillis(500);
     static final Duration PROGRESS_EVERY = Duration.ofMillis(250);
+    /** The longest pause between two tries to record a timeout while Redis is unreachable. */
+    static final Duration TIMEOUT_RETRY_MAX = Duration.ofSeconds(30);
 
     /**
      * How running prompts are watched.
@@ -968,38 +970,71 @@ public final class RunningTasks implements AutoCloseable {
         }
         stepStarted();
         boolean started = run.started();
-        stopper.stop(run.endpoint, run.promptId).thenAcceptAsync(stopped -> {
-            try {
-                if (stopped.outcome() == PromptStopper.Outcome.FINISHED) {
-                    end(run, stopped.entry().orElseThrow());
-                    return;
-                }
-                // what its nodes saved before it was stopped is kept (partial outputs), through the same routes
-                PromptEnd timedOut = new PromptEnd(run, stopped.entry().orElse(null), -1,
-                        TaskErrors.timeout(run.timeout, run.workerId, started, stopped),
-                        stopped.outcome() != PromptStopper.Outcome.NOT_CONFIRMED);
-                routes.promptEnded(timedOut);
-                if (timedOut.applied) {
-                    LOG.info("Task {} timed out after {} s {} on worker {}; its prompt {}", run.taskId,
-                            run.timeout.toSeconds(), started ? "of execution" : "waiting in the queue", run.workerId,
-                            stopped.describe());
-                }
-                forget(run);
-                signal.fire();
-            } catch (dev.comfyless.redis.RedisUnavailableException e) {
-                // the timeout is recorded once Redis is back, not lost
-                LOG.warn("Task {} timed out but could not be marked failed yet ({}); trying again", run.taskId,
-                        e.getMessage());
-                timers.schedule(() -> timedOut(run), RETRY_POLL.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (RuntimeException e) {
-                LOG.error("Task {}: ending it after its timeout failed; its lease decides what happens to it",
-                        run.taskId, e);
-                forget(run);
-            } finally {
-                run.settling.set(false);
-                stepEnded();
+        stopper.stop(run.endpoint, run.promptId).thenAcceptAsync(stopped -> recordTimeout(run, stopped, started, 0),
+                io);
+    }
+
+    /**
+     * Ends the timed-out task by what stopping its prompt found. Called with the run settling and a step started;
+     * ends both, or hands them to the next try: while Redis is unreachable the step is tried again with a growing
+     * pause (the prompt is not stopped again), any other failure is logged once and the task is left to its lease.
+     */
+    private void recordTimeout(Run run, PromptStopper.Stopped stopped, boolean started, int retries) {
+        try {
+            if (byPrompt.get(run.promptId) != run) {
+                return; // forgotten meanwhile (its lease was lost, its worker failed, the process stops)
             }
-        }, io);
+            if (stopped.outcome() == PromptStopper.Outcome.FINISHED) {
+                end(run, stopped.entry().orElseThrow());
+                return;
+            }
+            // what its nodes saved before it was stopped is kept (partial outputs), through the same routes
+            PromptEnd timedOut = new PromptEnd(run, stopped.entry().orElse(null), -1,
+                    TaskErrors.timeout(run.timeout, run.workerId, started, stopped),
+                    stopped.outcome() != PromptStopper.Outcome.NOT_CONFIRMED);
+            routes.promptEnded(timedOut);
+            if (timedOut.applied) {
+                LOG.info("Task {} timed out after {} s {} on worker {}; its prompt {}", run.taskId,
+                        run.timeout.toSeconds(), started ? "of execution" : "waiting in the queue", run.workerId,
+                        stopped.describe());
+            }
+            forget(run);
+            signal.fire();
+        } catch (dev.comfyless.redis.RedisUnavailableException e) {
+            // the timeout is recorded once Redis is back, not lost; asked less and less often while it is away
+            long delay = timeoutRetryDelay(retries).toMillis();
+            LOG.warn("Task {} timed out but could not be marked failed yet ({}); trying again in {} ms", run.taskId,
+                    e.getMessage(), delay);
+            timers.schedule(() -> io.execute(() -> retryTimeout(run, stopped, started, retries + 1)), delay,
+                    TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            LOG.error("Task {}: ending it after its timeout failed; its lease decides what happens to it",
+                    run.taskId, e);
+            forget(run);
+        } finally {
+            // released between tries, so that a stop does not wait for Redis to come back
+            run.settling.set(false);
+            stepEnded();
+        }
+    }
+
+    private void retryTimeout(Run run, PromptStopper.Stopped stopped, boolean started, int retries) {
+        if (byPrompt.get(run.promptId) != run) {
+            return;
+        }
+        if (!run.settling.compareAndSet(false, true)) {
+            timers.schedule(() -> io.execute(() -> retryTimeout(run, stopped, started, retries)), 100,
+                    TimeUnit.MILLISECONDS);
+            return;
+        }
+        stepStarted();
+        recordTimeout(run, stopped, started, retries);
+    }
+
+    /** The pause before the {@code retries + 1}st try to record a timeout: 0.5 s doubling up to 30 s. */
+    static Duration timeoutRetryDelay(int retries) {
+        long ms = RETRY_POLL.toMillis() << Math.min(retries, 16);
+        return Duration.ofMillis(Math.min(ms, TIMEOUT_RETRY_MAX.toMillis()));
     }
 
     private void forget(Run run) {
