@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -703,7 +704,12 @@ public final class RunningTasks implements AutoCloseable {
         return Duration.ofMillis(Math.min(ms, maxPoll.toMillis()));
     }
 
-    /** Looks at the prompt's history entry and, when there is one, ends the task accordingly (once). */
+    /**
+     * Looks at the prompt's history entry and, when there is one, ends the task accordingly (once). The calls to the
+     * worker do not hold a thread while they wait (they complete on the HTTP client's event loop), so a worker that
+     * answers nothing delays only its own prompt's look; what follows the answer (Redis steps, the completion
+     * routes) runs on the io pool.
+     */
     private void settle(Run run) {
         if (byPrompt.get(run.promptId) != run) {
             return;
@@ -713,17 +719,7 @@ public final class RunningTasks implements AutoCloseable {
             return;
         }
         stepStarted();
-        try {
-            settleOnce(run);
-        } finally {
-            stepEnded();
-        }
-    }
-
-    private void settleOnce(Run run) {
         run.recheck.set(false);
-        boolean done = false;
-        boolean failedToAnswer = false;
         long wait = probeTimeout.toMillis() + 1_000;
         try {
             // ComfyUI said the prompt ended: the worker takes its next prompt before its history is even read, so
@@ -732,22 +728,55 @@ public final class RunningTasks implements AutoCloseable {
                 PromptEnd signalled = new PromptEnd(run, null, millisSince(run.executionStartNanos), null, true);
                 routes.promptEnded(signalled);
                 if (signalled.abandoned) {
+                    settled(run, false, false);
                     return;
                 }
             }
-            // the queue is read before the history, so that a prompt finishing in between is seen in the history
-            // (ComfyUI records it there before it leaves the queue): for an adopted prompt, whether it ever arrived;
-            // for one not known to have started (the WebSocket may be down), whether it runs yet
-            ComfyUiClient.QueueSnapshot queued = run.unconfirmed || (!run.started() && !run.handedOff)
-                    ? client.queue(run.endpoint, probeTimeout).get(wait, TimeUnit.MILLISECONDS)
-                    : null;
-            Optional<HistoryEntry> entry = client.history(run.endpoint, run.promptId, probeTimeout)
-                    .get(wait, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            settled(run, failed(run, e, wait), noAnswer(e));
+            return;
+        }
+        // the queue is read before the history, so that a prompt finishing in between is seen in the history
+        // (ComfyUI records it there before it leaves the queue): for an adopted prompt, whether it ever arrived;
+        // for one not known to have started (the WebSocket may be down), whether it runs yet
+        CompletableFuture<ComfyUiClient.QueueSnapshot> queued;
+        try {
+            queued = run.unconfirmed || (!run.started() && !run.handedOff)
+                    ? client.queue(run.endpoint, probeTimeout).orTimeout(wait, TimeUnit.MILLISECONDS)
+                    : CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            settled(run, failed(run, e, wait), noAnswer(e));
+            return;
+        }
+        queued.thenCompose(queue -> client.history(run.endpoint, run.promptId, probeTimeout)
+                        .orTimeout(wait, TimeUnit.MILLISECONDS)
+                        .thenApply(entry -> new Look(queue, entry)))
+                .whenCompleteAsync((look, failure) -> {
+                    if (failure != null) {
+                        settled(run, failed(run, failure, wait), noAnswer(failure));
+                    } else {
+                        looked(run, look, wait);
+                    }
+                }, io);
+    }
+
+    /** What the worker said about a prompt: its queue (when asked) and the prompt's history entry. */
+    private record Look(ComfyUiClient.QueueSnapshot queued, Optional<HistoryEntry> entry) {
+    }
+
+    /** On io: acts on the worker's answer, then ends the look ({@link #settled}). */
+    private void looked(Run run, Look look, long wait) {
+        boolean done = false;
+        boolean failedToAnswer = false;
+        try {
             run.lastContactNanos = System.nanoTime();
+            ComfyUiClient.QueueSnapshot queued = look.queued();
+            Optional<HistoryEntry> entry = look.entry();
             if (queued != null && entry.isEmpty()) {
                 if (run.unconfirmed && !queued.holds(run.promptId)) {
                     if (dispatchOpen.getAsBoolean()) {
                         resend(run);
+                        settled(run, false, false);
                         return;
                     }
                     // an operator stopped dispatch: the prompt is sent when it runs again (the lease is kept)
@@ -758,53 +787,85 @@ public final class RunningTasks implements AutoCloseable {
             }
             run.unconfirmed = false;
             if (entry.isPresent()) {
+                // the completion routes; the copy of the outputs blocks this io thread (OutputCollector)
                 end(run, entry.get());
-                return;
-            }
-            if (run.handedOff) {
+            } else if (run.handedOff) {
                 // ComfyUI restarted or evicted the entry: nothing to copy
                 outputsLost(run, "its history is gone");
-                return;
             }
-        } catch (ExecutionException | CompletionException e) {
-            Throwable cause = e.getCause() == null ? e : e.getCause();
-            if (cause instanceof ComfyUiUnavailableException) {
-                failedToAnswer = true;
-                done = unreachable(run, cause.getMessage());
-            } else {
-                LOG.warn("Task {}: reading the history of prompt {} failed: {}", run.taskId, run.promptId,
-                        cause.toString());
-            }
-        } catch (TimeoutException e) {
-            failedToAnswer = true;
-            done = unreachable(run, "no answer within " + wait + " ms");
-        } catch (ComfyUiUnavailableException e) {
-            // an output could not be copied because the worker did not answer
-            failedToAnswer = true;
-            done = unreachable(run, e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            if (e.getCause() instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException stopped) {
-                // an operator stopped a completion route (JMX): the task stays running until it is started again
-                LOG.warn("Task {}: its prompt {} ended, but a completion route is stopped ({}); it finishes once "
-                        + "the route is started again", run.taskId, run.promptId, stopped.getMessage());
-            } else {
-                LOG.error("Task {}: settling prompt {} failed", run.taskId, run.promptId, e);
-            }
-        } finally {
-            run.settling.set(false);
+            failedToAnswer = noAnswer(e);
+            done = failed(run, e, wait);
         }
-        if (done) {
-            forget(run);
-            signal.fire();
-        } else if (byPrompt.get(run.promptId) == run) {
-            if (run.recheck.getAndSet(false)) {
-                io.execute(() -> settle(run));
-            } else {
-                // a worker that did not answer is asked again soon, so that a dead one is failed within seconds
-                schedulePoll(run, failedToAnswer ? RETRY_POLL : nextPollDelay(run));
+        settled(run, done, failedToAnswer);
+    }
+
+    /**
+     * Reacts to a failed look: a worker that did not answer gets a failed check (enough of them fail it); anything
+     * else is logged. Returns whether the task is no longer ours to watch.
+     */
+    private boolean failed(Run run, Throwable failure, long wait) {
+        Throwable cause = unwrap(failure);
+        try {
+            if (cause instanceof ComfyUiUnavailableException) {
+                // the worker did not answer the look, or an output could not be copied off it
+                return unreachable(run, cause.getMessage());
             }
+            if (cause instanceof TimeoutException) {
+                return unreachable(run, "no answer within " + wait + " ms");
+            }
+        } catch (RuntimeException e) { // Redis down: the check is not counted, the look is made again
+            LOG.warn("Task {}: its worker did not answer, and that could not be recorded: {}", run.taskId,
+                    e.getMessage());
+            return false;
+        }
+        if (cause.getCause() instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException stopped) {
+            // an operator stopped a completion route (JMX): the task stays running until it is started again
+            LOG.warn("Task {}: its prompt {} ended, but a completion route is stopped ({}); it finishes once "
+                    + "the route is started again", run.taskId, run.promptId, stopped.getMessage());
+        } else if (cause instanceof dev.comfyless.comfyui.ComfyUiException) {
+            LOG.warn("Task {}: reading the history of prompt {} failed: {}", run.taskId, run.promptId,
+                    cause.toString());
+        } else {
+            LOG.error("Task {}: settling prompt {} failed", run.taskId, run.promptId, cause);
+        }
+        return false;
+    }
+
+    private static Throwable unwrap(Throwable failure) {
+        Throwable cause = failure;
+        while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+                && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    /** Whether the failure is the worker's silence (asked again soon, so that a dead one is failed within seconds). */
+    private static boolean noAnswer(Throwable failure) {
+        Throwable cause = unwrap(failure);
+        return cause instanceof ComfyUiUnavailableException || cause instanceof TimeoutException;
+    }
+
+    /** Ends a look: the task is forgotten when done, else looked at again (at once if asked meanwhile, or later). */
+    private void settled(Run run, boolean done, boolean failedToAnswer) {
+        try {
+            run.settling.set(false);
+            if (done) {
+                forget(run);
+                signal.fire();
+            } else if (byPrompt.get(run.promptId) == run) {
+                if (run.recheck.getAndSet(false)) {
+                    io.execute(() -> settle(run));
+                } else {
+                    // a worker that did not answer is asked again soon, so that a dead one is failed within seconds
+                    schedulePoll(run, failedToAnswer ? RETRY_POLL : nextPollDelay(run));
+                }
+            }
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // the process stops: a restarted one resumes the task from Redis
+        } finally {
+            stepEnded();
         }
     }
 
