@@ -229,7 +229,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         StalePrompts stale = new StalePrompts(comfyUi, store, running.stopper(), settings.probeTimeout());
         registry.bind("workerHealth", new WorkerHealth(workers, comfyUi, settings.healthFailures,
                 workersRecover, settings.probeTimeout(), signal::fire, running::workerFailed,
-                running::subscribe, stale::clear));
+                running::subscribe, stale::clear, running::fleetSeen));
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running, leadership::term));
         registry.bind("leadership", leadership);
         registry.bind("fleetControl", new FleetControl(context, leadership::isLeader));

@@ -68,6 +68,8 @@ public final class ComfyUiClient implements AutoCloseable {
     private static final long VIEW_PAUSE_AT = 1024 * 1024;
     private static final long VIEW_RESUME_AT = 256 * 1024;
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
+    /** Threads that deliver WebSocket events, shared by all subscriptions (the listeners' calls do not block). */
+    static final int EVENT_THREADS = 2;
 
     private final String clientId;
     private final String clientIdJson;
@@ -77,6 +79,18 @@ public final class ComfyUiClient implements AutoCloseable {
     private final HttpClient http;
     private final WebSocketClient webSockets;
     private final Set<WebSocketSubscription> subscriptions = ConcurrentHashMap.newKeySet();
+    /** Runs every subscription's listener calls (each subscription's in order): a fixed few threads for any fleet. */
+    private final java.util.concurrent.ExecutorService events = java.util.concurrent.Executors.newFixedThreadPool(
+            EVENT_THREADS, new java.util.concurrent.ThreadFactory() {
+                private final java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+
+                @Override
+                public Thread newThread(Runnable r) {
+                    Thread t = new Thread(r, "comfyui-events-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }
+            });
     private final AtomicBoolean closing = new AtomicBoolean();
     private volatile boolean closed;
 
@@ -326,8 +340,8 @@ public final class ComfyUiClient implements AutoCloseable {
 
     /**
      * Opens {base}/ws?clientId=clientId and keeps it open: after a close or error it reconnects with exponential
-     * backoff (100 ms doubling to 5 s, with jitter), always after abandoning the old socket. Events reach the
-     * listener in order on one thread per subscription.
+     * backoff (100 ms doubling to 5 s, with jitter), always after abandoning the old socket, until it is closed.
+     * Events reach the listener in order, on a pool of {@value #EVENT_THREADS} threads that every subscription shares.
      */
     public EventSubscription subscribe(String baseUrl, ComfyUiEvents listener) {
         Objects.requireNonNull(listener, "listener");
@@ -344,7 +358,7 @@ public final class ComfyUiClient implements AutoCloseable {
                 .setConnectTimeout(timeoutMillis)
                 .setTimeout(timeoutMillis); // the handshake, as the JDK client's connectTimeout was
         WebSocketSubscription subscription = new WebSocketSubscription(vertx, webSockets, options, uri.toString(),
-                uri.getAuthority(), MAX_WEBSOCKET_MESSAGE, listener, new ReconnectBackoff(RECONNECT_INITIAL, RECONNECT_MAX),
+                MAX_WEBSOCKET_MESSAGE, listener, new ReconnectBackoff(RECONNECT_INITIAL, RECONNECT_MAX), events,
                 subscriptions::remove);
         subscriptions.add(subscription);
         if (closed) { // close() ran while this one was being created
@@ -353,6 +367,11 @@ public final class ComfyUiClient implements AutoCloseable {
             subscription.start();
         }
         return subscription;
+    }
+
+    /** Subscriptions open (connected or reconnecting): each one is a socket or a reconnect timer. */
+    public int subscriptionCount() {
+        return subscriptions.size();
     }
 
     /**
@@ -368,6 +387,7 @@ public final class ComfyUiClient implements AutoCloseable {
         if (!closing.compareAndSet(false, true)) {
             return;
         }
+        events.shutdown();
         Future<?> done = ownsVertx ? vertx.close() : Future.join(http.close(), webSockets.close());
         if (Context.isOnVertxThread()) {
             return; // waiting here could wait for this very thread

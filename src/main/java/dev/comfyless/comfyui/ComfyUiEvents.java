@@ -1,7 +1,8 @@
 package dev.comfyless.comfyui;
 
 /**
- * ComfyUI WebSocket events, delivered in order on the subscription's own thread. Every method defaults to a no-op.
+ * ComfyUI WebSocket events, delivered in order, one at a time, on a small pool that all subscriptions share: a
+ * listener must not block (hand blocking work to an executor of its own). Every method defaults to a no-op.
  * Prompt ids may be null where the protocol omits them (e.g. the "executing" message sent on reconnect).
  */
 public interface ComfyUiEvents {
@@ -12,6 +13,13 @@ public interface ComfyUiEvents {
 
     /** An open socket was lost; follows a {@link #connected()}. The cause is null when ComfyUI closed the socket. */
     default void disconnected(Throwable cause) {
+    }
+
+    /**
+     * An attempt to open the socket failed (the worker did not answer, refused, or the handshake failed); another
+     * follows after a backoff until the subscription is closed.
+     */
+    default void connectFailed(Throwable cause) {
     }
 
     default void status(int queueRemaining) {

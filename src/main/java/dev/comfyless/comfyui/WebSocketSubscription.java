@@ -2,10 +2,10 @@ package dev.comfyless.comfyui;
 
 import java.net.ProtocolException;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps one ComfyUI WebSocket open, reconnecting with backoff. The connection's state lives on one Vert.x event-loop
  * context, where frames are also assembled and decoded (messages of unwanted types end there). The listener is called
- * on the subscription's own thread, in order, so a slow listener slows this socket (it is paused while too many
- * events wait) but never the event loop that other workers' HTTP calls share.
+ * in order, one call at a time, on a small pool that every subscription shares (no thread per worker: a fleet that
+ * churns through hundreds of workers would otherwise leave a thread for each), so a slow listener slows its socket
+ * (it is paused while too many events wait) but never the event loop that other workers' HTTP calls share.
  */
 final class WebSocketSubscription implements EventSubscription {
 
@@ -35,6 +36,8 @@ final class WebSocketSubscription implements EventSubscription {
     /** Undelivered events at which the socket stops being read, and at which it is read again. */
     private static final int PAUSE_AT = 256;
     private static final int RESUME_AT = 32;
+    /** Calls run for one subscription before the shared pool moves on to the others. */
+    private static final int DRAIN_BATCH = 64;
 
     private final WebSocketClient client;
     private final WebSocketConnectOptions options;
@@ -44,7 +47,11 @@ final class WebSocketSubscription implements EventSubscription {
     private final ReconnectBackoff backoff;
     private final Consumer<WebSocketSubscription> onClose;
     private final Context context;
-    private final ThreadPoolExecutor thread;
+    /** The shared pool the listener runs on; {@link #pending} keeps this subscription's calls in order on it. */
+    private final Executor shared;
+    private final Queue<Runnable> pending = new ConcurrentLinkedQueue<>();
+    /** True while a drain of {@link #pending} is scheduled or running on the shared pool. */
+    private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicInteger undelivered = new AtomicInteger();
     private final AtomicBoolean resumePosted = new AtomicBoolean();
     private volatile boolean closed;
@@ -58,7 +65,7 @@ final class WebSocketSubscription implements EventSubscription {
     private long reconnectTimer = -1;
 
     WebSocketSubscription(Vertx vertx, WebSocketClient client, WebSocketConnectOptions options, String where,
-            String authority, int maxMessageBytes, ComfyUiEvents listener, ReconnectBackoff backoff,
+            int maxMessageBytes, ComfyUiEvents listener, ReconnectBackoff backoff, Executor shared,
             Consumer<WebSocketSubscription> onClose) {
         this.client = client;
         this.options = options;
@@ -70,11 +77,7 @@ final class WebSocketSubscription implements EventSubscription {
         // a context of its own spreads the subscriptions over the event loops (one created on a plain thread would
         // share that thread's sticky context); all its callbacks run on one of them
         this.context = vertx instanceof VertxInternal internal ? internal.createEventLoopContext() : vertx.getOrCreateContext();
-        this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "comfyui-events-" + authority);
-            t.setDaemon(true);
-            return t;
-        });
+        this.shared = shared;
     }
 
     void start() {
@@ -105,7 +108,7 @@ final class WebSocketSubscription implements EventSubscription {
                 attempt.abort();
             }
         });
-        thread.shutdown();
+        pending.clear();
         onClose.accept(this);
     }
 
@@ -169,6 +172,8 @@ final class WebSocketSubscription implements EventSubscription {
         paused = false;
         if (wasOpen) {
             deliver(() -> listener.disconnected(cause));
+        } else {
+            deliver(() -> listener.connectFailed(cause));
         }
         if (closed) {
             return;
@@ -178,7 +183,7 @@ final class WebSocketSubscription implements EventSubscription {
         reconnectTimer = context.owner().setTimer(Math.max(1, delay), id -> connect());
     }
 
-    /** Hands one listener call to the subscription's thread; pauses the socket while too many wait. Context only. */
+    /** Hands one listener call to the shared pool, after the ones before it; pauses the socket while too many wait. Context only. */
     private void deliver(Runnable call) {
         if (closed) {
             return;
@@ -191,8 +196,31 @@ final class WebSocketSubscription implements EventSubscription {
                 ws.pause();
             }
         }
+        pending.add(call);
+        schedule();
+    }
+
+    /** Makes sure one drain of {@link #pending} is on its way (never two: the listener's calls stay in order). */
+    private void schedule() {
+        if (!pending.isEmpty() && draining.compareAndSet(false, true)) {
+            try {
+                shared.execute(this::drain);
+            } catch (RejectedExecutionException poolClosed) {
+                undelivered.addAndGet(-pending.size());
+                pending.clear();
+                draining.set(false);
+            }
+        }
+    }
+
+    /** On the shared pool: a batch of this subscription's calls, then the pool's turn goes to the others. */
+    private void drain() {
         try {
-            thread.execute(() -> {
+            for (int i = 0; i < DRAIN_BATCH; i++) {
+                Runnable call = pending.poll();
+                if (call == null) {
+                    break;
+                }
                 try {
                     if (!closed) {
                         call.run();
@@ -202,13 +230,14 @@ final class WebSocketSubscription implements EventSubscription {
                 } finally {
                     delivered();
                 }
-            });
-        } catch (RejectedExecutionException closedMeanwhile) {
-            undelivered.decrementAndGet();
+            }
+        } finally {
+            draining.set(false);
+            schedule();
         }
     }
 
-    /** On the subscription's thread, after each call. */
+    /** On the shared pool, after each call. */
     private void delivered() {
         if (undelivered.decrementAndGet() <= RESUME_AT && paused && resumePosted.compareAndSet(false, true)) {
             onContext(() -> {

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -56,6 +57,8 @@ public final class RunningTasks implements AutoCloseable {
     static final Duration QUICK_POLL = Duration.ofMillis(250);
     static final Duration RETRY_POLL = Duration.ofMillis(500);
     static final Duration PROGRESS_EVERY = Duration.ofMillis(250);
+    /** The longest pause between two tries to record a timeout while Redis is unreachable. */
+    static final Duration TIMEOUT_RETRY_MAX = Duration.ofSeconds(30);
 
     /**
      * How running prompts are watched.
@@ -91,7 +94,8 @@ public final class RunningTasks implements AutoCloseable {
     private final java.util.function.BooleanSupplier dispatchOpen;
     private final List<CompletionListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<String, Run> byPrompt = new ConcurrentHashMap<>();
-    private final Map<String, EventSubscription> subscriptions = new ConcurrentHashMap<>();
+    /** The open event stream of each worker endpoint, while a live worker (idle, running) has it. */
+    private final Map<String, Subscribed> subscriptions = new ConcurrentHashMap<>();
     /** queue_remaining of each worker as its WebSocket last told (only while connected). */
     private final Map<String, Integer> queueRemaining = new ConcurrentHashMap<>();
     /** Our prompts each worker holds (sent, not ended there), counted as runs come and go. */
@@ -234,7 +238,7 @@ public final class RunningTasks implements AutoCloseable {
 
     /** Starts watching {@code task} (running on {@code worker} under its prompt id), before the prompt is sent. */
     public void watch(Task task, Worker worker) {
-        subscribe(worker.endpoint());
+        subscribe(worker);
         Run run = new Run(task, worker.endpoint());
         byPrompt.put(run.promptId, run);
         if (!run.handedOff && run.held.compareAndSet(false, true)) {
@@ -401,6 +405,12 @@ public final class RunningTasks implements AutoCloseable {
      * worker no longer holds it, so nothing else would).
      */
     public void workerFailed(String workerId) {
+        // no reconnect loop for a failed worker: it is subscribed again if it comes back and becomes idle
+        subscriptions.forEach((endpoint, open) -> {
+            if (open.workerId.equals(workerId)) {
+                unsubscribe(endpoint, workerId);
+            }
+        });
         byPrompt.values().stream().filter(r -> r.workerId.equals(workerId)).forEach(run -> {
             forget(run);
             if (run.handedOff) {
@@ -427,9 +437,72 @@ public final class RunningTasks implements AutoCloseable {
         return byPrompt.size();
     }
 
-    /** Opens the worker's event stream ahead of its first task (called when a worker becomes idle). */
-    public void subscribe(String endpoint) {
-        subscriptions.computeIfAbsent(endpoint, e -> client.subscribe(e, new Events(e)));
+    /** A worker's event stream, and whose it is. */
+    private record Subscribed(String workerId, Events events, EventSubscription subscription) {
+    }
+
+    /**
+     * Opens the worker's event stream ahead of its first task (called when a worker becomes idle). It stays open
+     * while the worker lives: it is closed when the worker is failed ({@link #workerFailed}), when a fleet look finds
+     * it gone, retired or failed ({@link #fleetSeen}), and when it stops answering and Redis no longer has it live.
+     */
+    public void subscribe(Worker worker) {
+        String endpoint = worker.endpoint();
+        if (endpoint == null) {
+            return;
+        }
+        subscriptions.compute(endpoint, (e, open) -> {
+            if (open != null && open.workerId.equals(worker.id())) {
+                return open;
+            }
+            if (open != null) { // the endpoint now belongs to another worker (an address reused)
+                open.subscription.close();
+            }
+            Events events = new Events(e, worker.id());
+            return new Subscribed(worker.id(), events, client.subscribe(e, events));
+        });
+    }
+
+    /** Event streams open (connected or reconnecting). */
+    public int subscriptionCount() {
+        return subscriptions.size();
+    }
+
+    /** Closes the event stream of {@code workerId} at {@code endpoint}, if that is still whose it is. */
+    private void unsubscribe(String endpoint, String workerId) {
+        Subscribed[] closed = new Subscribed[1];
+        subscriptions.computeIfPresent(endpoint, (e, open) -> {
+            if (!open.workerId.equals(workerId)) {
+                return open;
+            }
+            closed[0] = open;
+            return null;
+        });
+        if (closed[0] != null) {
+            closed[0].subscription.close();
+            queueRemaining.remove(endpoint);
+            heldOn.computeIfPresent(endpoint, (e, n) -> n.get() == 0 ? null : n);
+            LOG.debug("Closed the event stream of worker {} ({})", workerId, endpoint);
+        }
+    }
+
+    /**
+     * The fleet as Redis has it now (read by the readiness round on every replica): the event stream of an endpoint
+     * whose worker is no longer live (deleted, removed, retired, failed) is closed, unless a prompt watched here still
+     * runs there. This is what ties the streams to the workers' lives whichever path ended them.
+     */
+    public void fleetSeen(List<Worker> fleet) {
+        Map<String, String> live = new java.util.HashMap<>();
+        for (Worker w : fleet) {
+            if (w.endpoint() != null && (w.status() == WorkerStatus.IDLE || w.status() == WorkerStatus.RUNNING)) {
+                live.put(w.endpoint(), w.id());
+            }
+        }
+        subscriptions.forEach((endpoint, open) -> {
+            if (!open.workerId.equals(live.get(endpoint)) && runsOn(endpoint).isEmpty()) {
+                unsubscribe(endpoint, open.workerId);
+            }
+        });
     }
 
     /**
@@ -471,9 +544,82 @@ public final class RunningTasks implements AutoCloseable {
     /** The WebSocket of one worker. */
     private final class Events implements ComfyUiEvents {
         private final String endpoint;
+        private final String workerId;
+        /** Whether the socket is open, as the events said last (the Redis steps below run later, on io). */
+        private volatile boolean up;
+        /** This stream took the worker out of the idle set since the socket was last open. */
+        private boolean markedDown;
 
-        Events(String endpoint) {
+        Events(String endpoint, String workerId) {
             this.endpoint = endpoint;
+            this.workerId = workerId;
+        }
+
+        @Override
+        public void connectFailed(Throwable cause) {
+            up = false;
+            io.execute(() -> notAnswering(cause));
+        }
+
+        /**
+         * The socket is down and a new one could not be opened: the worker does not answer. It leaves the idle set
+         * now (one failed health check), rather than after the health checks' rounds, so that dispatch picks
+         * another; a worker no longer live in Redis (deleted, retired, failed) has its stream closed instead of
+         * retried.
+         */
+        private synchronized void notAnswering(Throwable cause) {
+            if (up || markedDown || subscriptions.get(endpoint) == null) {
+                return;
+            }
+            try {
+                Optional<Worker> worker = workers.get(workerId);
+                WorkerStatus status = worker.map(Worker::status).orElse(null);
+                if (status != WorkerStatus.IDLE && status != WorkerStatus.RUNNING) {
+                    if (runsOn(endpoint).isEmpty()) {
+                        unsubscribe(endpoint, workerId);
+                    }
+                    return;
+                }
+                markedDown = true;
+                if (!worker.get().healthy()) {
+                    return; // a health check saw it first
+                }
+                String reason = "its WebSocket is down and a new one could not be opened: "
+                        + (cause == null ? "closed" : cause.getMessage());
+                WorkerRegistry.HealthOutcome outcome = workers.health(workerId, false, failureThreshold,
+                        workersRecover, reason);
+                LOG.warn("Worker {} ({}) does not answer ({}); it takes no task until it answers again",
+                        workerId, endpoint, reason);
+                if (outcome.status() == WorkerStatus.FAILED) {
+                    workerFailed(workerId);
+                    signal.fire();
+                }
+            } catch (RuntimeException e) { // Redis down: the health checks decide instead
+                markedDown = false;
+                LOG.debug("Worker {}: its lost WebSocket could not be recorded: {}", workerId, e.getMessage());
+            }
+        }
+
+        /** The socket is open again: a worker this stream (or a health check) took out of use answers again. */
+        private synchronized void answering() {
+            if (!up) {
+                return;
+            }
+            markedDown = false;
+            try {
+                Optional<Worker> worker = workers.get(workerId);
+                if (worker.isEmpty() || worker.get().healthy() || (worker.get().status() != WorkerStatus.IDLE
+                        && worker.get().status() != WorkerStatus.RUNNING)) {
+                    return;
+                }
+                // never as a recovery of a failed worker: that one is cleared of old prompts first (health checks)
+                WorkerRegistry.HealthOutcome outcome = workers.health(workerId, true, failureThreshold, false, null);
+                LOG.info("Worker {} ({}) answers again (its WebSocket reconnected); it is {}", workerId, endpoint,
+                        outcome.status().wire());
+                signal.fire();
+            } catch (RuntimeException e) {
+                LOG.debug("Worker {}: its reconnected WebSocket could not be recorded: {}", workerId, e.getMessage());
+            }
         }
 
         @Override
@@ -524,12 +670,15 @@ public final class RunningTasks implements AutoCloseable {
 
         @Override
         public void connected() {
+            up = true;
+            io.execute(this::answering);
             // events sent while we were away are lost: look at the history of what runs there
             runsOn(endpoint).forEach(run -> io.execute(() -> settle(run)));
         }
 
         @Override
         public void disconnected(Throwable cause) {
+            up = false;
             queueRemaining.remove(endpoint);
             runsOn(endpoint).forEach(run -> {
                 run.polls.set(0);
@@ -555,7 +704,12 @@ public final class RunningTasks implements AutoCloseable {
         return Duration.ofMillis(Math.min(ms, maxPoll.toMillis()));
     }
 
-    /** Looks at the prompt's history entry and, when there is one, ends the task accordingly (once). */
+    /**
+     * Looks at the prompt's history entry and, when there is one, ends the task accordingly (once). The calls to the
+     * worker do not hold a thread while they wait (they complete on the HTTP client's event loop), so a worker that
+     * answers nothing delays only its own prompt's look; what follows the answer (Redis steps, the completion
+     * routes) runs on the io pool.
+     */
     private void settle(Run run) {
         if (byPrompt.get(run.promptId) != run) {
             return;
@@ -565,17 +719,7 @@ public final class RunningTasks implements AutoCloseable {
             return;
         }
         stepStarted();
-        try {
-            settleOnce(run);
-        } finally {
-            stepEnded();
-        }
-    }
-
-    private void settleOnce(Run run) {
         run.recheck.set(false);
-        boolean done = false;
-        boolean failedToAnswer = false;
         long wait = probeTimeout.toMillis() + 1_000;
         try {
             // ComfyUI said the prompt ended: the worker takes its next prompt before its history is even read, so
@@ -584,22 +728,55 @@ public final class RunningTasks implements AutoCloseable {
                 PromptEnd signalled = new PromptEnd(run, null, millisSince(run.executionStartNanos), null, true);
                 routes.promptEnded(signalled);
                 if (signalled.abandoned) {
+                    settled(run, false, false);
                     return;
                 }
             }
-            // the queue is read before the history, so that a prompt finishing in between is seen in the history
-            // (ComfyUI records it there before it leaves the queue): for an adopted prompt, whether it ever arrived;
-            // for one not known to have started (the WebSocket may be down), whether it runs yet
-            ComfyUiClient.QueueSnapshot queued = run.unconfirmed || (!run.started() && !run.handedOff)
-                    ? client.queue(run.endpoint, probeTimeout).get(wait, TimeUnit.MILLISECONDS)
-                    : null;
-            Optional<HistoryEntry> entry = client.history(run.endpoint, run.promptId, probeTimeout)
-                    .get(wait, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            settled(run, failed(run, e, wait), noAnswer(e));
+            return;
+        }
+        // the queue is read before the history, so that a prompt finishing in between is seen in the history
+        // (ComfyUI records it there before it leaves the queue): for an adopted prompt, whether it ever arrived;
+        // for one not known to have started (the WebSocket may be down), whether it runs yet
+        CompletableFuture<ComfyUiClient.QueueSnapshot> queued;
+        try {
+            queued = run.unconfirmed || (!run.started() && !run.handedOff)
+                    ? client.queue(run.endpoint, probeTimeout).orTimeout(wait, TimeUnit.MILLISECONDS)
+                    : CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            settled(run, failed(run, e, wait), noAnswer(e));
+            return;
+        }
+        queued.thenCompose(queue -> client.history(run.endpoint, run.promptId, probeTimeout)
+                        .orTimeout(wait, TimeUnit.MILLISECONDS)
+                        .thenApply(entry -> new Look(queue, entry)))
+                .whenCompleteAsync((look, failure) -> {
+                    if (failure != null) {
+                        settled(run, failed(run, failure, wait), noAnswer(failure));
+                    } else {
+                        looked(run, look, wait);
+                    }
+                }, io);
+    }
+
+    /** What the worker said about a prompt: its queue (when asked) and the prompt's history entry. */
+    private record Look(ComfyUiClient.QueueSnapshot queued, Optional<HistoryEntry> entry) {
+    }
+
+    /** On io: acts on the worker's answer, then ends the look ({@link #settled}). */
+    private void looked(Run run, Look look, long wait) {
+        boolean done = false;
+        boolean failedToAnswer = false;
+        try {
             run.lastContactNanos = System.nanoTime();
+            ComfyUiClient.QueueSnapshot queued = look.queued();
+            Optional<HistoryEntry> entry = look.entry();
             if (queued != null && entry.isEmpty()) {
                 if (run.unconfirmed && !queued.holds(run.promptId)) {
                     if (dispatchOpen.getAsBoolean()) {
                         resend(run);
+                        settled(run, false, false);
                         return;
                     }
                     // an operator stopped dispatch: the prompt is sent when it runs again (the lease is kept)
@@ -610,53 +787,85 @@ public final class RunningTasks implements AutoCloseable {
             }
             run.unconfirmed = false;
             if (entry.isPresent()) {
+                // the completion routes; the copy of the outputs blocks this io thread (OutputCollector)
                 end(run, entry.get());
-                return;
-            }
-            if (run.handedOff) {
+            } else if (run.handedOff) {
                 // ComfyUI restarted or evicted the entry: nothing to copy
                 outputsLost(run, "its history is gone");
-                return;
             }
-        } catch (ExecutionException | CompletionException e) {
-            Throwable cause = e.getCause() == null ? e : e.getCause();
-            if (cause instanceof ComfyUiUnavailableException) {
-                failedToAnswer = true;
-                done = unreachable(run, cause.getMessage());
-            } else {
-                LOG.warn("Task {}: reading the history of prompt {} failed: {}", run.taskId, run.promptId,
-                        cause.toString());
-            }
-        } catch (TimeoutException e) {
-            failedToAnswer = true;
-            done = unreachable(run, "no answer within " + wait + " ms");
-        } catch (ComfyUiUnavailableException e) {
-            // an output could not be copied because the worker did not answer
-            failedToAnswer = true;
-            done = unreachable(run, e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            if (e.getCause() instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException stopped) {
-                // an operator stopped a completion route (JMX): the task stays running until it is started again
-                LOG.warn("Task {}: its prompt {} ended, but a completion route is stopped ({}); it finishes once "
-                        + "the route is started again", run.taskId, run.promptId, stopped.getMessage());
-            } else {
-                LOG.error("Task {}: settling prompt {} failed", run.taskId, run.promptId, e);
-            }
-        } finally {
-            run.settling.set(false);
+            failedToAnswer = noAnswer(e);
+            done = failed(run, e, wait);
         }
-        if (done) {
-            forget(run);
-            signal.fire();
-        } else if (byPrompt.get(run.promptId) == run) {
-            if (run.recheck.getAndSet(false)) {
-                io.execute(() -> settle(run));
-            } else {
-                // a worker that did not answer is asked again soon, so that a dead one is failed within seconds
-                schedulePoll(run, failedToAnswer ? RETRY_POLL : nextPollDelay(run));
+        settled(run, done, failedToAnswer);
+    }
+
+    /**
+     * Reacts to a failed look: a worker that did not answer gets a failed check (enough of them fail it); anything
+     * else is logged. Returns whether the task is no longer ours to watch.
+     */
+    private boolean failed(Run run, Throwable failure, long wait) {
+        Throwable cause = unwrap(failure);
+        try {
+            if (cause instanceof ComfyUiUnavailableException) {
+                // the worker did not answer the look, or an output could not be copied off it
+                return unreachable(run, cause.getMessage());
             }
+            if (cause instanceof TimeoutException) {
+                return unreachable(run, "no answer within " + wait + " ms");
+            }
+        } catch (RuntimeException e) { // Redis down: the check is not counted, the look is made again
+            LOG.warn("Task {}: its worker did not answer, and that could not be recorded: {}", run.taskId,
+                    e.getMessage());
+            return false;
+        }
+        if (cause.getCause() instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException stopped) {
+            // an operator stopped a completion route (JMX): the task stays running until it is started again
+            LOG.warn("Task {}: its prompt {} ended, but a completion route is stopped ({}); it finishes once "
+                    + "the route is started again", run.taskId, run.promptId, stopped.getMessage());
+        } else if (cause instanceof dev.comfyless.comfyui.ComfyUiException) {
+            LOG.warn("Task {}: reading the history of prompt {} failed: {}", run.taskId, run.promptId,
+                    cause.toString());
+        } else {
+            LOG.error("Task {}: settling prompt {} failed", run.taskId, run.promptId, cause);
+        }
+        return false;
+    }
+
+    private static Throwable unwrap(Throwable failure) {
+        Throwable cause = failure;
+        while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+                && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    /** Whether the failure is the worker's silence (asked again soon, so that a dead one is failed within seconds). */
+    private static boolean noAnswer(Throwable failure) {
+        Throwable cause = unwrap(failure);
+        return cause instanceof ComfyUiUnavailableException || cause instanceof TimeoutException;
+    }
+
+    /** Ends a look: the task is forgotten when done, else looked at again (at once if asked meanwhile, or later). */
+    private void settled(Run run, boolean done, boolean failedToAnswer) {
+        try {
+            run.settling.set(false);
+            if (done) {
+                forget(run);
+                signal.fire();
+            } else if (byPrompt.get(run.promptId) == run) {
+                if (run.recheck.getAndSet(false)) {
+                    io.execute(() -> settle(run));
+                } else {
+                    // a worker that did not answer is asked again soon, so that a dead one is failed within seconds
+                    schedulePoll(run, failedToAnswer ? RETRY_POLL : nextPollDelay(run));
+                }
+            }
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // the process stops: a restarted one resumes the task from Redis
+        } finally {
+            stepEnded();
         }
     }
 
@@ -822,38 +1031,71 @@ public final class RunningTasks implements AutoCloseable {
         }
         stepStarted();
         boolean started = run.started();
-        stopper.stop(run.endpoint, run.promptId).thenAcceptAsync(stopped -> {
-            try {
-                if (stopped.outcome() == PromptStopper.Outcome.FINISHED) {
-                    end(run, stopped.entry().orElseThrow());
-                    return;
-                }
-                // what its nodes saved before it was stopped is kept (partial outputs), through the same routes
-                PromptEnd timedOut = new PromptEnd(run, stopped.entry().orElse(null), -1,
-                        TaskErrors.timeout(run.timeout, run.workerId, started, stopped),
-                        stopped.outcome() != PromptStopper.Outcome.NOT_CONFIRMED);
-                routes.promptEnded(timedOut);
-                if (timedOut.applied) {
-                    LOG.info("Task {} timed out after {} s {} on worker {}; its prompt {}", run.taskId,
-                            run.timeout.toSeconds(), started ? "of execution" : "waiting in the queue", run.workerId,
-                            stopped.describe());
-                }
-                forget(run);
-                signal.fire();
-            } catch (dev.comfyless.redis.RedisUnavailableException e) {
-                // the timeout is recorded once Redis is back, not lost
-                LOG.warn("Task {} timed out but could not be marked failed yet ({}); trying again", run.taskId,
-                        e.getMessage());
-                timers.schedule(() -> timedOut(run), RETRY_POLL.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (RuntimeException e) {
-                LOG.error("Task {}: ending it after its timeout failed; its lease decides what happens to it",
-                        run.taskId, e);
-                forget(run);
-            } finally {
-                run.settling.set(false);
-                stepEnded();
+        stopper.stop(run.endpoint, run.promptId).thenAcceptAsync(stopped -> recordTimeout(run, stopped, started, 0),
+                io);
+    }
+
+    /**
+     * Ends the timed-out task by what stopping its prompt found. Called with the run settling and a step started;
+     * ends both, or hands them to the next try: while Redis is unreachable the step is tried again with a growing
+     * pause (the prompt is not stopped again), any other failure is logged once and the task is left to its lease.
+     */
+    private void recordTimeout(Run run, PromptStopper.Stopped stopped, boolean started, int retries) {
+        try {
+            if (byPrompt.get(run.promptId) != run) {
+                return; // forgotten meanwhile (its lease was lost, its worker failed, the process stops)
             }
-        }, io);
+            if (stopped.outcome() == PromptStopper.Outcome.FINISHED) {
+                end(run, stopped.entry().orElseThrow());
+                return;
+            }
+            // what its nodes saved before it was stopped is kept (partial outputs), through the same routes
+            PromptEnd timedOut = new PromptEnd(run, stopped.entry().orElse(null), -1,
+                    TaskErrors.timeout(run.timeout, run.workerId, started, stopped),
+                    stopped.outcome() != PromptStopper.Outcome.NOT_CONFIRMED);
+            routes.promptEnded(timedOut);
+            if (timedOut.applied) {
+                LOG.info("Task {} timed out after {} s {} on worker {}; its prompt {}", run.taskId,
+                        run.timeout.toSeconds(), started ? "of execution" : "waiting in the queue", run.workerId,
+                        stopped.describe());
+            }
+            forget(run);
+            signal.fire();
+        } catch (dev.comfyless.redis.RedisUnavailableException e) {
+            // the timeout is recorded once Redis is back, not lost; asked less and less often while it is away
+            long delay = timeoutRetryDelay(retries).toMillis();
+            LOG.warn("Task {} timed out but could not be marked failed yet ({}); trying again in {} ms", run.taskId,
+                    e.getMessage(), delay);
+            timers.schedule(() -> io.execute(() -> retryTimeout(run, stopped, started, retries + 1)), delay,
+                    TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            LOG.error("Task {}: ending it after its timeout failed; its lease decides what happens to it",
+                    run.taskId, e);
+            forget(run);
+        } finally {
+            // released between tries, so that a stop does not wait for Redis to come back
+            run.settling.set(false);
+            stepEnded();
+        }
+    }
+
+    private void retryTimeout(Run run, PromptStopper.Stopped stopped, boolean started, int retries) {
+        if (byPrompt.get(run.promptId) != run) {
+            return;
+        }
+        if (!run.settling.compareAndSet(false, true)) {
+            timers.schedule(() -> io.execute(() -> retryTimeout(run, stopped, started, retries)), 100,
+                    TimeUnit.MILLISECONDS);
+            return;
+        }
+        stepStarted();
+        recordTimeout(run, stopped, started, retries);
+    }
+
+    /** The pause before the {@code retries + 1}st try to record a timeout: 0.5 s doubling up to 30 s. */
+    static Duration timeoutRetryDelay(int retries) {
+        long ms = RETRY_POLL.toMillis() << Math.min(retries, 16);
+        return Duration.ofMillis(Math.min(ms, TIMEOUT_RETRY_MAX.toMillis()));
     }
 
     private void forget(Run run) {
@@ -878,7 +1120,7 @@ public final class RunningTasks implements AutoCloseable {
     public void close() {
         timers.shutdownNow();
         io.shutdownNow();
-        subscriptions.values().forEach(EventSubscription::close);
+        subscriptions.values().forEach(open -> open.subscription.close());
         subscriptions.clear();
         byPrompt.clear();
     }

@@ -48,7 +48,7 @@ public final class FleetBootstrap {
                 running.resume();
                 // workers already idle from before a restart: open their event streams now
                 registry.list().stream().filter(w -> w.status() == WorkerStatus.IDLE && w.endpoint() != null)
-                        .forEach(w -> running.subscribe(w.endpoint()));
+                        .forEach(running::subscribe);
                 done = true;
                 LOG.info("Provider {} ready; {} worker(s) known", provider.name(), registry.list().size());
             }

@@ -28,7 +28,8 @@ public final class WorkerHealth {
     private final Duration timeout;
     private final Runnable capacityAppeared;
     private final Consumer<String> workerFailed;
-    private final Consumer<String> workerReady;
+    private final Consumer<Worker> workerReady;
+    private final Consumer<List<Worker>> fleetSeen;
     private final java.util.function.Predicate<Worker> clearOnReturn;
 
     /**
@@ -36,13 +37,16 @@ public final class WorkerHealth {
      *                         connections and answers nothing)
      * @param capacityAppeared called when a worker became idle or a task went back to the queue
      * @param workerFailed     called with the id of a worker that was failed
-     * @param workerReady      called with the endpoint of a worker that became idle
+     * @param workerReady      called with a worker that became idle
      * @param clearOnReturn    run before a failed worker that answers again is used: clears what it still holds
      *                         of ours; false keeps it out of use for now
+     * @param fleetSeen        given every worker Redis has, at each readiness round (what was opened for workers
+     *                         that are gone is closed)
      */
     public WorkerHealth(WorkerRegistry registry, ComfyUiClient client, int threshold, boolean workersRecover,
                         Duration timeout, Runnable capacityAppeared, Consumer<String> workerFailed,
-                        Consumer<String> workerReady, java.util.function.Predicate<Worker> clearOnReturn) {
+                        Consumer<Worker> workerReady, java.util.function.Predicate<Worker> clearOnReturn,
+                        Consumer<List<Worker>> fleetSeen) {
         this.registry = registry;
         this.client = client;
         this.threshold = threshold;
@@ -52,13 +56,16 @@ public final class WorkerHealth {
         this.workerFailed = workerFailed;
         this.workerReady = workerReady;
         this.clearOnReturn = clearOnReturn;
+        this.fleetSeen = fleetSeen;
     }
 
-    /** Workers that are not usable yet (starting, or failed ones that may come back). */
+    /** Workers that are not usable yet (starting, or failed ones that may come back); tells who is gone. */
     public void probeStarting() {
         Set<WorkerStatus> which = workersRecover ? EnumSet.of(WorkerStatus.STARTING, WorkerStatus.FAILED)
                 : EnumSet.of(WorkerStatus.STARTING);
-        check(registry.list().stream().filter(w -> which.contains(w.status())).toList());
+        List<Worker> fleet = registry.list();
+        fleetSeen.accept(fleet);
+        check(fleet.stream().filter(w -> which.contains(w.status())).toList());
     }
 
     /** Workers in use or ready for use. */
@@ -91,7 +98,7 @@ public final class WorkerHealth {
                 ok ? null : "GET /system_stats failed: " + reason);
         if (ok && w.status() != WorkerStatus.IDLE && outcome.status() == WorkerStatus.IDLE) {
             LOG.info("Worker {} ({}) answers and is idle", w.id(), w.endpoint());
-            workerReady.accept(w.endpoint());
+            workerReady.accept(w);
             capacityAppeared.run();
         } else if (!ok && outcome.status() == WorkerStatus.FAILED && w.status() != WorkerStatus.FAILED) {
             LOG.warn("Worker {} ({}) failed {} health checks in a row ({}){}", w.id(), w.endpoint(), threshold, reason,

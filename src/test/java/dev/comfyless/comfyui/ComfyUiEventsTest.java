@@ -47,7 +47,7 @@ class ComfyUiEventsTest extends AgainstFakeComfyUi {
     }
 
     @Test
-    void eventsArriveInOrderOnOneThread() {
+    void eventsArriveInOrderOnTheSharedPool() {
         serve();
         RecordingEvents events = new RecordingEvents();
         EventSubscription subscription = subscribe(events);
@@ -99,7 +99,39 @@ class ComfyUiEventsTest extends AgainstFakeComfyUi {
                 "error " + Q + " " + new ExecutionError("5", "Blocked", "ExecutionBlocked", "blocked", List.of()),
                 "interrupted " + Q + " 3",
                 "executing " + Q + " null");
-        assertThat(events.threads).hasSize(1);
+        // in order, on the pool every subscription shares (never a thread of its own, nor an event loop)
+        assertThat(events.threads).allMatch(t -> t.startsWith("comfyui-events-"))
+                .hasSizeLessThanOrEqualTo(ComfyUiClient.EVENT_THREADS);
+    }
+
+    @Test
+    void fortySubscriptionsShareTheEventThreadsAndAFailedConnectIsTold() throws Exception {
+        serve();
+        long before = java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount();
+        List<RecordingEvents> all = new java.util.ArrayList<>();
+        List<EventSubscription> subscriptions = new java.util.ArrayList<>();
+        // one host:port, so fewer than Vert.x's 50 WebSocket connections per endpoint
+        for (int i = 0; i < 40; i++) {
+            RecordingEvents events = new RecordingEvents();
+            all.add(events);
+            subscriptions.add(client.subscribe(comfy.baseUrl(), events));
+        }
+        await().atMost(FakeComfyUi.TIMEOUT).until(() -> all.stream().allMatch(e -> e.calls.contains("status 0")));
+        long during = java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount();
+        // a thread per subscription would be 40 more
+        assertThat(during - before).isLessThanOrEqualTo(ComfyUiClient.EVENT_THREADS + 4);
+        subscriptions.forEach(EventSubscription::close);
+
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        RecordingEvents refused = new RecordingEvents();
+        try (EventSubscription s = client.subscribe("http://127.0.0.1:" + closedPort, refused)) {
+            await().atMost(FakeComfyUi.TIMEOUT).until(() -> refused.count("connect-failed") >= 2);
+            assertThat(s.connected()).isFalse();
+            assertThat(refused.calls).doesNotContain("connected");
+        }
     }
 
     @Test

@@ -31,6 +31,11 @@ class RecordingEvents implements ComfyUiEvents {
     }
 
     @Override
+    public void connectFailed(Throwable cause) {
+        record("connect-failed");
+    }
+
+    @Override
     public void status(int queueRemaining) {
         record("status " + queueRemaining);
     }

@@ -186,8 +186,15 @@ class SharedComfyUiTest extends AgainstStaticWorkers {
         JsonNode ran = awaitStatus(first, "completed");
         ComfyUiSimulator recent = a.receivedPrompts().isEmpty() ? b : a;
         recent.die();
-        // let the client notice the closed keep-alive connections (nothing to poll for: a moment)
-        await().pollDelay(Duration.ofMillis(200)).until(() -> true);
+        // its WebSocket takes it out of the idle set at once; put back, it is a worker that died after this replica
+        // (or another) last saw it answer, as dispatch can always meet one
+        String deadId = ran.get("worker_id").asText();
+        org.redisson.api.RScoredSortedSet<String> idle = dev.comfyless.testing.TestRedis.get().client()
+                .getScoredSortedSet(service.prefix() + "workers:idle", org.redisson.client.codec.StringCodec.INSTANCE);
+        await().atMost(Duration.ofSeconds(5)).until(() -> !idle.contains(deadId));
+        dev.comfyless.testing.TestRedis.get().client().getMap(service.prefix() + "worker:" + deadId,
+                org.redisson.client.codec.StringCodec.INSTANCE).put("health", "true");
+        idle.add(1e15, deadId); // the most recent: dispatch tries it first
 
         String id = submit(seedTask(1, 9, "\"max_attempts\":1,"));
         JsonNode done = awaitStatus(id, "completed");
