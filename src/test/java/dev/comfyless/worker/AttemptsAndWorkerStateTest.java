@@ -3,7 +3,10 @@ package dev.comfyless.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.UUID;
 
 import dev.comfyless.task.Task;
@@ -158,7 +161,7 @@ class AttemptsAndWorkerStateTest {
         // x is killed mid-run: a failed check takes it out of the idle set, then its prompt's watcher stalls and the
         // lease expires; the sweep of a replica that does not see x holding it requeues the task
         redis.workers.health("x", false, 3, false, "connection refused");
-        redis.queue.renew(java.util.List.of(task.id()), Duration.ZERO);
+        redis.queue.renew(List.of(task.id()), Duration.ZERO);
         try (TestStores noAdopter = new TestStores(redis.prefix, Duration.ofDays(1), "")) {
             assertThat(noAdopter.queue.recoverExpired(10, ERROR, LEASE).requeued()).isEqualTo(1);
         }
@@ -193,7 +196,94 @@ class AttemptsAndWorkerStateTest {
         assertThat(redis.store.get(task.id(), false).orElseThrow().status()).isEqualTo(TaskStatus.COMPLETED);
     }
 
+    /**
+     * Random interleavings of every step that moves a task or a worker (dispatch, hand-off, ending, release and late
+     * reports of earlier attempts, failed and passing checks, worker loss, lease expiry with and without adoption,
+     * cancel, drain), three workers and a few tasks: after each step, no worker runs a task that is not its own.
+     */
+    @Test
+    void randomInterleavingsNeverLeaveAWorkerRunningATaskThatIsNotItsOwn() {
+        record Attempt(String task, String worker, String prompt) {
+        }
+        for (int seed = 0; seed < 12; seed++) {
+            Random random = new Random(seed);
+            String prefix = TestRedis.newPrefix();
+            try (TestStores s = new TestStores(prefix, Duration.ofDays(1), "replica-a");
+                 TestStores noAdopter = new TestStores(prefix, Duration.ofDays(1), "")) {
+                List<Attempt> attempts = new ArrayList<>();
+                String[] workers = {"w1", "w2", "w3"};
+                for (String w : workers) {
+                    s.workers.register(w, "static", "http://" + w + ":8188", Map.of());
+                    s.workers.health(w, true, 2, true, null);
+                }
+                for (int i = 0; i < 6; i++) {
+                    s.store.submit(new TaskSubmission("wf", 0, Workflows.TINY_PAYLOAD, null, null, 5), null);
+                }
+                for (int step = 0; step < 60; step++) {
+                    Attempt a = attempts.isEmpty() ? null : attempts.get(random.nextInt(attempts.size()));
+                    String w = workers[random.nextInt(workers.length)];
+                    String next = random.nextBoolean() ? UUID.randomUUID().toString() : null;
+                    java.util.function.Consumer<TaskQueue.Step> took = st -> st.next().ifPresent(n -> attempts.add(
+                            new Attempt(n.task().id(), n.worker().id(), n.task().promptId())));
+                    switch (random.nextInt(13)) {
+                        case 0 -> s.queue.dispatch(LEASE, UUID.randomUUID().toString()).ifPresent(d -> attempts.add(
+                                new Attempt(d.assignment().task().id(), d.assignment().worker().id(),
+                                        d.assignment().task().promptId())));
+                        case 1 -> {
+                            if (a != null) {
+                                took.accept(s.queue.handoff(a.task(), a.worker(), a.prompt(), -1, next, LEASE));
+                            }
+                        }
+                        case 2 -> {
+                            if (a != null) {
+                                took.accept(s.queue.end(a.task(), a.worker(), a.prompt(), "[]", null, -1, next, LEASE));
+                            }
+                        }
+                        case 3 -> {
+                            if (a != null) {
+                                s.queue.release(a.task(), a.worker(), a.prompt(), ERROR);
+                            }
+                        }
+                        case 4 -> s.workers.health(w, false, 2, true, "test");
+                        case 5 -> s.workers.health(w, true, 2, true, null);
+                        case 6 -> s.workers.lost(w, "test", random.nextBoolean());
+                        case 7, 8 -> {
+                            if (a != null) {
+                                s.queue.renew(List.of(a.task()), Duration.ZERO);
+                                (random.nextBoolean() ? s : noAdopter).queue.recoverExpired(100, ERROR, LEASE);
+                            }
+                        }
+                        case 9 -> {
+                            if (a != null) {
+                                s.store.cancel(a.task());
+                            }
+                        }
+                        case 10 -> s.store.submit(new TaskSubmission("wf", 0, Workflows.TINY_PAYLOAD, null, null, 5),
+                                null);
+                        case 11 -> s.workers.retire(w, "test", true);
+                        default -> {
+                            if (a != null) {
+                                s.queue.fail(a.task(), a.worker(), a.prompt(), ERROR);
+                            }
+                        }
+                    }
+                    try {
+                        assertNoWorkerRunsATaskThatIsNotItsOwn(s);
+                    } catch (AssertionError e) {
+                        throw new AssertionError("seed " + seed + ", step " + step + ": " + e.getMessage(), e);
+                    }
+                }
+            } finally {
+                TestRedis.get().deleteKeys(prefix);
+            }
+        }
+    }
+
     private void assertNoWorkerRunsATaskThatIsNotItsOwn() {
+        assertNoWorkerRunsATaskThatIsNotItsOwn(redis);
+    }
+
+    private static void assertNoWorkerRunsATaskThatIsNotItsOwn(TestStores redis) {
         for (Worker w : redis.workers.list()) {
             if (w.status() == WorkerStatus.RUNNING) {
                 Task t = w.currentTask() == null ? null : redis.store.get(w.currentTask(), false).orElse(null);
