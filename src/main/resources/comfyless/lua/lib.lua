@@ -55,6 +55,7 @@ end
 local SUMMARY = { 'id', 'workflow_id', 'status', 'priority', 'seq', 'attempts', 'max_attempts', 'timeout_seconds',
   'created_at', 'updated_at', 'dispatched_at', 'started_at', 'worker_done_at', 'completed_at', 'worker_id',
   'prompt_id', 'lease_until', 'lease_owner', 'progress', 'outputs', 'error' }
+local STATUS = 3 -- SUMMARY[STATUS] == 'status': every task has one
 
 -- The task as a flat field/value list: the summary fields, plus those of `with` (a list of more field names, such
 -- as 'metadata', 'payload', 'inputs'; nil = none), plus queue_position while pending. false when there is no task.
@@ -70,7 +71,7 @@ local function read_task(id, with)
     end
   end
   local values = redis.call('HMGET', task_key(id), unpack(names))
-  if not values[3] then
+  if not values[STATUS] then
     return false
   end
   local out = {}
@@ -80,7 +81,7 @@ local function read_task(id, with)
       out[#out + 1] = values[i]
     end
   end
-  if values[3] == 'pending' then
+  if values[STATUS] == 'pending' then
     local rank = redis.call('ZRANK', P .. 'queue', id)
     if rank then
       out[#out + 1] = 'queue_position'
