@@ -144,6 +144,28 @@ class AttemptsAndWorkerStateTest {
         assertThat(redis.workers.health("w1", false, 3, true, "timeout").status()).isEqualTo(WorkerStatus.FAILED);
     }
 
+    @Test
+    void aParkedWorkerIsAskedAgainAtTheReadinessIntervalAndReturnsToTheIdleSetWhenItAnswers() {
+        try (dev.comfyless.sandbox.ComfyUiSimulator server = dev.comfyless.sandbox.ComfyUiSimulator.start(
+                dev.comfyless.sandbox.ComfyUiSimulator.Options.defaults());
+             dev.comfyless.comfyui.ComfyUiClient client = new dev.comfyless.comfyui.ComfyUiClient("test",
+                     Duration.ofSeconds(5))) {
+            redis.workers.register("w1", "static", server.baseUrl(), Map.of());
+            redis.workers.health("w1", true, 3, false, null);
+            Task task = submit();
+            Task sent = dispatch();
+            redis.workers.health("w1", false, 3, false, "a poll timed out");
+            redis.queue.end(task.id(), "w1", sent.promptId(), "[]", null);
+            assertThat(inIdleSet("w1")).isFalse();
+
+            WorkerHealth health = new WorkerHealth(redis.workers, client, 3, false, Duration.ofSeconds(5), () -> { },
+                    id -> { }, endpoint -> { }, w -> true);
+            health.probeStarting();
+            assertThat(inIdleSet("w1")).as("back after the readiness probe, not the next health interval").isTrue();
+            assertThat(worker("w1").healthy()).isTrue();
+        }
+    }
+
     /**
      * The seen-once fault: a worker stayed running with current_task naming a task that had completed on another
      * worker. Provoked here at the store level: the prompt's completion races the worker's loss and the task's
