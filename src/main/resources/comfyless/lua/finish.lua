@@ -1,5 +1,6 @@
 -- KEYS: task:$2 worker:$3 queue inflight idx:pending idx:running idx:completed idx:failed expiry workers:idle fleet:runs fleet:ledger
--- ARGV: prefix, id, claimer ('' = any), prompt id ('' = any attempt), retention ms, 'completed'|'failed',
+-- ARGV: prefix, id, claimer ('' = any), prompt id of the attempt that ended ('' only for a task claimed without
+--       one, see claim.lua), retention ms, 'completed'|'failed',
 --       prompt id for the freed worker's next task ('' = do not pair), lease ms, lease owner of the next task,
 --       ms since ComfyUI started executing it ('' = unknown; recorded as started_at if none is), then field/value
 --       pairs to store ('outputs', 'error').
@@ -10,10 +11,7 @@
 -- Returns {status, next task or {}, its worker or {}, pending tasks left, the ended task without its payload} or
 -- {'ignored', why}.
 local id, claimer, prompt_id = ARGV[2], ARGV[3], ARGV[4]
-local why = not_held(id, claimer)
-if not why and prompt_id ~= '' and redis.call('HGET', task_key(id), 'prompt_id') ~= prompt_id then
-  why = 'another attempt'
-end
+local why = not_held(id, claimer, prompt_id)
 if why then
   return { 'ignored', why }
 end
@@ -31,4 +29,4 @@ if ARGV[7] ~= '' and claimer ~= '' then
   end
 end
 return { ARGV[6], next_task, worker, redis.call('ZCARD', P .. 'queue'),
-  read_task(id, { payload = true, inputs = true }) or {} }
+  read_task(id, WITH_METADATA) or {} }

@@ -56,25 +56,39 @@ local function reindex(id, seq, from, to)
   redis.call('ZADD', P .. 'idx:' .. to, seq, id)
 end
 
--- The task as a flat field/value list without the fields in `skip`, plus queue_position while pending.
-local function read_task(id, skip)
-  local fields = redis.call('HGETALL', task_key(id))
-  if #fields == 0 then
+-- The fields of a task that every reader gets (what the API shows of it, and what the dispatcher needs besides its
+-- payload). Read with HMGET, never HGETALL: a task's payload and base64 inputs can be megabytes, and copying them
+-- inside Redis for a GET or for each item of a list page held every other client behind it.
+local SUMMARY = { 'id', 'workflow_id', 'status', 'priority', 'seq', 'attempts', 'max_attempts', 'timeout_seconds',
+  'created_at', 'updated_at', 'dispatched_at', 'started_at', 'worker_done_at', 'completed_at', 'worker_id',
+  'prompt_id', 'lease_until', 'lease_owner', 'progress', 'outputs', 'error' }
+local STATUS = 3 -- SUMMARY[STATUS] == 'status': every task has one
+
+-- The task as a flat field/value list: the summary fields, plus those of `with` (a list of more field names, such
+-- as 'metadata', 'payload', 'inputs'; nil = none), plus queue_position while pending. false when there is no task.
+local function read_task(id, with)
+  local names = SUMMARY
+  if with and #with > 0 then
+    names = {}
+    for _, f in ipairs(SUMMARY) do
+      names[#names + 1] = f
+    end
+    for _, f in ipairs(with) do
+      names[#names + 1] = f
+    end
+  end
+  local values = redis.call('HMGET', task_key(id), unpack(names))
+  if not values[STATUS] then
     return false
   end
   local out = {}
-  local status
-  for i = 1, #fields, 2 do
-    local f = fields[i]
-    if f == 'status' then
-      status = fields[i + 1]
-    end
-    if not (skip and skip[f]) then
+  for i, f in ipairs(names) do
+    if values[i] then
       out[#out + 1] = f
-      out[#out + 1] = fields[i + 1]
+      out[#out + 1] = values[i]
     end
   end
-  if status == 'pending' then
+  if values[STATUS] == 'pending' then
     local rank = redis.call('ZRANK', P .. 'queue', id)
     if rank then
       out[#out + 1] = 'queue_position'
@@ -84,14 +98,22 @@ local function read_task(id, skip)
   return out
 end
 
+-- What each reader adds to the summary: the API's single task (submit, GET, cancel) shows its metadata; a GET shows
+-- the payload too; a task sent to a worker needs its payload and inputs, and nothing the API alone shows.
+local WITH_METADATA = { 'metadata' }
+local WITH_PAYLOAD = { 'metadata', 'payload' }
+local TO_RUN = { 'payload', 'inputs' }
+
 -- A worker whose task ended goes back to the idle set, unless something else (a failure, a deletion) has
--- claimed it meanwhile. A draining worker (an operator asked to delete it) becomes terminating instead.
+-- claimed it meanwhile. A draining worker (an operator asked to delete it) becomes terminating instead. A worker
+-- whose last health check failed while it ran becomes idle but stays out of the idle set: dispatch must not pick
+-- it until a check passes again (worker-health.lua puts it back), and enough failed checks fail it.
 local function free_worker(worker_id, task_id, now)
   if not worker_id or worker_id == '' then
     return
   end
   local wk = P .. 'worker:' .. worker_id
-  local w = redis.call('HMGET', wk, 'status', 'current_task', 'draining', 'last_active_at', 'provider')
+  local w = redis.call('HMGET', wk, 'status', 'current_task', 'draining', 'last_active_at', 'provider', 'health')
   if w[1] == 'running' and w[2] == task_id then
     -- the run time (the worker took the task at last_active_at), for the scaling policy and the GPU-time ledger
     if w[4] and w[4] ~= '' then
@@ -106,17 +128,21 @@ local function free_worker(worker_id, task_id, now)
       return
     end
     redis.call('HSET', wk, 'status', 'idle', 'current_task', '', 'last_active_at', num(now))
-    redis.call('ZADD', P .. 'workers:idle', num(now), worker_id)
+    if w[6] ~= 'false' then
+      redis.call('ZADD', P .. 'workers:idle', num(now), worker_id)
+    end
   end
 end
 
 -- A terminal state: out of the queue and the in-flight set, its worker free again, readable until its
--- retention ends.
+-- retention ends. Its input images go now: the API never returns them and no attempt will upload them again
+-- (they can be megabytes of base64 per task, kept for the whole retention otherwise). The payload stays, since
+-- GET /api/v1/tasks/{id} returns it until the retention ends.
 local function finish(id, from, to, now, retention_ms)
   local key = task_key(id)
   local t = redis.call('HMGET', key, 'seq', 'worker_id')
   redis.call('HSET', key, 'status', to, 'completed_at', num(now), 'updated_at', num(now))
-  redis.call('HDEL', key, 'lease_until', 'lease_owner')
+  redis.call('HDEL', key, 'lease_until', 'lease_owner', 'inputs')
   redis.call('ZREM', P .. 'queue', id)
   redis.call('ZREM', P .. 'inflight', id)
   reindex(id, t[1], from, to)
@@ -147,14 +173,20 @@ local function release(id, now, retention_ms, error_json)
   return 'requeued'
 end
 
--- Why `claimer` may not end the current attempt of task `id` ('' claimer = anyone may), or nil when it may.
-local function not_held(id, claimer)
-  local t = redis.call('HMGET', task_key(id), 'status', 'worker_id')
+-- Why `claimer` may not end attempt `prompt_id` of task `id` ('' claimer = anyone may), or nil when it may. The
+-- prompt id must be the running attempt's, as in progress.lua: each dispatch gives an attempt a new one, so a late
+-- ending of an earlier attempt (even on the same worker) never ends the current one. '' matches only a task
+-- claimed without a prompt id (claim.lua).
+local function not_held(id, claimer, prompt_id)
+  local t = redis.call('HMGET', task_key(id), 'status', 'worker_id', 'prompt_id')
   if t[1] ~= 'running' then
     return t[1] or 'missing'
   end
   if claimer ~= '' and t[2] ~= claimer then
     return 'held by another claimer'
+  end
+  if (t[3] or '') ~= (prompt_id or '') then
+    return 'another attempt'
   end
   return nil
 end
@@ -241,7 +273,9 @@ end
 -- dispatch script would do next, without another round trip). Returns {next task, worker} or nil.
 local function take_next(worker_id, now, prompt_id, lease_ms, owner)
   local wk = P .. 'worker:' .. worker_id
-  if redis.call('HGET', wk, 'status') ~= 'idle' then
+  local w = redis.call('HMGET', wk, 'status', 'health')
+  -- only a worker dispatch could pick too: an idle one whose health checks pass (see free_worker)
+  if w[1] ~= 'idle' or w[2] == 'false' then
     return nil
   end
   local next_id = claim_next(worker_id, lease_ms, now, prompt_id, owner)
@@ -250,5 +284,5 @@ local function take_next(worker_id, now, prompt_id, lease_ms, owner)
   end
   redis.call('ZREM', P .. 'workers:idle', worker_id)
   redis.call('HSET', wk, 'status', 'running', 'current_task', next_id, 'last_active_at', num(now))
-  return { read_task(next_id, nil), redis.call('HGETALL', wk) }
+  return { read_task(next_id, TO_RUN), redis.call('HGETALL', wk) }
 end

@@ -4,7 +4,6 @@
 -- Index entries whose task has expired since the retention sweep last ran are dropped on the way.
 local idx = P .. 'idx:' .. ARGV[2]
 local max, limit = ARGV[3], tonumber(ARGV[4])
-local SKIP = { payload = true, metadata = true, inputs = true }
 local items, last_seq, more = {}, '', false
 for _ = 1, 10 do
   local want = limit - #items + 1
@@ -14,7 +13,7 @@ for _ = 1, 10 do
       more = true
       break
     end
-    local t = read_task(page[i], SKIP)
+    local t = read_task(page[i], nil)
     if t then
       items[#items + 1] = t
       last_seq = page[i + 1]

@@ -2,11 +2,10 @@
 -- ARGV: prefix, id, idempotency key ('' = none), idempotency ttl ms, priority, then field/value pairs.
 -- Returns {'created'|'existing', task without payload}.
 local id, idem = ARGV[2], ARGV[3]
-local SKIP = { payload = true, inputs = true }
 if idem ~= '' then
   local existing = redis.call('GET', P .. 'idem:' .. idem)
   if existing then
-    local t = read_task(existing, SKIP)
+    local t = read_task(existing, WITH_METADATA)
     if t then
       return { 'existing', t }
     end
@@ -30,4 +29,4 @@ redis.call('PEXPIRE', bucket, 1000000)
 if idem ~= '' then
   redis.call('SET', P .. 'idem:' .. idem, id, 'PX', ARGV[4])
 end
-return { 'created', read_task(id, SKIP) }
+return { 'created', read_task(id, WITH_METADATA) }

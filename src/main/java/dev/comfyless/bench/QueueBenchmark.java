@@ -7,11 +7,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -20,14 +18,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import dev.comfyless.Application;
 import dev.comfyless.config.DotEnv;
 import dev.comfyless.redis.RedisConnector;
-import dev.comfyless.task.Task;
-import dev.comfyless.task.TaskQueue;
 import org.apache.camel.main.Main;
 
 /**
- * Measures the task API and the queue on this machine: submit latency and throughput over HTTP, GET latency, and
- * the pop rate of the Lua queue alone ({@code claim.lua}, which the dispatch path does not use: its throughput is
- * DispatchBenchmark's). Run from the repository root after {@code mvn -B -DskipTests package}:
+ * Measures the task API on this machine: submit latency and throughput over HTTP, and GET latency. (Dispatch
+ * throughput, the queue's other half, is DispatchBenchmark's: it needs workers; PayloadBenchmark measures reads
+ * against large tasks.) Run from the repository root after {@code mvn -B -DskipTests package}:
  * {@code java -cp target/comfyless.jar dev.comfyless.bench.QueueBenchmark [tasks] [clients]}. It starts ComfyLess
  * in-process on a free port with an embedded Redis in a temporary folder (or on REDIS_HOST when that is set, under a
  * throw-away key prefix), and prints a report.
@@ -60,10 +56,8 @@ public final class QueueBenchmark {
         try {
             String base = "http://127.0.0.1:" + port;
             String body = Files.readString(Path.of("examples/text-to-image.json"));
-            TaskQueue queue = main.getCamelContext().getRegistry().lookupByNameAndType("taskQueue", TaskQueue.class);
 
             run(base, body, Math.min(2_000, tasks), clients);            // warm-up: JIT, connections
-            drain(queue, 1);
             long[] submit = run(base, body, tasks, clients);
             double submitSeconds = submit[submit.length - 1] / 1e9;
             long[] submitLatency = Arrays.copyOf(submit, submit.length - 1);
@@ -78,15 +72,6 @@ public final class QueueBenchmark {
             }
             ids.add(id);
 
-            long t0 = System.nanoTime();
-            int claimed = drain(queue, 1);
-            double claimSeconds = (System.nanoTime() - t0) / 1e9;
-
-            run(base, body, tasks, clients);
-            t0 = System.nanoTime();
-            int claimed2 = drain(queue, 2);
-            double claim2Seconds = (System.nanoTime() - t0) / 1e9;
-
             Arrays.sort(submitLatency);
             Arrays.sort(getLatency);
             System.out.printf("%nComfyLess queue benchmark (%d cores, %s)%n", Runtime.getRuntime().availableProcessors(),
@@ -95,10 +80,6 @@ public final class QueueBenchmark {
                     tasks, clients, tasks / submitSeconds, ms(submitLatency, 0.50), ms(submitLatency, 0.99));
             System.out.printf("  GET /api/v1/tasks/{id}  1 client: p50 %.2f ms, p99 %.2f ms%n", ms(getLatency, 0.50),
                     ms(getLatency, 0.99));
-            // claim.lua pops tasks without a worker: dispatch never calls it, so this is the queue's pop rate only
-            System.out.printf("  queue pop only (claim.lua, not the dispatch path: see DispatchBenchmark)  1 claimer: "
-                    + "%,.0f tasks/s (%,d tasks); 2 claimers: %,.0f tasks/s%n", claimed / claimSeconds, claimed,
-                    claimed2 / claim2Seconds);
         } finally {
             // only this run's keys: a Redis of your own is left as it was
             main.getCamelContext().getRegistry().lookupByNameAndType("redisConnector", RedisConnector.class).client()
@@ -134,28 +115,6 @@ public final class QueueBenchmark {
         latency[n] = System.nanoTime() - start;
         pool.shutdown();
         return latency;
-    }
-
-    private static int drain(TaskQueue queue, int claimers) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(claimers);
-        List<Future<Integer>> counts = new ArrayList<>();
-        for (int c = 0; c < claimers; c++) {
-            String claimer = "bench-" + c;
-            counts.add(pool.submit(() -> {
-                int n = 0;
-                Optional<Task> t;
-                while ((t = queue.claim(claimer, Duration.ofMinutes(5))).isPresent()) {
-                    n++;
-                }
-                return n;
-            }));
-        }
-        int total = 0;
-        for (Future<Integer> f : counts) {
-            total += f.get();
-        }
-        pool.shutdown();
-        return total;
     }
 
     private static String post(String url, String body) throws Exception {

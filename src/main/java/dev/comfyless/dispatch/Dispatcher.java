@@ -189,10 +189,10 @@ public final class Dispatcher implements AutoCloseable {
         if (failure instanceof PromptRejectedException rejected) {
             LOG.info("Task {}: ComfyUI on worker {} refused the workflow: {}", taskId, workerId,
                     rejected.errorMessage());
-            queue.fail(taskId, workerId, TaskErrors.validation(rejected));
+            queue.fail(taskId, workerId, a.task().promptId(), TaskErrors.validation(rejected));
         } else if (failure instanceof PromptPreparer.InputException input) {
             LOG.info("Task {}: {}", taskId, input.getMessage());
-            queue.fail(taskId, workerId, input.errorJson());
+            queue.fail(taskId, workerId, a.task().promptId(), input.errorJson());
         } else {
             LOG.warn("Task {}: worker {} could not take the prompt ({}{}); the worker is failed and the task goes "
                     + "back to the queue{}", taskId, workerId, failure.getMessage(),

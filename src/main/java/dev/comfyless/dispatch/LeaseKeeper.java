@@ -53,7 +53,7 @@ public final class LeaseKeeper {
             requeued += step.requeued();
             failed += step.failed();
             for (String id : step.adopted()) {
-                Optional<Task> task = store.get(id, true);
+                Optional<Task> task = store.toRun(id);
                 if (task.isPresent() && running.adopt(task.get())) {
                     adopted++;
                 }

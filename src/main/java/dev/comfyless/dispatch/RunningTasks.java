@@ -317,7 +317,8 @@ public final class RunningTasks implements AutoCloseable {
             stopper.stop(endpoint, task.promptId()).thenAcceptAsync(stopped -> {
                 LOG.info("Task {} cancelled: its prompt {} {}", task.id(), task.promptId(), stopped.describe());
                 if (stopped.outcome() != PromptStopper.Outcome.NOT_CONFIRMED) {
-                    eraseInputs(run != null ? run.task : store.get(task.id(), true).orElse(task), endpoint);
+                    // the cancelled task carries its inputs (cancel.lua): Redis deleted them with the cancel
+                    eraseInputs(run != null ? run.task : task, endpoint);
                 }
             }, io);
         }
@@ -335,7 +336,7 @@ public final class RunningTasks implements AutoCloseable {
         do {
             TaskStore.Page page = store.list(TaskStatus.RUNNING, 500, cursor);
             for (Task summary : page.tasks()) {
-                Optional<Task> task = store.get(summary.id(), true);
+                Optional<Task> task = store.toRun(summary.id());
                 if (task.isPresent() && queue.owner().equals(task.get().leaseOwner()) && adopt(task.get())) {
                     resumed++;
                 }
@@ -425,7 +426,8 @@ public final class RunningTasks implements AutoCloseable {
      */
     private void outputsLost(Run run, String why) {
         forget(run);
-        TaskQueue.Release released = queue.release(run.taskId, run.workerId, WorkerRegistry.WORKER_LOST_ERROR);
+        TaskQueue.Release released = queue.release(run.taskId, run.workerId, run.promptId,
+                WorkerRegistry.WORKER_LOST_ERROR);
         if (released != TaskQueue.Release.IGNORED) {
             LOG.warn("Task {}: its prompt ended on worker {}, but {} before its outputs were copied; the task was {}",
                     run.taskId, run.workerId, why, released.name().toLowerCase(Locale.ROOT));

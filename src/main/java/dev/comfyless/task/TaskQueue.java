@@ -78,7 +78,8 @@ public final class TaskQueue {
 
     /**
      * Takes the highest-priority, oldest pending task: it becomes {@code running}, held by {@code claimer} until
-     * {@code lease} passes, and its {@code attempts} grows by one.
+     * {@code lease} passes, and its {@code attempts} grows by one. The service never claims without a worker (it
+     * pairs tasks with workers, {@link #dispatch}); this is for tests and tools that take tasks themselves.
      */
     public Optional<Task> claim(String claimer, Duration lease) {
         List<?> fields = (List<?>) scripts.run("claim", claimer, lease.toMillis());
@@ -141,7 +142,8 @@ public final class TaskQueue {
 
     /**
      * Marks a running task completed with its outputs (a JSON array). A task that is no longer running (already
-     * completed, cancelled, requeued) or is held by another claimer is left alone.
+     * completed, cancelled, requeued) or is held by another claimer is left alone. Without a prompt id, this ends
+     * only a task claimed without one ({@link #claim}); a dispatched attempt is ended by {@link #end}.
      *
      * @param claimer the claimer that must hold the task, or null for any
      * @return whether this call completed it
@@ -152,7 +154,15 @@ public final class TaskQueue {
 
     /** Marks a running task failed with an error object {@code {type, message, details}}; see {@link #complete}. */
     public boolean fail(String id, String claimer, String errorJson) {
-        return finish(id, claimer, null, TaskStatus.FAILED, "error", errorJson);
+        return fail(id, claimer, null, errorJson);
+    }
+
+    /**
+     * Fails attempt {@code promptId} of a running task held by {@code claimer} with an error object; a late failure
+     * of an earlier attempt (the task was dispatched again meanwhile) is ignored.
+     */
+    public boolean fail(String id, String claimer, String promptId, String errorJson) {
+        return finish(id, claimer, promptId, TaskStatus.FAILED, "error", errorJson);
     }
 
     /**
@@ -253,8 +263,17 @@ public final class TaskQueue {
      * fails with {@code errorJson} when it has been started max_attempts times.
      */
     public Release release(String id, String claimer, String errorJson) {
+        return release(id, claimer, null, errorJson);
+    }
+
+    /**
+     * {@link #release(String, String, String)} of attempt {@code promptId} only: a late release of an earlier
+     * attempt (the task was requeued and dispatched again, maybe to the same worker) is ignored. A null prompt id
+     * matches only a task claimed without one ({@link #claim}).
+     */
+    public Release release(String id, String claimer, String promptId, String errorJson) {
         List<?> reply = (List<?>) scripts.run("release", id, claimer == null ? "" : claimer, retention.toMillis(),
-                errorJson);
+                errorJson, promptId == null ? "" : promptId);
         Release release = switch (String.valueOf(reply.get(0))) {
             case "requeued" -> Release.REQUEUED;
             case "failed" -> Release.FAILED;

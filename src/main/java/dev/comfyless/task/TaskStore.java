@@ -100,8 +100,24 @@ public final class TaskStore {
         return submitted;
     }
 
+    /**
+     * The task as the API shows it: its summary and metadata, and its payload with {@code withPayload}. Never its
+     * inputs (see {@link #toRun}).
+     */
     public Optional<Task> get(String id, boolean withPayload) {
-        List<?> fields = (List<?>) scripts.run("get", id, withPayload ? "1" : "0");
+        return read(id, withPayload ? "1" : "0");
+    }
+
+    /**
+     * The task as a worker needs it, to send its prompt again (an adopted or resumed task): its summary, payload and
+     * inputs (which a task keeps until it ends), without the metadata.
+     */
+    public Optional<Task> toRun(String id) {
+        return read(id, "run");
+    }
+
+    private Optional<Task> read(String id, String with) {
+        List<?> fields = (List<?>) scripts.run("get", id, with);
         return fields.isEmpty() ? Optional.empty() : Optional.of(Task.fromFields(fields));
     }
 

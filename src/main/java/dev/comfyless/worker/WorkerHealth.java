@@ -59,13 +59,18 @@ public final class WorkerHealth {
         this.fleetSeen = fleetSeen;
     }
 
-    /** Workers that are not usable yet (starting, or failed ones that may come back); tells who is gone. */
+    /**
+     * Workers that are not usable yet (starting, failed ones that may come back, and idle ones whose last check
+     * failed while they ran: they stay out of the idle set until a check passes, so they are asked this often, not
+     * only at the health interval); tells who is gone.
+     */
     public void probeStarting() {
         Set<WorkerStatus> which = workersRecover ? EnumSet.of(WorkerStatus.STARTING, WorkerStatus.FAILED)
                 : EnumSet.of(WorkerStatus.STARTING);
         List<Worker> fleet = registry.list();
         fleetSeen.accept(fleet);
-        check(fleet.stream().filter(w -> which.contains(w.status())).toList());
+        check(fleet.stream().filter(w -> which.contains(w.status())
+                || (w.status() == WorkerStatus.IDLE && !w.healthy())).toList());
     }
 
     /** Workers in use or ready for use. */

@@ -82,8 +82,8 @@ class TaskLeaseTest {
         assertThat(b.queue.recoverExpired(100, ERROR, LEASE).total()).as("adopted once").isZero();
 
         // and a completion by the adopter is recorded once; the old holder's late one is ignored
-        assertThat(b.queue.complete(t.id(), "w1", "[]")).isTrue();
-        assertThat(a.queue.complete(t.id(), "w1", "[]")).isFalse();
+        assertThat(b.queue.end(t.id(), "w1", t.promptId(), "[]", null)).isTrue();
+        assertThat(a.queue.end(t.id(), "w1", t.promptId(), "[]", null)).isFalse();
         assertThat(get(t.id()).status()).isEqualTo(TaskStatus.COMPLETED);
     }
 

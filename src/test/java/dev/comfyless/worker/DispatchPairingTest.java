@@ -104,13 +104,16 @@ class DispatchPairingTest {
         Task first = submit(5);
         Task second = submit(5);
         idleWorker("w1");
-        assertThat(dispatch().task().id()).isEqualTo(first.id());
-        assertThat(redis.queue.complete(first.id(), "w1", "[]")).isTrue();
+        Task sent = dispatch().task();
+        assertThat(sent.id()).isEqualTo(first.id());
+        assertThat(redis.queue.complete(first.id(), "w1", "[]")).as("not without its attempt's prompt id").isFalse();
+        assertThat(redis.queue.end(first.id(), "w1", sent.promptId(), "[]", null)).isTrue();
         Worker w = redis.workers.get("w1").orElseThrow();
         assertThat(w.status()).isEqualTo(WorkerStatus.IDLE);
         assertThat(w.currentTask()).isNull();
-        assertThat(dispatch().task().id()).isEqualTo(second.id());
-        assertThat(redis.queue.fail(second.id(), "w1", "{\"type\":\"execution\"}")).isTrue();
+        Task next = dispatch().task();
+        assertThat(next.id()).isEqualTo(second.id());
+        assertThat(redis.queue.fail(second.id(), "w1", next.promptId(), "{\"type\":\"execution\"}")).isTrue();
         assertThat(redis.workers.get("w1").orElseThrow().status()).isEqualTo(WorkerStatus.IDLE);
     }
 
@@ -293,7 +296,7 @@ class DispatchPairingTest {
         assertThat(redis.queue.progress(task.id(), "prompt-1", "{\"node\":\"3\",\"value\":5,\"max\":20}")).isTrue();
         assertThat(redis.queue.progress(task.id(), "stale-prompt", "{}")).isFalse();
         assertThat(redis.store.get(task.id(), false).orElseThrow().progressJson()).contains("\"value\":5");
-        redis.queue.complete(task.id(), "w1", "[]");
+        assertThat(redis.queue.end(task.id(), "w1", "prompt-1", "[]", null)).isTrue();
         assertThat(redis.queue.progress(task.id(), "prompt-1", "{}")).isFalse();
         assertThat(redis.queue.progress("expired-task", "prompt-1", "{}")).isFalse();
         assertThat(TestRedis.get().client().getKeys().countExists(redis.prefix + "task:expired-task")).isZero();
