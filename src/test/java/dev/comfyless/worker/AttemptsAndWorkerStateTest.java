@@ -159,7 +159,7 @@ class AttemptsAndWorkerStateTest {
             assertThat(inIdleSet("w1")).isFalse();
 
             WorkerHealth health = new WorkerHealth(redis.workers, client, 3, false, Duration.ofSeconds(5), () -> { },
-                    id -> { }, endpoint -> { }, w -> true);
+                    id -> { }, worker -> { }, w -> true, fleet -> { });
             health.probeStarting();
             assertThat(inIdleSet("w1")).as("back after the readiness probe, not the next health interval").isTrue();
             assertThat(worker("w1").healthy()).isTrue();
