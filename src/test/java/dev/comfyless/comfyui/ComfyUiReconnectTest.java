@@ -111,7 +111,8 @@ class ComfyUiReconnectTest extends AgainstFakeComfyUi {
             eventually().until(subscription::connected);
             eventually().until(() -> events.count("status") == 1);
             assertThat(server.handshakes).hasValue(3);
-            assertThat(events.calls).containsExactly("connected", "status 0");
+            // each refused handshake is told (it takes the worker out of use), then the connection and its status
+            assertThat(events.calls).containsExactly("connect-failed", "connect-failed", "connected", "status 0");
         }
     }
 
