@@ -50,10 +50,18 @@ class CrashRecoveryIT {
     @Test
     void aKilledServiceIsRestartedAndEveryTaskCompletesExactlyOnce() throws Exception {
         service = startService(TestRedis.freePort());
-        List<String> ids = submit(service, 100, 8);
+        // 20 steps of 40 ms: ~16 s in which 20 are done and several run, wide enough for a poll of 100 GETs on a
+        // loaded machine (at 8 steps the window was ~5 s and a poll could miss it)
+        List<String> ids = submit(service, 100, 20);
         // mid-flight: some done, several running, the rest waiting
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
-                .until(() -> count(service, ids, "completed") >= 20 && count(service, ids, "running") >= 3);
+        try {
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> count(service, ids, "completed") >= 20 && count(service, ids, "running") >= 3);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("not mid-flight within 90 s: " + SimulatedCloud.countByStatus(service, ids)
+                    + "\n" + service.logText().lines().skip(Math.max(0, service.logText().lines().count() - 80))
+                    .collect(java.util.stream.Collectors.joining("\n")), e);
+        }
         service.kill();
         int receivedAtKill = cloud.promptsReceived().size();
 
