@@ -86,6 +86,8 @@ public final class ScaleBenchmark {
         }
         System.out.println();
         report.forEach(System.out::println);
+        // the simulators' and client's event loops are not daemons: the report is out, end the run
+        System.exit(0);
     }
 
     private static void queuePhase(Path jar, Path repo, Path dir, ComfyLessProcess.RedisTarget redis, String prefix,
