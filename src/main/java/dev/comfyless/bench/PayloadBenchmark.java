@@ -1,12 +1,9 @@
 package dev.comfyless.bench;
 
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,9 +13,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import dev.comfyless.Application;
-import dev.comfyless.config.DotEnv;
-import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.task.TaskStore;
 import dev.comfyless.task.TaskSubmission;
 import org.apache.camel.main.Main;
@@ -52,21 +46,9 @@ public final class PayloadBenchmark {
     }
 
     private static List<String> measure(int queued, int payloadBytes) throws Exception {
-        int port = freePort();
-        Path data = Files.createTempDirectory("comfyless-bench");
-        Main main = Application.newMain(DotEnv.systemOnly());
-        main.addOverrideProperty("comfyless.http.port", Integer.toString(port));
-        main.addOverrideProperty("comfyless.data-dir", data.toString());
-        main.addOverrideProperty("comfyless.redis.embedded-port", Integer.toString(freePort()));
-        String prefix = "comfyless-bench-" + System.nanoTime() + ":";
-        main.addOverrideProperty("comfyless.redis.prefix", prefix);
-        main.addOverrideProperty("camel.main.startup-summary-level", "off");
+        int port = ComfyLessProcess.freePort();
         // the queue alone: no workers take the tasks
-        main.addOverrideProperty("comfyless.provider", "sandbox");
-        main.addOverrideProperty("comfyless.novita.min-workers", "0");
-        main.addOverrideProperty("comfyless.novita.max-workers", "0");
-        main.init();
-        main.start();
+        Main main = QueueBenchmark.queueOnly(port);
         try {
             String base = "http://127.0.0.1:" + port;
             TaskStore store = main.getCamelContext().getRegistry().lookupByNameAndType("taskStore", TaskStore.class);
@@ -102,12 +84,7 @@ public final class PayloadBenchmark {
             }
             return rows;
         } finally {
-            main.getCamelContext().getRegistry().lookupByNameAndType("redisConnector", RedisConnector.class).client()
-                    .getKeys().deleteByPattern(prefix + "*");
-            main.stop();
-            try (var files = Files.walk(data)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            QueueBenchmark.stopQueueOnly(main);
         }
     }
 
@@ -167,11 +144,5 @@ public final class PayloadBenchmark {
 
     private static double ms(long[] sorted, double q) {
         return sorted[Math.min(sorted.length - 1, (int) (q * sorted.length))] / 1e6;
-    }
-
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }

@@ -39,20 +39,8 @@ public final class QueueBenchmark {
         int tasks = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
         int clients = args.length > 1 ? Integer.parseInt(args[1]) : 8;
         int port = freePort();
-        Path data = Files.createTempDirectory("comfyless-bench");
-        Main main = Application.newMain(DotEnv.systemOnly());
-        main.addOverrideProperty("comfyless.http.port", Integer.toString(port));
-        main.addOverrideProperty("comfyless.data-dir", data.toString());
-        main.addOverrideProperty("comfyless.redis.embedded-port", Integer.toString(freePort()));
-        String prefix = "comfyless-bench-" + System.nanoTime() + ":";
-        main.addOverrideProperty("comfyless.redis.prefix", prefix);
-        main.addOverrideProperty("camel.main.startup-summary-level", "off");
         // the queue alone: no workers take the tasks (DispatchBenchmark measures running them)
-        main.addOverrideProperty("comfyless.provider", "sandbox");
-        main.addOverrideProperty("comfyless.novita.min-workers", "0");
-        main.addOverrideProperty("comfyless.novita.max-workers", "0");
-        main.init();
-        main.start();
+        Main main = queueOnly(port);
         try {
             String base = "http://127.0.0.1:" + port;
             String body = Files.readString(Path.of("examples/text-to-image.json"));
@@ -81,13 +69,7 @@ public final class QueueBenchmark {
             System.out.printf("  GET /api/v1/tasks/{id}  1 client: p50 %.2f ms, p99 %.2f ms%n", ms(getLatency, 0.50),
                     ms(getLatency, 0.99));
         } finally {
-            // only this run's keys: a Redis of your own is left as it was
-            main.getCamelContext().getRegistry().lookupByNameAndType("redisConnector", RedisConnector.class).client()
-                    .getKeys().deleteByPattern(prefix + "*");
-            main.stop();
-            try (var files = Files.walk(data)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            stopQueueOnly(main);
         }
     }
 
@@ -142,6 +124,39 @@ public final class QueueBenchmark {
     private static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
+        }
+    }
+
+    /**
+     * ComfyLess in-process on {@code port} with no worker at all (sandbox provider, at most 0 instances), an embedded
+     * Redis in a temporary folder (or REDIS_HOST) and a throw-away key prefix: the queue and the API alone.
+     */
+    static Main queueOnly(int port) throws Exception {
+        Path data = Files.createTempDirectory("comfyless-bench");
+        Main main = Application.newMain(DotEnv.systemOnly());
+        main.addOverrideProperty("comfyless.http.port", Integer.toString(port));
+        main.addOverrideProperty("comfyless.data-dir", data.toString());
+        main.addOverrideProperty("comfyless.redis.embedded-port", Integer.toString(freePort()));
+        main.addOverrideProperty("comfyless.redis.prefix", "comfyless-bench-" + System.nanoTime() + ":");
+        main.addOverrideProperty("camel.main.startup-summary-level", "off");
+        main.addOverrideProperty("comfyless.provider", "sandbox");
+        main.addOverrideProperty("comfyless.novita.min-workers", "0");
+        main.addOverrideProperty("comfyless.novita.max-workers", "0");
+        main.init();
+        main.start();
+        return main;
+    }
+
+    /** Stops a {@link #queueOnly} service and deletes its keys (only those: a Redis of your own is left as it was)
+     * and its temporary folder. */
+    static void stopQueueOnly(Main main) throws java.io.IOException {
+        String prefix = main.getCamelContext().resolvePropertyPlaceholders("{{comfyless.redis.prefix}}");
+        Path data = Path.of(main.getCamelContext().resolvePropertyPlaceholders("{{comfyless.data-dir}}"));
+        main.getCamelContext().getRegistry().lookupByNameAndType("redisConnector", RedisConnector.class).client()
+                .getKeys().deleteByPattern(prefix + "*");
+        main.stop();
+        try (var files = Files.walk(data)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 }
