@@ -234,7 +234,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("leadership", leadership);
         registry.bind("fleetControl", new FleetControl(context, leadership::isLeader));
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(settings.allowPrivateUrls), metrics,
-                running, outputs, shutdown::stopping, position -> WaitingFor.of(position, workers.list().stream()
+                running, dispatcher, outputs, shutdown::stopping, position -> WaitingFor.of(position, workers.list().stream()
                         .map(w -> new FleetMember(w.id(), w.status(), w.createdAt(), w.lastActiveAt(), w.autoscaled()))
                         .toList(), measurements.apply(fleetProduct), java.time.Instant.now())));
         registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled(), ledger));

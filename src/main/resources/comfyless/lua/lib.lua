@@ -286,3 +286,52 @@ local function take_next(worker_id, now, prompt_id, lease_ms, owner)
   redis.call('HSET', wk, 'status', 'running', 'current_task', next_id, 'last_active_at', num(now))
   return { read_task(next_id, TO_RUN), redis.call('HGETALL', wk) }
 end
+
+-- Pairs the best pending task with the most recently active idle worker (the dispatch script's step, and a submit's
+-- when it may start its task at once): both change state in this one step. Recent workers first, so that the others
+-- idle long enough to be scaled down. Idle workers whose endpoints are in `avoid` (a set of `busy` endpoints, busy
+-- with other clients' prompts) are taken only when no other is idle.
+-- Returns {task with payload, worker fields, 1 if another pair is possible now else 0, pending tasks left}, or
+-- {pending tasks} when there is no idle worker, or an empty list when there is no pending task.
+local function dispatch_one(lease_ms, prompt_id, owner, avoid, busy)
+  local idle = P .. 'workers:idle'
+  -- among the most recent idle workers, one more than there are busy endpoints: at least one is not busy if any is
+  local pick, fallback
+  for _ = 1, 10 do
+    local candidates = redis.call('ZREVRANGE', idle, 0, busy)
+    if #candidates == 0 then
+      return { redis.call('ZCARD', P .. 'queue') }
+    end
+    local stale = false
+    for _, worker_id in ipairs(candidates) do
+      local w = redis.call('HMGET', P .. 'worker:' .. worker_id, 'status', 'endpoint')
+      if w[1] ~= 'idle' then
+        -- an idle-set entry whose worker is no longer idle: dropped so that it can never be picked
+        redis.call('ZREM', idle, worker_id)
+        stale = true
+      elseif not avoid[w[2] or ''] then
+        pick = worker_id
+        break
+      elseif not fallback then
+        fallback = worker_id
+      end
+    end
+    if pick or not stale then
+      break
+    end
+  end
+  pick = pick or fallback
+  if not pick then
+    return { redis.call('ZCARD', P .. 'queue') }
+  end
+  local taken = take_next(pick, now_ms(), prompt_id, lease_ms, owner)
+  if not taken then
+    return {}
+  end
+  local pending = redis.call('ZCARD', P .. 'queue')
+  local more = 0
+  if pending > 0 and redis.call('ZCARD', idle) > 0 then
+    more = 1
+  end
+  return { taken[1], taken[2], more, pending }
+end

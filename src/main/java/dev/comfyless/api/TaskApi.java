@@ -27,6 +27,12 @@ import org.apache.camel.Message;
  */
 public final class TaskApi {
 
+    /**
+     * The exchange property a submit leaves for its route ({@link dev.comfyless.dispatch.Dispatcher.Claim}): the
+     * task its step paired with an idle worker, sent by {@code send-prompt} before the answer, and whether a
+     * {@code dispatch} run is still needed.
+     */
+    public static final String SUBMIT_CLAIM = "ComfyLessSubmitClaim";
     static final int DEFAULT_LIMIT = 50;
     static final int MAX_LIMIT = 500;
     private static final Pattern TASK_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
@@ -38,13 +44,16 @@ public final class TaskApi {
     private final ComfyLessMetrics metrics;
     private final RunningTasks running;
     private final OutputStore outputs;
+    /** Pairs a new task with an idle worker in the submit's own step (see {@link #SUBMIT_CLAIM}). */
+    private final dev.comfyless.dispatch.Dispatcher dispatcher;
 
     private final java.util.function.BooleanSupplier stopping;
     /** Why the task at a queue position waits (the fleet's forecast), for a pending task's GET. */
     private final java.util.function.IntFunction<dev.comfyless.scaling.WaitingFor> waitingFor;
 
     public TaskApi(TaskStore store, TaskRequestParser parser, ComfyLessMetrics metrics, RunningTasks running,
-                   OutputStore outputs, java.util.function.BooleanSupplier stopping,
+                   dev.comfyless.dispatch.Dispatcher dispatcher, OutputStore outputs,
+                   java.util.function.BooleanSupplier stopping,
                    java.util.function.IntFunction<dev.comfyless.scaling.WaitingFor> waitingFor) {
         this.stopping = stopping;
         this.waitingFor = waitingFor;
@@ -52,6 +61,7 @@ public final class TaskApi {
         this.parser = parser;
         this.metrics = metrics;
         this.running = running;
+        this.dispatcher = dispatcher;
         this.outputs = outputs;
     }
 
@@ -73,12 +83,13 @@ public final class TaskApi {
         }
         byte[] body = exchange.getIn().getBody(byte[].class);
         TaskSubmission submission = parser.parse(body == null ? new byte[0] : body);
-        TaskStore.Submitted result = store.submit(submission, idempotencyKey);
+        TaskStore.Submitted result = store.submit(submission, idempotencyKey, dispatcher.submitPairing());
         if (result.created()) {
             metrics.submitted();
         }
         Http.respond(exchange, result.created() ? 201 : 200, TaskJson.task(result.task()));
         exchange.getMessage().setHeader("Location", "/api/v1/tasks/" + result.task().id());
+        exchange.setProperty(SUBMIT_CLAIM, dispatcher.submitted(result));
     }
 
     public void get(Exchange exchange) {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -117,8 +118,16 @@ final class ComfyLessProcess implements AutoCloseable {
         }
         Files.createDirectories(dir);
         Path log = dir.resolve("comfyless.log");
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", jar.toAbsolutePath().toString()).directory(repo.toAbsolutePath().toFile()).redirectErrorStream(true)
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString()));
+        // e.g. a flight recording of each service process:
+        // -XX:StartFlightRecording=filename=/tmp/service-{port}.jfr,settings=profile
+        String jvmOptions = System.getenv("COMFYLESS_BENCH_SERVICE_JVM_OPTIONS");
+        if (jvmOptions != null && !jvmOptions.isBlank()) {
+            command.addAll(List.of(jvmOptions.replace("{port}", Integer.toString(port)).trim().split("\\s+")));
+        }
+        command.addAll(List.of("-jar", jar.toAbsolutePath().toString()));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(repo.toAbsolutePath().toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         // a clean environment: nothing of the caller's own ComfyLess, Redis or Novita settings leaks in
         pb.environment().keySet().removeIf(k -> k.startsWith("REDIS_") || k.startsWith("COMFYLESS_")

@@ -204,6 +204,11 @@ public final class RunningTasks implements AutoCloseable {
         return draining;
     }
 
+    /** Whether a task may start here now: the process is not stopping and the {@code dispatch} route runs. */
+    public boolean tasksMayStart() {
+        return !draining && dispatchOpen.getAsBoolean();
+    }
+
     /** Dispatch steps under way: prompts being sent, results being read and recorded. A stop waits for them. */
     private final dev.comfyless.InFlight steps = new dev.comfyless.InFlight();
 

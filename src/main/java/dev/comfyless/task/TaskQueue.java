@@ -69,6 +69,19 @@ public final class TaskQueue {
     public record Dispatched(Assignment assignment, boolean more, long pending) {
     }
 
+    /**
+     * What a submit takes to pair its new task with an idle worker in the same Redis step (see
+     * {@link TaskStore#submit(TaskSubmission, String, Pairing)}): the lease, the prompt id and the owner a dispatch
+     * gives, and the endpoints to avoid while another worker idles.
+     */
+    public record Pairing(long leaseMillis, String promptId, String owner, Collection<String> busyEndpoints) {
+    }
+
+    /** A {@link Pairing} held by this queue's owner, as {@link #dispatch} would claim. */
+    public Pairing pairing(Duration lease, String promptId, Collection<String> busyEndpoints) {
+        return new Pairing(lease.toMillis(), promptId, owner, busyEndpoints);
+    }
+
     /** The result of a lease sweep that may adopt tasks: those requeued, failed, and the ids adopted. */
     public record Recovered(int requeued, int failed, List<String> adopted) {
         public int total() {
@@ -108,7 +121,14 @@ public final class TaskQueue {
         for (String endpoint : busyEndpoints) {
             args[i++] = endpoint;
         }
-        List<?> reply = (List<?>) scripts.run("dispatch", args);
+        return paired((List<?>) scripts.run("dispatch", args));
+    }
+
+    /**
+     * Reads what a pairing step returned ({@link #dispatch}'s, or the one a submit made with a {@link Pairing}):
+     * the task paired with its worker, or empty.
+     */
+    public Optional<Dispatched> paired(List<?> reply) {
         if (reply.size() < 4) {
             pendingSeen = reply.isEmpty() ? 0 : ((Number) reply.get(0)).longValue();
             return Optional.empty();

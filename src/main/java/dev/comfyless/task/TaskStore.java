@@ -31,7 +31,14 @@ public final class TaskStore {
     }
 
     /** {@code created} is false when the Idempotency-Key named a task submitted earlier, which is returned. */
-    public record Submitted(boolean created, Task task) {
+    /**
+     * @param pairing for a created task submitted with a {@link TaskQueue.Pairing}: Redis' reply to the pairing made
+     *                in the same step (read by {@link TaskQueue#paired}); null when none was asked
+     */
+    public record Submitted(boolean created, Task task, List<?> pairing) {
+        public Submitted(boolean created, Task task) {
+            this(created, task, null);
+        }
     }
 
     public record Page(List<Task> tasks, Long nextCursor) {
@@ -72,10 +79,24 @@ public final class TaskStore {
     private volatile TaskChanges changes = TaskChanges.NONE;
 
     public Submitted submit(TaskSubmission s, String idempotencyKey) {
+        return submit(s, idempotencyKey, null);
+    }
+
+    /**
+     * {@link #submit(TaskSubmission, String)}, and with {@code pairing} a task created while a worker idles is paired
+     * with it in the same step, as a dispatch run would (the reply is in {@link Submitted#pairing()}).
+     */
+    public Submitted submit(TaskSubmission s, String idempotencyKey, TaskQueue.Pairing pairing) {
         String id = UUID.randomUUID().toString();
         List<Object> args = new ArrayList<>(List.of(id, idempotencyKey == null ? "" : idempotencyKey,
-                IDEMPOTENCY_TTL.toMillis(), s.priority(),
-                "workflow_id", s.workflowId(),
+                IDEMPOTENCY_TTL.toMillis(), s.priority()));
+        if (pairing == null) {
+            args.addAll(List.of("", "", "", ""));
+        } else {
+            args.addAll(List.of(pairing.leaseMillis(), pairing.promptId(), pairing.owner(),
+                    String.join("\n", pairing.busyEndpoints())));
+        }
+        args.addAll(List.of("workflow_id", s.workflowId(),
                 "priority", s.priority(),
                 "payload", s.payloadJson(),
                 "timeout_seconds", s.timeoutSeconds() != null ? s.timeoutSeconds() : defaultTimeout.toSeconds(),
@@ -93,7 +114,8 @@ public final class TaskStore {
             args.add(idempotencyKey);
         }
         List<?> reply = (List<?>) scripts.run("submit", args.toArray());
-        Submitted submitted = new Submitted("created".equals(reply.get(0)), Task.fromFields((List<?>) reply.get(1)));
+        Submitted submitted = new Submitted("created".equals(reply.get(0)), Task.fromFields((List<?>) reply.get(1)),
+                reply.size() > 2 ? (List<?>) reply.get(2) : null);
         if (submitted.created()) {
             changes.changed(id, TaskChanges.QUEUED, submitted.task());
         }

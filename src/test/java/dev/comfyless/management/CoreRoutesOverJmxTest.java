@@ -94,13 +94,18 @@ class CoreRoutesOverJmxTest {
         await().atMost(Duration.ofSeconds(20)).until(() -> "completed".equals(status(first)));
         await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3))
                 .until(() -> "pending".equals(status(second)));
+        // the worker idles now: a task submitted meanwhile is not paired by its submit's own step either
+        String third = submit(2);
+        await().during(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(3))
+                .until(() -> "pending".equals(status(third)));
         JsonNode ready = service.get("/ready").json();
         assertThat(service.get("/ready").status()).isEqualTo(200);
         assertThat(ready.get("checks").get("routes").asText()).contains("dispatch");
         assertThat(ready.get("checks").get("paused").toString()).contains("dispatch: no task is started");
 
         startRoute("dispatch");
-        await().atMost(Duration.ofSeconds(10)).until(() -> "completed".equals(status(second)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> "completed".equals(status(second))
+                && "completed".equals(status(third)));
         assertThat(service.get("/ready").json().get("checks").get("routes").asText()).isEqualTo("started");
     }
 

@@ -46,9 +46,37 @@ class ApiRoutesTest extends RouteFiles {
     @EndpointInject("mock:seda:dispatch")
     MockEndpoint dispatch;
 
+    @org.apache.camel.BeanInject
+    org.apache.camel.CamelContext context;
+
+    /** What the stand-in of send-prompt (dispatch.camel.yaml, not loaded here) received. */
+    private final java.util.List<Object> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** When set, the stand-in of send-prompt fails like a stopped route or a failing send. */
+    private volatile RuntimeException sendFails;
+
     @Override
     protected String[] routeFiles() {
         return new String[] {"api.camel.yaml", "error-handling.camel.yaml"};
+    }
+
+    @org.apache.camel.test.main.junit5.Configure
+    protected void sendPromptStandIn(org.apache.camel.main.MainConfigurationProperties configuration) {
+        configuration.addLambdaRouteBuilder(rb -> rb.from("direct:send-prompt").routeId("send-prompt")
+                .process(e -> {
+                    if (sendFails != null) {
+                        throw sendFails;
+                    }
+                    sent.add(e.getIn().getBody());
+                }));
+    }
+
+    /** A submit's answer, with what its step paired (the property TaskApi.submit leaves for the route). */
+    private void submitAnswers(int status, java.util.List<Object> paired, boolean dispatchNeeded) {
+        taskApi.when("submit", e -> {
+            Http.respond(e, status, "{\"id\":\"t1\"}".getBytes(StandardCharsets.UTF_8));
+            e.setProperty(dev.comfyless.api.TaskApi.SUBMIT_CLAIM,
+                    new PipelineRoutesTest.FakeClaim(paired, dispatchNeeded));
+        });
     }
 
     /** Every task operation: its HTTP method and path, and the taskApi method its route calls. */
@@ -131,6 +159,42 @@ class ApiRoutesTest extends RouteFiles {
 
         assertThat(response.statusCode()).isEqualTo(503);
         assertThat(response.headers().firstValue("Retry-After")).hasValue("5");
+    }
+
+    @Test
+    void aTaskPairedByItsSubmitIsSentBeforeTheAnswerAndNeedsNoDispatchRun() throws Exception {
+        dispatch.expectedMessageCount(0);
+        submitAnswers(201, java.util.List.of("task t1 on worker w1"), false);
+        assertThat(http("POST", "/api/v1/tasks", "{}").statusCode()).isEqualTo(201);
+        assertThat(sent).as("sent before the answer").containsExactly("task t1 on worker w1");
+        dispatch.assertIsSatisfied();
+
+        // paired, and another task and idle worker are left: dispatch runs for them
+        MockEndpoint.resetMocks(context);
+        dispatch.expectedMessageCount(1);
+        submitAnswers(201, java.util.List.of("task t2 on worker w2"), true);
+        assertThat(http("POST", "/api/v1/tasks", "{}").statusCode()).isEqualTo(201);
+        assertThat(sent).containsExactly("task t1 on worker w1", "task t2 on worker w2");
+        dispatch.assertIsSatisfied();
+    }
+
+    @Test
+    void aSubmitNothingPairedSignalsTheDispatcher() throws Exception {
+        dispatch.expectedMessageCount(1);
+        submitAnswers(201, java.util.List.of(), true);
+        assertThat(http("POST", "/api/v1/tasks", "{}").statusCode()).isEqualTo(201);
+        assertThat(sent).isEmpty();
+        dispatch.assertIsSatisfied();
+    }
+
+    @Test
+    void aPairedTaskWhoseSendCannotStartIsStillCreated() throws Exception {
+        // the task is stored and paired in Redis: failing the answer would make the client submit it twice
+        sendFails = new IllegalStateException("No consumers available on endpoint: direct://send-prompt");
+        submitAnswers(201, java.util.List.of("task t1 on worker w1"), false);
+        HttpResponse<String> r = http("POST", "/api/v1/tasks", "{}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        assertThat(r.body()).isEqualTo("{\"id\":\"t1\"}");
     }
 
     @Test

@@ -99,6 +99,63 @@ class DispatchPairingTest {
         assertThat(redis.store.metrics().pending()).isEqualTo(1);
     }
 
+    /** A submit that may pair its task at once (what Dispatcher.submitPairing gives while tasks may start). */
+    private TaskStore.Submitted submitPaired(int priority, String idempotencyKey, String promptId,
+                                             java.util.Collection<String> busyEndpoints) {
+        return redis.store.submit(new TaskSubmission("wf", priority, Workflows.TINY_PAYLOAD, null, null, 2),
+                idempotencyKey, redis.queue.pairing(LEASE, promptId, busyEndpoints));
+    }
+
+    @Test
+    void aTaskSubmittedWhileAWorkerIdlesIsPairedInTheSubmitsStep() {
+        idleWorker("w1");
+        TaskStore.Submitted s = submitPaired(5, null, "p-1", List.of());
+        assertThat(s.created()).isTrue();
+        assertThat(s.task().status()).as("the answer shows the task as created").isEqualTo(TaskStatus.PENDING);
+        TaskQueue.Dispatched d = redis.queue.paired(s.pairing()).orElseThrow();
+        assertThat(d.more()).isFalse();
+        assertThat(d.pending()).isZero();
+        Task running = d.assignment().task();
+        assertThat(running.id()).isEqualTo(s.task().id());
+        assertThat(running.status()).isEqualTo(TaskStatus.RUNNING);
+        assertThat(running.promptId()).isEqualTo("p-1");
+        assertThat(running.payloadJson()).isEqualTo(Workflows.TINY_PAYLOAD);
+        assertThat(Duration.between(running.dispatchedAt(), running.leaseUntil())).isEqualTo(LEASE);
+        assertThat(d.assignment().worker().currentTask()).isEqualTo(running.id());
+        assertThat(redis.workers.get("w1").orElseThrow().status()).isEqualTo(WorkerStatus.RUNNING);
+        assertThat(redis.store.get(running.id(), false).orElseThrow().workerId()).isEqualTo("w1");
+
+        // no idle worker left: the next stays pending, and the reply says how many wait (the dispatch run then
+        // checks the fleet's capacity)
+        TaskStore.Submitted waiting = submitPaired(5, null, "p-2", List.of());
+        assertThat(redis.queue.paired(waiting.pairing())).isEmpty();
+        assertThat(redis.store.get(waiting.task().id(), false).orElseThrow().status()).isEqualTo(TaskStatus.PENDING);
+        assertThat(redis.queue.pendingSeen()).isEqualTo(1);
+    }
+
+    @Test
+    void aSubmitPairsTheBestPendingTaskNotNecessarilyItsOwn() {
+        Task best = submit(9);
+        idleWorker("w1");
+        TaskStore.Submitted s = submitPaired(1, null, "p-1", List.of());
+        TaskQueue.Dispatched d = redis.queue.paired(s.pairing()).orElseThrow();
+        assertThat(d.assignment().task().id()).as("priority first, as a dispatch run").isEqualTo(best.id());
+        assertThat(redis.store.get(s.task().id(), false).orElseThrow().status()).isEqualTo(TaskStatus.PENDING);
+    }
+
+    @Test
+    void aSubmitPrefersAWorkerNotBusyWithOtherClientsAndARepeatPairsNothing() {
+        idleWorker("w1");
+        idleWorker("w2");
+        // w2 is the most recently active: taken first unless its endpoint is busy with other clients' prompts
+        TaskStore.Submitted s = submitPaired(5, "key-1", "p-1", List.of("http://w2:8188"));
+        assertThat(redis.queue.paired(s.pairing()).orElseThrow().assignment().worker().id()).isEqualTo("w1");
+        TaskStore.Submitted again = submitPaired(5, "key-1", "p-2", List.of());
+        assertThat(again.created()).isFalse();
+        assertThat(again.pairing()).as("an Idempotency-Key repeat creates and pairs nothing").isNull();
+        assertThat(redis.workers.get("w2").orElseThrow().status()).isEqualTo(WorkerStatus.IDLE);
+    }
+
     @Test
     void aFinishedTaskFreesItsWorkerForTheNextOne() {
         Task first = submit(5);
