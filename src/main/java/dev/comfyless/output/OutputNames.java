@@ -2,12 +2,17 @@ package dev.comfyless.output;
 
 import java.util.HashSet;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Names outputs within one task: ComfyUI's file name made safe for paths and URLs, unique in the task (two
  * outputs of the same name, from different subfolders or nodes, get the node id in front).
  */
 public final class OutputNames {
+
+    /** Compiled once: every output of every task is named (String.replaceAll compiles its pattern each call). */
+    private static final Pattern UNSAFE = Pattern.compile("[^A-Za-z0-9._ -]");
+    private static final Pattern LEADING = Pattern.compile("^[._ -]+");
 
     private final Set<String> used = new HashSet<>();
 
@@ -24,7 +29,7 @@ public final class OutputNames {
     }
 
     static String clean(String s) {
-        String c = s == null ? "" : s.replaceAll("[^A-Za-z0-9._ -]", "_").replace("..", "_").replaceAll("^[._ -]+", "");
+        String c = s == null ? "" : LEADING.matcher(UNSAFE.matcher(s).replaceAll("_").replace("..", "_")).replaceAll("");
         if (c.length() > 150) {
             c = c.substring(c.length() - 150);
         }
