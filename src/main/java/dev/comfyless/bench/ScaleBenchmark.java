@@ -27,8 +27,9 @@ import org.redisson.api.RedissonClient;
  * <ol>
  *   <li>A queue of {@code tasks} (default 100,000) with no worker: submit throughput and latency in the 1,000
  *       submits that bring the queue to 1k, 10k and 100k; at 1k and at the full depth, GET of one task, the first
- *       list page, a deep list page (the oldest tasks), {@code /api/v1/queue/metrics}; the service's heap after a
- *       full GC, its threads, and Redis bytes per queued task.</li>
+ *       list page, a deep list page (the oldest tasks), {@code /api/v1/queue/metrics}, and the same-run floor
+ *       ({@code GET /health}: the same process and client, no Redis); the service's heap after a full GC, its
+ *       threads, and Redis bytes per queued task.</li>
  *   <li>The same queue drained by 10, 50 and 200 simulated ComfyUI servers (zero-time steps, in this benchmark's
  *       process): a fresh service process each time on the same Redis prefix (a restart resumes from Redis), tasks
  *       per second over a measured window, the service's CPU per task (from {@code /proc}), its threads and heap.</li>
@@ -107,7 +108,7 @@ public final class ScaleBenchmark {
             }
             report.add("");
             report.add("  queued   submit tasks/s  p50 ms   p99 ms  |  GET p50/p99 ms   list first p50/p99   list deep p50/p99"
-                    + "   metrics p50/p99");
+                    + "   metrics p50/p99  |  floor p50/p99");
             int queued = 0;
             double[][] reads1k = null;
             for (int depth : depths(tasks)) {
@@ -125,8 +126,9 @@ public final class ScaleBenchmark {
                     reads1k = reads;
                 }
                 report.add(String.format("  %,7d   %10.0f    %6.2f  %6.2f  |  %5.2f / %5.2f     %5.2f / %6.2f      %5.2f / %6.2f"
-                                + "      %5.2f / %5.2f", depth, rate, lat[0], lat[2], reads[0][0], reads[0][2],
-                        reads[1][0], reads[1][2], reads[2][0], reads[2][2], reads[3][0], reads[3][2]));
+                                + "      %5.2f / %5.2f  |  %5.2f / %5.2f", depth, rate, lat[0], lat[2], reads[0][0],
+                        reads[0][2], reads[1][0], reads[1][2], reads[2][0], reads[2][2], reads[3][0], reads[3][2],
+                        reads[4][0], reads[4][2]));
                 if (depth == queued && depth == tasks) {
                     report.add(String.format("  reads at %,d vs %,d queued, p50 ratio: GET %.2f, list first %.2f, list deep"
                                     + " %.2f, metrics %.2f (target <= 1.5)", depth, depths(tasks)[0],
@@ -254,6 +256,8 @@ public final class ScaleBenchmark {
             time(base + "/api/v1/tasks?limit=50", 300),
             time(deepUrl, 300),
             time(base + "/api/v1/queue/metrics", 300),
+            // the same-run floor: a request the same process answers without Redis, over the same client
+            time(base + "/health", 300),
         };
     }
 
