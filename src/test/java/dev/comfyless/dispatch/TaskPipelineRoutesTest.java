@@ -53,7 +53,8 @@ class TaskPipelineRoutesTest extends AgainstStaticWorkers {
         assertThat(copied.getMessage().getBody(OutputCollector.OutputCopy.class).name())
                 .isEqualTo(done.get("outputs").get(0).get("filename").asText());
 
-        for (String route : new String[] {"dispatch", "send-prompt", "prompt-ended", "collect-outputs", "finish-task",
+        // submit-task paired the task with the idle worker in its own step (else dispatch would have)
+        for (String route : new String[] {"submit-task", "send-prompt", "prompt-ended", "collect-outputs", "finish-task",
                 "next-task"}) {
             ManagedRouteMBean managed = service.context().getCamelContextExtension()
                     .getContextPlugin(org.apache.camel.api.management.ManagedCamelContext.class)

@@ -40,8 +40,20 @@ class PipelineRoutesTest extends RouteFiles {
                 "error-handling.camel.yaml"};
     }
 
-    /** A dispatch claim as the route reads it. */
-    public record FakeClaim(List<Object> assignments, boolean more) {
+    /**
+     * A dispatch claim as the route reads it. A class with getters only, not a record: with both {@code assignments()}
+     * and {@code getAssignments()}, {@code ${body.assignments}} is ambiguous to Camel's bean language, which then
+     * fails or not depending on the order reflection lists the methods in.
+     */
+    public static final class FakeClaim {
+        private final List<Object> assignments;
+        private final boolean more;
+
+        public FakeClaim(List<Object> assignments, boolean more) {
+            this.assignments = assignments;
+            this.more = more;
+        }
+
         public List<Object> getAssignments() {
             return assignments;
         }
