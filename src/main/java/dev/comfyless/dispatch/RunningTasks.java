@@ -984,7 +984,7 @@ public final class RunningTasks implements AutoCloseable {
      * busy with other clients' work is left for dispatch, which prefers idle ones.
      */
     private String nextPromptId(Run run) {
-        return draining || busyAfter(run) || !dispatchOpen.getAsBoolean() ? null : UUID.randomUUID().toString();
+        return !tasksMayStart() || busyAfter(run) ? null : UUID.randomUUID().toString();
     }
 
     /** Overwrites the task's uploaded inputs on the worker, off the caller's thread, best effort. */
