@@ -157,11 +157,12 @@ public class ComfyLessConfiguration implements CamelConfiguration {
 
         ComfyUiClient comfyUi = new ComfyUiClient("comfyless-" + UUID.randomUUID().toString().substring(0, 8),
                 settings.comfyUiTimeout);
-        DispatchSignal signal = new DispatchSignal(context);
+        DispatchGate dispatchGate = new DispatchGate(context);
+        DispatchSignal signal = new DispatchSignal(context, dispatchGate::open);
+        dispatchGate.onReopened(signal::fire);
         boolean workersRecover = settings.provider.workersRecover();
         PromptPreparer preparer = new PromptPreparer(comfyUi, settings.maxInputBytes, settings.inputFetchTimeout,
                 settings.allowPrivateUrls);
-        DispatchGate dispatchGate = new DispatchGate(context, signal);
         context.getManagementStrategy().addEventNotifier(dispatchGate);
         OutputCollector outputCollector = new OutputCollector(comfyUi, outputs);
         // the collect-outputs split's threads: bounded, and idle ones end (its queue is bounded by the running tasks)
@@ -224,6 +225,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("dispatchSignal", signal);
         registry.bind("dispatcher", dispatcher);
         registry.bind("dispatchGate", dispatchGate);
+        registry.bind("dispatchStopWatch", dispatchGate.stopWatch());
         registry.bind("taskCompletion", new TaskCompletion(running));
         registry.bind("outputCollector", outputCollector);
         StalePrompts stale = new StalePrompts(comfyUi, store, running.stopper(), settings.probeTimeout());

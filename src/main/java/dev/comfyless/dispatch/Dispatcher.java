@@ -114,16 +114,17 @@ public final class Dispatcher implements AutoCloseable {
             return new Claim(List.of(), false);
         }
         if (submitted.pairing() == null) {
-            return new Claim(List.of(), true);
+            // no dispatch run either while tasks may not start here: the route is signalled when it starts again
+            return new Claim(List.of(), running.tasksMayStart());
         }
         return queue.paired(submitted.pairing()).map(d -> new Claim(List.of(d.assignment()), d.more()))
                 .orElseGet(() -> new Claim(List.of(), true));
     }
 
-    /** Pairs one pending task with an idle worker (nothing while the process stops). */
+    /** Pairs one pending task with an idle worker (nothing while the process or the {@code dispatch} route stops). */
     public Claim claim() {
-        if (running.draining()) {
-            // stopping: what is pending stays in Redis for the next process or another replica
+        if (!running.tasksMayStart()) {
+            // stopping: what is pending stays in Redis for the next process, another replica or the route's restart
             return new Claim(List.of(), false);
         }
         Optional<TaskQueue.Dispatched> next = queue.dispatch(running.lease(), UUID.randomUUID().toString(),

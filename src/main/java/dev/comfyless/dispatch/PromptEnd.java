@@ -86,9 +86,9 @@ public final class PromptEnd {
     }
 
     /** What the last step that could free the worker did (a hand-off or the finish). */
-    void stepped(TaskQueue.Step step) {
+    void stepped(TaskQueue.Step step, boolean tasksMayStart) {
         nextTasks = step.next().map(List::of).orElse(List.of());
-        dispatchNeeded = step.next().isEmpty() && step.pending() > 0;
+        dispatchNeeded = tasksMayStart && step.next().isEmpty() && step.pending() > 0;
     }
 
     /** Nothing for next-task to do (e.g. the worker was handed off before). */

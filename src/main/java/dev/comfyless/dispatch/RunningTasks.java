@@ -924,7 +924,7 @@ public final class RunningTasks implements AutoCloseable {
         if (deadline != null) {
             deadline.cancel(false);
         }
-        end.stepped(handoff);
+        end.stepped(handoff, tasksMayStart());
     }
 
     /**
@@ -961,7 +961,7 @@ public final class RunningTasks implements AutoCloseable {
         }
         forget(run);
         if (ended.applied() && freesWorker) {
-            end.stepped(ended);
+            end.stepped(ended, tasksMayStart());
         }
         if (end.eraseInputs) {
             eraseInputs(run.task, run.endpoint);

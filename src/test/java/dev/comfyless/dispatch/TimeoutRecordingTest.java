@@ -61,7 +61,7 @@ class TimeoutRecordingTest {
     /** Watches a task whose timeout has passed; the routes' prompt-ended step fails as {@code failure} says. */
     private void watchTimedOutTask(IntFunction<RuntimeException> failure) {
         running = new RunningTasks(stores.queue, stores.store, stores.workers, client, new OutputCollector(client, null),
-                new PromptPreparer(client, 1 << 20, Duration.ofSeconds(5), true), new DispatchSignal(camel),
+                new PromptPreparer(client, 1 << 20, Duration.ofSeconds(5), true), new DispatchSignal(camel, () -> true),
                 new RunningTasks.Watching(Duration.ofSeconds(1), 3, true, Duration.ofSeconds(1), Duration.ofSeconds(1),
                         Duration.ofSeconds(30)),
                 new RunningTasks.Routes() {

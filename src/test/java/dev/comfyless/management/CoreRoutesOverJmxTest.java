@@ -64,6 +64,10 @@ class CoreRoutesOverJmxTest {
     private void stopRoute(String id) throws Exception {
         jmx.invoke(route(id), "stop", null, null);
         assertThat(jmx.getAttribute(route(id), "State")).isEqualTo("Stopped");
+        // a graceful stop: not one that waited out Camel's shutdown timeout and then forced the route down (dispatch
+        // did, while signals kept its SEDA consumer busy)
+        assertThat(service.context().getShutdownStrategy().isTimeoutOccurred())
+                .as("the stop of %s waited out the shutdown timeout", id).isFalse();
     }
 
     private void startRoute(String id) throws Exception {

@@ -194,6 +194,9 @@ class PipelineRoutesTest extends RouteFiles {
     final Provider provider = new Provider();
     @BindToRegistry("dispatchSignal")
     final Signal signal = new Signal();
+    /** The real one: it does nothing to an exchange (it watches for a stop of the route). */
+    @BindToRegistry("dispatchStopWatch")
+    final org.apache.camel.Processor stopWatch = new dev.comfyless.dispatch.DispatchGate(null).stopWatch();
 
     @BeanInject
     CamelContext context;
