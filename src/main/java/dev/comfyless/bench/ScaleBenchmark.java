@@ -171,20 +171,24 @@ public final class ScaleBenchmark {
                 }
                 long done0 = count(base, "completed_tasks");
                 long cpu0 = cpuMillis(service.pid());
+                long switches0 = contextSwitches(service.pid());
                 long t0 = System.nanoTime();
                 Thread.sleep(seconds * 1_000L);
                 long done1 = count(base, "completed_tasks");
                 long cpu1 = cpuMillis(service.pid());
+                long switches1 = contextSwitches(service.pid());
                 double elapsed = (System.nanoTime() - t0) / 1e9;
                 int threads = threads(service.pid());
                 long heap = heapAfterGc(service.pid());
                 long n = Math.max(1, done1 - done0);
                 if (workers == 10) {
                     report.add("");
-                    report.add("  drain  workers  tasks/s  service CPU ms/task  threads  heap after GC");
+                    report.add("  drain  workers  tasks/s  service CPU ms/task  context switches/task  threads  heap"
+                            + " after GC");
                 }
-                report.add(String.format("         %7d  %7.0f  %19.2f  %7d  %s", workers, (done1 - done0) / elapsed,
-                        (cpu1 - cpu0) / (double) n, threads, mb(heap)));
+                report.add(String.format("         %7d  %7.0f  %19.2f  %21.1f  %7d  %s", workers,
+                        (done1 - done0) / elapsed, (cpu1 - cpu0) / (double) n, (switches1 - switches0) / (double) n,
+                        threads, mb(heap)));
             }
         } finally {
             servers.forEach(ComfyUiSimulator::close);
@@ -309,6 +313,30 @@ public final class ScaleBenchmark {
             // not Linux
         }
         return -1;
+    }
+
+    /**
+     * Context switches of the process's live threads so far (voluntary and not; Linux /proc), -1 elsewhere: each
+     * hand-over of a task's work from one thread to another costs one or two, and their cost is CPU too.
+     */
+    static long contextSwitches(long pid) {
+        try (java.util.stream.Stream<Path> threads = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            long sum = 0;
+            for (Path thread : threads.toList()) {
+                try {
+                    for (String line : Files.readAllLines(thread.resolve("status"))) {
+                        if (line.contains("ctxt_switches:")) {
+                            sum += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                        }
+                    }
+                } catch (IOException e) {
+                    // the thread ended meanwhile
+                }
+            }
+            return sum;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     /** User + system CPU of the process so far, ms (Linux /proc, clock ticks of 10 ms); -1 elsewhere. */
