@@ -31,7 +31,8 @@ public final class Settings {
     public static final Setting DATA_DIR = Setting.of("comfyless.data-dir", "COMFYLESS_DATA_DIR", "./data",
             "folder for local state: the embedded Redis append-only file lives in <dir>/redis");
     public static final Setting OUTPUT_DIR = Setting.of("comfyless.output-dir", "COMFYLESS_OUTPUT_DIR",
-            "./data/outputs", "folder where task outputs are kept after they are copied off the worker");
+            "", "folder where task outputs are kept after they are copied off the worker; unset = "
+                    + "<COMFYLESS_DATA_DIR>/outputs");
     public static final Setting REDIS_HOST = Setting.of("comfyless.redis.host", "REDIS_HOST", "",
             "Redis host; unset = start an embedded Redis (persistent, under COMFYLESS_DATA_DIR)");
     public static final Setting REDIS_PORT = Setting.of("comfyless.redis.port", "REDIS_PORT", "6379",
@@ -347,7 +348,8 @@ public final class Settings {
         apiKeys = r.apiKeys(API_KEYS, API_KEYS_FILE);
         routesDir = Path.of(r.text(ROUTES_DIR));
         dataDir = Path.of(r.text(DATA_DIR));
-        outputDir = Path.of(r.text(OUTPUT_DIR));
+        // under the data folder unless set apart: moving COMFYLESS_DATA_DIR moves the outputs with the rest
+        outputDir = Path.of(r.text(OUTPUT_DIR, dataDir.resolve("outputs").toString()));
         redisHost = r.optional(REDIS_HOST);
         redisPort = r.integer(REDIS_PORT, 1, 65535);
         redisPassword = r.optional(REDIS_PASSWORD);

@@ -53,6 +53,17 @@ class SettingsTest {
         assertThat(s.fleet.instanceWatchInterval()).isEqualTo(Duration.ofSeconds(1));
     }
 
+    @Test
+    void outputsLiveUnderTheDataFolderUnlessSetApart() {
+        assertThat(load(Map.of()).outputDir).isEqualTo(Path.of("./data", "outputs"));
+        // moving the data folder moves the outputs with it
+        assertThat(load(with(Settings.DATA_DIR, "/var/lib/comfyless")).outputDir)
+                .isEqualTo(Path.of("/var/lib/comfyless/outputs"));
+        Map<String, String> apart = with(Settings.DATA_DIR, "/var/lib/comfyless");
+        apart.put(Settings.OUTPUT_DIR.key(), "/mnt/images");
+        assertThat(load(apart).outputDir).isEqualTo(Path.of("/mnt/images"));
+    }
+
     private static Map<String, String> novita() {
         Map<String, String> m = new HashMap<>();
         m.put(Settings.NOVITA_API_KEY.key(), "sk-secret");
