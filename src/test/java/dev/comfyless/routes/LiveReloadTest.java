@@ -170,6 +170,23 @@ class LiveReloadTest {
         stillServes(before);
     }
 
+    @Test
+    void anEditedDispatchFileDispatchesAgainOnceReloaded() throws Exception {
+        Path dispatch = routes.resolve("dispatch.camel.yaml");
+        // the reload stops the old dispatch route, which closes the dispatch gate while it stops: the new route must
+        // open it again, or no signal would reach dispatch any more
+        Files.writeString(dispatch, Files.readString(dispatch).replace("Safety net; the hot path",
+                "Safety net (edited); the hot path"));
+        awaitReloaded("dispatch.camel.yaml", 1);
+        awaitStarted("dispatch");
+        dev.comfyless.dispatch.DispatchGate gate = service.context().getRegistry()
+                .lookupByNameAndType("dispatchGate", dev.comfyless.dispatch.DispatchGate.class);
+        await().atMost(Duration.ofSeconds(10)).until(gate::open);
+        // the sweep's signals (every 300 ms) run dispatch again
+        long before = completed("dispatch");
+        await().atMost(Duration.ofSeconds(10)).until(() -> completed("dispatch") > before + 1);
+    }
+
     private List<String> refusals(String file) {
         return log.lines().stream().filter(l -> l.contains(file) && l.contains("not reloaded")).toList();
     }
