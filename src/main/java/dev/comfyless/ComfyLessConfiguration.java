@@ -12,6 +12,9 @@ import dev.comfyless.api.Health;
 import dev.comfyless.api.HttpEdge;
 import dev.comfyless.api.TaskApi;
 import dev.comfyless.api.TaskEvents;
+import dev.comfyless.api.TaskEventStreams;
+import dev.comfyless.task.TaskEventFeed;
+import dev.comfyless.task.TaskEventLog;
 import dev.comfyless.api.WorkerApi;
 import dev.comfyless.cluster.Leadership;
 import dev.comfyless.cluster.RedisClusterService;
@@ -144,10 +147,16 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         TaskQueue queue = new TaskQueue(scripts, settings.taskRetention, replicaId);
         WorkerRegistry workers = new WorkerRegistry(scripts, settings.taskRetention);
         ComfyLessMetrics metrics = new ComfyLessMetrics(meterRegistry(registry));
-        // lifecycle events (routes/events.camel.yaml) and outcome metrics from every class that changes a task's life
-        TaskEvents events = new TaskEvents(context, store, settings.eventsEndpoint);
+        // outcome metrics from every class that changes a task's life; its events are recorded by the same Lua steps,
+        // and every replica hears of them (pub/sub) for the event streams, routes/events.camel.yaml and webhooks
+        TaskEventLog eventLog = new TaskEventLog(scripts);
+        TaskEventFeed eventFeed = new TaskEventFeed(redis, settings.redisPrefix);
+        TaskEvents events = new TaskEvents(context, store, eventLog, redis, settings.redisPrefix,
+                settings.eventsEndpoint);
+        eventFeed.listen(events);
+        context.addService(eventFeed, true, true);
         TaskOutcomes outcomes = new TaskOutcomes(metrics, store);
-        TaskChanges changes = TaskChanges.both(outcomes, events);
+        TaskChanges changes = outcomes;
         store.onChange(changes);
         queue.onChange(changes);
         workers.onChange(changes);
@@ -235,10 +244,11 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running, leadership::term));
         registry.bind("leadership", leadership);
         registry.bind("fleetControl", new FleetControl(context, leadership::isLeader));
+        java.util.function.IntFunction<WaitingFor> waitingFor = position -> WaitingFor.of(position,
+                workers.list().stream().map(w -> new FleetMember(w.id(), w.status(), w.createdAt(), w.lastActiveAt(),
+                        w.autoscaled())).toList(), measurements.apply(fleetProduct), java.time.Instant.now());
         registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(settings.allowPrivateUrls), metrics,
-                running, dispatcher, outputs, shutdown::stopping, position -> WaitingFor.of(position, workers.list().stream()
-                        .map(w -> new FleetMember(w.id(), w.status(), w.createdAt(), w.lastActiveAt(), w.autoscaled()))
-                        .toList(), measurements.apply(fleetProduct), java.time.Instant.now())));
+                running, dispatcher, outputs, shutdown::stopping, waitingFor));
         registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled(), ledger));
         if (sandboxCloud != null) {
             registry.bind("novitaSimulator", sandboxCloud);
@@ -251,8 +261,11 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("health", new Health(context, redis, provider, shutdown::stopping, leadership::isLeader));
         registry.bind("queueMaintenance", new QueueMaintenance(store, metrics, outputs));
         registry.bind("workerMetrics", new WorkerMetrics(workers, ledger, metrics));
+        TaskEventStreams streams = new TaskEventStreams(eventLog, store, waitingFor);
+        eventFeed.listen(streams);
+        context.addService(streams, true, true);
         HttpEdge edge = new HttpEdge(metrics, settings.maxBodyBytes, new ApiKeyGuard(apiKeys, metrics),
-                shutdown::stopping);
+                shutdown::stopping, streams);
         context.addStartupListener(edge);
         // after GracefulShutdown's: the API answers while the dispatch steps finish, then the edge answers it (503)
         // until the port closes, instead of Camel's suspended and removed HTTP consumers

@@ -1,4 +1,4 @@
--- KEYS: task:$2 queue inflight idx:pending idx:running idx:cancelled expiry workers:idle fleet:runs fleet:ledger
+-- KEYS: task:$2 queue inflight idx:pending idx:running idx:cancelled expiry workers:idle fleet:runs fleet:ledger events webhooks:due
 -- ARGV: prefix, id, retention ms. A running task's worker is freed in the same step; the caller interrupts the
 -- prompt on it and erases its uploaded inputs there, so the task returned keeps its inputs (only when it was
 -- running: they are deleted from Redis with this step). Returns {'cancelled', task, worker endpoint or ''} |

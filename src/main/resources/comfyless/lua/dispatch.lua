@@ -1,4 +1,4 @@
--- KEYS: workers:idle queue inflight idx:pending idx:running
+-- KEYS: workers:idle queue inflight idx:pending idx:running events webhooks:due
 -- ARGV: prefix, lease ms, prompt id for ComfyUI, lease owner (the process that sends and watches the prompt), then
 --       the endpoints of idle workers that are busy with other clients' prompts (taken only when no other is idle).
 -- Pairs the best pending task with the most recently active idle worker (dispatch_one in lib.lua): the task becomes

@@ -1,4 +1,4 @@
--- KEYS: inflight queue idx:pending idx:running idx:failed expiry workers:idle fleet:runs fleet:ledger
+-- KEYS: inflight queue idx:pending idx:running idx:failed expiry workers:idle fleet:runs fleet:ledger events webhooks:due
 -- ARGV: prefix, retention ms, batch size, error JSON used if the attempts are used up, adopter ('' = none),
 --       lease ms of an adopted task.
 -- Every in-flight task whose lease deadline has passed (its watcher died or stopped) is decided in this one step:

@@ -1,4 +1,4 @@
--- KEYS: task:$2 worker:$3 queue inflight idx:pending idx:running idx:completed idx:failed expiry workers:idle fleet:runs fleet:ledger
+-- KEYS: task:$2 worker:$3 queue inflight idx:pending idx:running idx:completed idx:failed expiry workers:idle fleet:runs fleet:ledger events webhooks:due
 -- ARGV: prefix, id, claimer ('' = any), prompt id of the attempt that ended ('' only for a task claimed without
 --       one, see claim.lua), retention ms, 'completed'|'failed',
 --       prompt id for the freed worker's next task ('' = do not pair), lease ms, lease owner of the next task,

@@ -1,4 +1,4 @@
--- KEYS: task:$2 worker:$3 queue inflight idx:pending idx:running workers:idle fleet:runs fleet:ledger
+-- KEYS: task:$2 worker:$3 queue inflight idx:pending idx:running workers:idle fleet:runs fleet:ledger events webhooks:due
 -- ARGV: prefix, id, worker id, prompt id, ms since ComfyUI started executing it ('' = unknown), prompt id for the
 --       worker's next task ('' = do not pair), lease ms, lease owner of the next task.
 -- The task's prompt ended on its worker (ComfyUI stored its history entry). The task stays running while its

@@ -28,6 +28,13 @@
 --                 no worker of a product is left)
 --   fleet:ledger  hash, per provider: <p>:boots, <p>:boot_ms, <p>:busy_ms, <p>:billed_ms (of workers removed or
 --                 runs ended; the live part is added at read time, FleetLedger.report). Static servers are not billed.
+--   events:<id>  stream, the task's events (see emit): bounded, expiring with the task, readable by every replica
+--   events       pub/sub channel (not a key): "<task id> <event id> <type>" after each event, so that open event
+--                streams and the events route learn of it without polling
+--   webhooks:due  zset of pending webhook deliveries (msg id) by the time they are due; a claimed delivery's score
+--                is pushed past its claim timeout, so a replica that dies mid-delivery leaves it due again
+--   webhook:<msg>  hash, one delivery: url, task, event id, type, attempts, body (once rendered), last_error
+--   webhooks:failed  zset of deliveries whose retries ran out (the dead letters) by the time they gave up
 -- Time comes from Redis (TIME) so that every replica uses one clock.
 local P = ARGV[1]
 local BAND = 17592186044416 -- 2^44 sequence numbers per priority level; 11 levels stay below 2^53
@@ -98,6 +105,54 @@ local function read_task(id, with)
   return out
 end
 
+-- The most recent events kept per task: a progress event is written at most every few seconds, so this holds a long
+-- task's whole story; a client resuming after more than this many events gets the oldest kept onwards.
+local EVENTS_KEPT = 1000
+-- Events a webhook gets unless the task names others: the terminal ones.
+local TERMINAL = ',completed,failed,cancelled,'
+
+-- Appends an event of task `id` to its stream (fields: type, then `...` as field/value pairs), tells every replica
+-- (pub/sub), and queues a webhook delivery when the task has a webhook_url that wants this type. Runs in the same
+-- step as the change it tells of, so an event exists exactly when its change does. Returns the event's id.
+local function emit(id, kind, ...)
+  local eid = redis.call('XADD', P .. 'events:' .. id, 'MAXLEN', '~', EVENTS_KEPT, '*', 'type', kind, ...)
+  local hook = redis.call('HMGET', task_key(id), 'webhook_url', 'webhook_events')
+  if hook[1] and hook[1] ~= '' then
+    local wanted = hook[2] and (',' .. hook[2] .. ',') or TERMINAL
+    if wanted == ',all,' or string.find(wanted, ',' .. kind .. ',', 1, true) then
+      local msg = 'msg_' .. id .. '_' .. eid
+      redis.call('HSET', P .. 'webhook:' .. msg, 'url', hook[1], 'task', id, 'event', eid, 'type', kind,
+        'attempts', 0)
+      redis.call('ZADD', P .. 'webhooks:due', num(now_ms()), msg)
+    end
+  end
+  redis.call('PUBLISH', P .. 'events', id .. ' ' .. eid .. ' ' .. kind)
+  return eid
+end
+
+-- The queue position (1 = next) of a pending task, as text, or '' when it is not queued.
+local function position(id)
+  local rank = redis.call('ZRANK', P .. 'queue', id)
+  return rank and tostring(rank + 1) or ''
+end
+
+-- One `output` event per stored file of the task (its outputs field, a JSON array), before its terminal event.
+local function emit_outputs(id)
+  local json = redis.call('HGET', task_key(id), 'outputs')
+  if not json or json == '' then
+    return
+  end
+  local ok, outputs = pcall(cjson.decode, json)
+  if not ok or type(outputs) ~= 'table' then
+    return
+  end
+  for _, output in ipairs(outputs) do
+    if type(output) == 'table' and output.filename then
+      emit(id, 'output', 'output', cjson.encode(output))
+    end
+  end
+end
+
 -- What each reader adds to the summary: the API's single task (submit, GET, cancel) shows its metadata; a GET shows
 -- the payload too; a task sent to a worker needs its payload and inputs, and nothing the API alone shows.
 local WITH_METADATA = { 'metadata' }
@@ -149,7 +204,12 @@ local function finish(id, from, to, now, retention_ms)
   if from == 'running' then
     free_worker(t[2], id, now)
   end
+  if to ~= 'cancelled' then
+    emit_outputs(id)
+  end
+  emit(id, to)
   redis.call('PEXPIRE', key, retention_ms)
+  redis.call('PEXPIRE', P .. 'events:' .. id, retention_ms)
   redis.call('ZADD', P .. 'expiry', num(now + retention_ms), id)
 end
 
@@ -170,6 +230,7 @@ local function release(id, now, retention_ms, error_json)
     'started_at', 'worker_done_at')
   redis.call('ZADD', P .. 'queue', queue_score(t[3], t[4]), id)
   reindex(id, t[4], 'running', 'pending')
+  emit(id, 'requeued', 'position', position(id), 'error', error_json)
   return 'requeued'
 end
 
@@ -216,6 +277,7 @@ local function claim_next(claimer, lease_ms, now, prompt_id, owner)
       end
       redis.call('ZADD', P .. 'inflight', deadline, id)
       reindex(id, t[2], 'pending', 'running')
+      emit(id, 'running', 'worker', claimer)
       return id
     end
     -- a queue entry without a pending task behind it cannot exist by construction; if one ever does, it is
@@ -266,6 +328,7 @@ local function record_start(id, now, ago_ms)
     return false
   end
   redis.call('HSET', task_key(id), 'started_at', num(math.max(now - tonumber(ago_ms), tonumber(t[2] or now))))
+  emit(id, 'started')
   return true
 end
 

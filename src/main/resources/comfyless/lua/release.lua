@@ -1,4 +1,4 @@
--- KEYS: task:$2 queue inflight idx:pending idx:running idx:failed expiry workers:idle fleet:runs fleet:ledger
+-- KEYS: task:$2 queue inflight idx:pending idx:running idx:failed expiry workers:idle fleet:runs fleet:ledger events webhooks:due
 -- ARGV: prefix, id, claimer ('' = any), retention ms, error JSON used if the attempts are used up, prompt id of
 --       the attempt to end ('' only for a task claimed without one). A late release of an earlier attempt (the
 --       task was requeued and dispatched again meanwhile, maybe to the same worker) is ignored.

@@ -1,4 +1,4 @@
--- KEYS: task:$2
+-- KEYS: task:$2 events webhooks:due
 -- ARGV: prefix, task id, prompt id, ms since ComfyUI started executing it. Records started_at while that prompt is
 -- the task's running attempt and no start was recorded yet. Returns {1} when recorded, else {0}.
 local t = redis.call('HMGET', task_key(ARGV[2]), 'status', 'prompt_id')

@@ -1,4 +1,4 @@
--- KEYS: task:$2 idem:$3 seq queue idx:all idx:pending workers:idle inflight idx:running
+-- KEYS: task:$2 idem:$3 seq queue idx:all idx:pending workers:idle inflight idx:running events webhooks:due
 -- ARGV: prefix, id, idempotency key ('' = none), idempotency ttl ms, priority, then what pairing the new task takes:
 --       lease ms ('' = none: the task only waits for dispatch), prompt id, lease owner, the busy endpoints (one per
 --       line, see dispatch.lua); then field/value pairs.
@@ -32,6 +32,7 @@ redis.call('PEXPIRE', bucket, 1000000)
 if idem ~= '' then
   redis.call('SET', P .. 'idem:' .. idem, id, 'PX', ARGV[4])
 end
+emit(id, 'queued', 'position', position(id))
 local created = read_task(id, WITH_METADATA)
 if ARGV[6] == '' then
   return { 'created', created }

@@ -1,4 +1,4 @@
--- KEYS: worker:$2 workers:idle fleet:products fleet:ledger fleet:runs queue inflight idx:pending idx:running idx:failed expiry
+-- KEYS: worker:$2 workers:idle fleet:products fleet:ledger fleet:runs queue inflight idx:pending idx:running idx:failed expiry events webhooks:due
 -- ARGV: prefix, worker id, '1' healthy | '0' not, failure threshold, '1' if a failed worker may recover
 -- (static servers come back; cloud instances are replaced instead), retention ms, task error JSON, reason.
 -- A healthy answer makes a starting (or recovered) worker idle; any failed check takes the worker out of the

@@ -1,4 +1,4 @@
--- KEYS: worker:$2 workers:idle fleet:ledger fleet:runs queue inflight idx:pending idx:running idx:failed expiry
+-- KEYS: worker:$2 workers:idle fleet:ledger fleet:runs queue inflight idx:pending idx:running idx:failed expiry events webhooks:due
 -- ARGV: prefix, worker id, retention ms, task error JSON (used if the task's attempts are used up), reason,
 --       '1' when the task's prompt certainly never reached the worker (its attempt is given back).
 -- The worker failed while it was being used (refused the prompt's connection, died mid-task).

@@ -58,8 +58,16 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
     /** The context stops its routes: the edge answers everything but health and management itself. */
     private volatile boolean closed;
     private volatile String managementPath = "/observe";
+    private final TaskEventStreams streams;
 
     public HttpEdge(ComfyLessMetrics metrics, long maxBodyBytes, ApiKeyGuard guard, BooleanSupplier stopping) {
+        this(metrics, maxBodyBytes, guard, stopping, null);
+    }
+
+    /** @param streams the task event streams served on the API's router (null = none) */
+    public HttpEdge(ComfyLessMetrics metrics, long maxBodyBytes, ApiKeyGuard guard, BooleanSupplier stopping,
+                    TaskEventStreams streams) {
+        this.streams = streams;
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
         this.guard = guard;
@@ -93,6 +101,10 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
             StoppedOperations stoppedOperations = new StoppedOperations(context);
             camelRouter.route().order(Integer.MIN_VALUE + 3).handler(ctx -> stoppedOperation(ctx,
                     stoppedOperations));
+            if (streams != null) {
+                // behind the API keys and the stopping answers, like every API path
+                streams.install(camelRouter, Integer.MIN_VALUE + 4);
+            }
             Router router = topRouter(camelRouter);
             router.errorHandler(404, ctx -> {
                 if (!own(ctx)) {
@@ -168,6 +180,10 @@ public final class HttpEdge extends LifecycleStrategySupport implements StartupL
     @Override
     public void onContextStopping(CamelContext context) {
         closed = true;
+        if (streams != null) {
+            // an event stream never ends on its own before its task does: its clients resume on another replica
+            streams.closeAll();
+        }
         // the wait comes out of the stop's one budget (COMFYLESS_SHUTDOWN_TIMEOUT), Camel's gets what is left after
         dev.comfyless.GracefulShutdown shutdown = context.getRegistry().lookupByNameAndType("gracefulShutdown",
                 dev.comfyless.GracefulShutdown.class);

@@ -1,53 +1,67 @@
 package dev.comfyless.api;
 
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import dev.comfyless.LazyTemplate;
+import dev.comfyless.redis.RedisConnector;
 import dev.comfyless.task.Task;
-import dev.comfyless.task.TaskChanges;
-import dev.comfyless.task.TaskStatus;
+import dev.comfyless.task.TaskEvent;
+import dev.comfyless.task.TaskEventFeed;
+import dev.comfyless.task.TaskEventLog;
 import dev.comfyless.task.TaskStore;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ExchangePattern;
+import org.redisson.client.codec.StringCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Task lifecycle events for Camel routes: after Redis has recorded a change, the task as {@code GET
- * /api/v1/tasks/{id}} shows it goes to the {@code task-events} route ({@code routes/events.camel.yaml}), which
- * forwards it to the endpoint of {@code COMFYLESS_EVENTS_ENDPOINT}. Body {@code {"event": "task.completed", "task":
- * {...}}}, headers {@value #EVENT}, {@value #TASK_ID}, {@value #TASK_STATUS}.
+ * Task events for Camel routes: every event a task records (the same ones its SSE stream and webhooks carry) goes to
+ * the {@code task-events} route ({@code routes/events.camel.yaml}), which forwards it to the endpoint of {@code
+ * COMFYLESS_EVENTS_ENDPOINT}. Body: the event's JSON ({@link EventJson}); headers {@value #EVENT} (its type, {@code
+ * task.completed}), {@value #EVENT_ID}, {@value #TASK_ID}, {@value #TASK_STATUS}.
  *
- * <p>Events are sent in order, one at a time, off the thread that made the change (the dispatch path never waits
- * for a host's route). With no endpoint configured nothing is read or sent. The task is the one the step that changed it
- * returned where it did (queued, finished, cancelled), else it is read when the event is sent, so a task that
- * moved on meanwhile is shown as it is then (the event name says what happened). {@code task.started} is
- * told when ComfyUI's start was recorded on its own; a prompt that ends before that records its start in the same
- * step as its end, and only {@code task.completed} (or failed) is told, with {@code started_at} set.
+ * <p>Every replica hears every event (pub/sub, {@link TaskEventFeed}); one of them forwards it, the first to claim it
+ * in Redis, so that two replicas do not send it twice. Events are sent in the order they are heard, one at a time, off
+ * the thread that made the change. Forwarding is best effort, as a route's own error handling decides about retries:
+ * an event heard by no replica (every one was disconnected from Redis at that moment) is not forwarded; its stream
+ * and webhooks still have it. With no endpoint configured nothing is read or sent.
  */
-public final class TaskEvents implements TaskChanges, AutoCloseable {
+public final class TaskEvents implements TaskEventFeed.Listener, AutoCloseable {
 
     public static final String ENDPOINT = "direct:task-events";
     public static final String EVENT = "ComfyLessEvent";
+    public static final String EVENT_ID = "ComfyLessEventId";
     public static final String TASK_ID = "ComfyLessTaskId";
     public static final String TASK_STATUS = "ComfyLessTaskStatus";
 
     private static final Logger LOG = LoggerFactory.getLogger(TaskEvents.class);
+    /** How long a forwarding claim is kept: longer than any pub/sub delivery takes. */
+    private static final Duration CLAIM = Duration.ofMinutes(10);
 
     private final CamelContext context;
     private final TaskStore store;
+    private final TaskEventLog log;
+    private final RedisConnector redis;
+    private final String prefix;
     private final boolean enabled;
     private final ExecutorService sender;
     private final LazyTemplate templates;
 
     /** @param target the endpoint events are forwarded to; empty = no events (nothing is read or sent) */
-    public TaskEvents(CamelContext context, TaskStore store, String target) {
+    public TaskEvents(CamelContext context, TaskStore store, TaskEventLog log, RedisConnector redis, String prefix,
+                      String target) {
         this.context = context;
         this.templates = new LazyTemplate(context);
         this.store = store;
+        this.log = log;
+        this.redis = redis;
+        this.prefix = prefix;
         this.enabled = target != null && !target.isBlank();
         this.sender = enabled ? Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "comfyless-task-events");
@@ -61,54 +75,45 @@ public final class TaskEvents implements TaskChanges, AutoCloseable {
     }
 
     @Override
-    public void changed(String taskId, String event) {
-        changed(taskId, event, null);
-    }
-
-    @Override
-    public void changed(String taskId, String event, Task known) {
-        if (!enabled || taskId == null) {
-            return;
+    public void recorded(String taskId, String eventId, String type) {
+        if (enabled) {
+            sender.execute(() -> send(taskId, eventId));
         }
-        sender.execute(() -> send(taskId, event, known));
     }
 
-    private void send(String taskId, String event, Task known) {
+    private void send(String taskId, String eventId) {
         try {
-            Task task = known != null ? known : store.get(taskId, false).orElse(null);
-            if (task == null) {
+            if (!context.isStarted() || !claim(taskId, eventId)) {
                 return;
             }
-            String name = event != null ? event : named(task.status());
-            byte[] body = Json.write(g -> {
-                g.writeStartObject();
-                g.writeStringField("event", name);
-                g.writeFieldName("task");
-                TaskJson.writeTask(g, task, false, null);
-                g.writeEndObject();
-            });
-            if (context.isStarted()) {
-                templates.get().sendBodyAndHeaders(ENDPOINT, ExchangePattern.InOnly, new String(body,
-                        java.nio.charset.StandardCharsets.UTF_8), Map.of(EVENT, name, TASK_ID, taskId, TASK_STATUS,
-                        task.status().wire()));
+            TaskEvent event = log.event(taskId, eventId);
+            if (event == null) {
+                return;
             }
+            Task task = event.terminal() ? store.get(taskId, false).orElse(null) : null;
+            String body = new String(EventJson.event(event, task), StandardCharsets.UTF_8);
+            templates.get().sendBodyAndHeaders(ENDPOINT, ExchangePattern.InOnly, body, Map.of(EVENT, event.name(),
+                    EVENT_ID, eventId, TASK_ID, taskId, TASK_STATUS, status(event)));
         } catch (RuntimeException e) {
             // a host's route failing must not disturb the task; its own error handling decides about retries
-            LOG.warn("Task {}: its {} event could not be delivered: {}", taskId, event, e.getMessage());
+            LOG.warn("Task {}: its event {} could not be forwarded: {}", taskId, eventId, e.getMessage());
         }
     }
 
-    /** The event a step whose outcome Lua decided stands for. */
-    static String named(TaskStatus status) {
-        return switch (status) {
-            case PENDING -> QUEUED;
-            case RUNNING -> DISPATCHED;
-            case COMPLETED -> COMPLETED;
-            case FAILED -> FAILED;
-            case CANCELLED -> CANCELLED;
-        };
+    /** Whether this replica is the one to forward the event (the first to claim it). */
+    private boolean claim(String taskId, String eventId) {
+        return redis.client().getBucket(prefix + "forwarded:" + taskId + ":" + eventId, StringCodec.INSTANCE)
+                .setIfAbsent("1", CLAIM);
     }
 
+    /** The task's status once the event happened. */
+    static String status(TaskEvent e) {
+        return switch (e.type()) {
+            case "queued", "requeued" -> "pending";
+            case "running", "started", "progress", "output" -> "running";
+            default -> e.type();
+        };
+    }
 
     /** Sends what is queued (a graceful stop), at most a few seconds. */
     @Override

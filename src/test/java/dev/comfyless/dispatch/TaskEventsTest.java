@@ -15,8 +15,8 @@ import org.apache.camel.Exchange;
 import org.junit.jupiter.api.Test;
 
 /**
- * Task lifecycle events reach the endpoint of COMFYLESS_EVENTS_ENDPOINT in order, each after Redis has the change,
- * with the task as GET shows it.
+ * Task events reach the endpoint of COMFYLESS_EVENTS_ENDPOINT in order, each after Redis has the change; a terminal
+ * one carries the task as GET shows it.
  */
 class TaskEventsTest extends AgainstStaticWorkers {
 
@@ -29,20 +29,20 @@ class TaskEventsTest extends AgainstStaticWorkers {
         String completed = submit(Workflows.submit("events", 5, Workflows.SEED_PAYLOAD.replace("\"steps\":20",
                 "\"steps\":3")));
         List<JsonNode> events = take(completed, "task.completed");
-        // task.started is told when the start was recorded on its own; a prompt that ends first records its start
-        // in the same step as its end (the completed task has started_at)
-        assertThat(events).extracting(e -> e.get("event").asText())
-                .containsSubsequence("task.queued", "task.dispatched", "task.completed")
-                .isSubsetOf("task.queued", "task.dispatched", "task.started", "task.completed")
-                .doesNotHaveDuplicates();
-        JsonNode last = events.get(events.size() - 1);
+        // the same events the task's SSE stream carries, each once, in order
+        assertThat(events).extracting(e -> e.get("type").asText())
+                .containsSubsequence("task.queued", "task.running", "task.started", "task.output", "task.completed")
+                .isSubsetOf("task.queued", "task.running", "task.started", "task.progress", "task.output",
+                        "task.completed");
+        assertThat(events).extracting(e -> e.get("id").asText()).doesNotHaveDuplicates();
+        JsonNode last = events.get(events.size() - 1).get("data");
         assertThat(last.get("task").get("status").asText()).isEqualTo("completed");
         assertThat(last.get("task").get("outputs")).isNotEmpty();
         assertThat(last.get("task").get("started_at").isNull()).isFalse();
 
         // a refused workflow fails, and a cancelled task says so
         String refused = submit(Workflows.submit("events", 5, "{\"1\":{\"class_type\":\"NoSuchNode\",\"inputs\":{}}}"));
-        assertThat(take(refused, "task.failed")).extracting(e -> e.get("event").asText()).endsWith("task.failed");
+        assertThat(take(refused, "task.failed")).extracting(e -> e.get("type").asText()).endsWith("task.failed");
 
         // the same ends reach the metrics: outcome by status and error type, queue wait and run time
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
@@ -69,11 +69,14 @@ class TaskEventsTest extends AgainstStaticWorkers {
             if (!taskId.equals(e.getMessage().getHeader("ComfyLessTaskId"))) {
                 continue;
             }
-            assertThat(e.getMessage().getHeader("ComfyLessEvent")).isEqualTo(event.get("event").asText());
-            assertThat(e.getMessage().getHeader("ComfyLessTaskStatus"))
-                    .isEqualTo(event.get("task").get("status").asText());
+            assertThat(e.getMessage().getHeader("ComfyLessEvent")).isEqualTo(event.get("type").asText());
+            assertThat(e.getMessage().getHeader("ComfyLessEventId")).isEqualTo(event.get("id").asText());
+            if (event.get("data").has("task")) {
+                assertThat(e.getMessage().getHeader("ComfyLessTaskStatus"))
+                        .isEqualTo(event.get("data").get("task").get("status").asText());
+            }
             events.add(event);
-            if (last.equals(event.get("event").asText())) {
+            if (last.equals(event.get("type").asText())) {
                 return events;
             }
         }

@@ -154,13 +154,13 @@ class HostApplicationTest {
                 continue;
             }
             JsonNode body = JSON.readTree(event.getMessage().getBody(String.class));
-            assertThat(event.getMessage().getHeader("ComfyLessEvent")).isEqualTo(body.get("event").asText());
-            if ("task.completed".equals(body.get("event").asText())) {
+            assertThat(event.getMessage().getHeader("ComfyLessEvent")).isEqualTo(body.get("type").asText());
+            if ("task.completed".equals(body.get("type").asText())) {
                 assertThat(event.getMessage().getHeader("ComfyLessTaskStatus")).isEqualTo("completed");
-                assertThat(body.get("task").get("outputs")).isNotEmpty();
+                assertThat(body.get("data").get("task").get("outputs")).isNotEmpty();
                 return;
             }
-            assertThat(body.get("event").asText()).isNotIn("task.failed", "task.cancelled");
+            assertThat(body.get("type").asText()).isNotIn("task.failed", "task.cancelled");
         }
         throw new AssertionError("no task.completed event for " + id + " within 30 s");
     }

@@ -293,8 +293,8 @@ class PipelineRoutesTest extends RouteFiles {
     @Test
     void eventsGoToTheConfiguredEndpoint() throws Exception {
         MockEndpoint host = context.getEndpoint("mock:host-events", MockEndpoint.class);
-        host.expectedBodiesReceived("{\"event\":\"task.completed\"}");
-        context.createProducerTemplate().sendBodyAndHeader("direct:task-events", "{\"event\":\"task.completed\"}",
+        host.expectedBodiesReceived("{\"type\":\"task.completed\"}");
+        context.createProducerTemplate().sendBodyAndHeader("direct:task-events", "{\"type\":\"task.completed\"}",
                 "ComfyLessEvent", "task.completed");
         host.assertIsSatisfied(5000);
     }
