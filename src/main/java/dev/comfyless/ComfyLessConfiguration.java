@@ -13,6 +13,9 @@ import dev.comfyless.api.HttpEdge;
 import dev.comfyless.api.TaskApi;
 import dev.comfyless.api.TaskEvents;
 import dev.comfyless.api.TaskEventStreams;
+import dev.comfyless.api.WebhookApi;
+import dev.comfyless.webhook.WebhookDeliveries;
+import dev.comfyless.webhook.WebhookSender;
 import dev.comfyless.task.TaskEventFeed;
 import dev.comfyless.task.TaskEventLog;
 import dev.comfyless.api.WorkerApi;
@@ -247,7 +250,17 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         java.util.function.IntFunction<WaitingFor> waitingFor = position -> WaitingFor.of(position,
                 workers.list().stream().map(w -> new FleetMember(w.id(), w.status(), w.createdAt(), w.lastActiveAt(),
                         w.autoscaled())).toList(), measurements.apply(fleetProduct), java.time.Instant.now());
-        registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(settings.allowPrivateUrls), metrics,
+        // webhooks (routes/webhooks.camel.yaml): pending deliveries live in Redis; the split sends on its own pool
+        context.getExecutorServiceManager().registerThreadPoolProfile(
+                new org.apache.camel.builder.ThreadPoolProfileBuilder("webhookSends").poolSize(8).maxPoolSize(8)
+                        .maxQueueSize(-1).allowCoreThreadTimeOut(true).keepAliveTime(30L).build());
+        WebhookDeliveries webhooks = new WebhookDeliveries(scripts, eventLog, store,
+                new WebhookSender(comfyUi.vertx(), settings.webhooks.timeout(), settings.allowPrivateUrls),
+                settings.webhooks);
+        registry.bind("webhookDeliveries", webhooks);
+        registry.bind("webhookApi", new WebhookApi(webhooks));
+        registry.bind("taskApi", new TaskApi(store, new TaskRequestParser(settings.allowPrivateUrls,
+                settings.webhooks.url(), settings.webhooks.secret().length > 0), metrics,
                 running, dispatcher, outputs, shutdown::stopping, waitingFor));
         registry.bind("workerApi", new WorkerApi(workers, provider, apiKeys.enabled(), ledger));
         if (sandboxCloud != null) {

@@ -121,9 +121,10 @@ local function emit(id, kind, ...)
     local wanted = hook[2] and (',' .. hook[2] .. ',') or TERMINAL
     if wanted == ',all,' or string.find(wanted, ',' .. kind .. ',', 1, true) then
       local msg = 'msg_' .. id .. '_' .. eid
+      local now = num(now_ms())
       redis.call('HSET', P .. 'webhook:' .. msg, 'url', hook[1], 'task', id, 'event', eid, 'type', kind,
-        'attempts', 0)
-      redis.call('ZADD', P .. 'webhooks:due', num(now_ms()), msg)
+        'attempts', 0, 'created_at', now)
+      redis.call('ZADD', P .. 'webhooks:due', now, msg)
     end
   end
   redis.call('PUBLISH', P .. 'events', id .. ' ' .. eid .. ' ' .. kind)

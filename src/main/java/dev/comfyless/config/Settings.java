@@ -81,6 +81,21 @@ public final class Settings {
             "COMFYLESS_EVENTS_ENDPOINT", "",
             "Camel endpoint that receives task lifecycle events (routes/events.camel.yaml), e.g. direct:my-events "
             + "in an application embedding ComfyLess; unset = none");
+    public static final Setting WEBHOOK_URL = Setting.of("comfyless.webhook.url", "COMFYLESS_WEBHOOK_URL", "",
+            "webhook_url of tasks submitted without one (their terminal events are sent there); unset = none");
+    public static final Setting WEBHOOK_SECRET = Setting.secret("comfyless.webhook.secret", "COMFYLESS_WEBHOOK_SECRET",
+            "signs every webhook delivery (Standard Webhooks: whsec_ followed by base64 of 24 to 64 random bytes); "
+            + "required once a webhook is used; never logged");
+    public static final Setting WEBHOOK_RETRY_FOR = Setting.of("comfyless.webhook.retry-for",
+            "COMFYLESS_WEBHOOK_RETRY_FOR", "24h", "how long a failing webhook delivery is retried before it becomes a "
+            + "dead letter (GET /api/v1/webhooks/failed)");
+    public static final Setting WEBHOOK_RETRY_DELAY = Setting.of("comfyless.webhook.retry-delay",
+            "COMFYLESS_WEBHOOK_RETRY_DELAY", "30s", "wait before the first retry of a delivery that failed its quick "
+            + "attempts; doubled on each retry (with jitter)");
+    public static final Setting WEBHOOK_RETRY_MAX_DELAY = Setting.of("comfyless.webhook.retry-max-delay",
+            "COMFYLESS_WEBHOOK_RETRY_MAX_DELAY", "1h", "the longest wait between two retries of a delivery");
+    public static final Setting WEBHOOK_TIMEOUT = Setting.of("comfyless.webhook.timeout", "COMFYLESS_WEBHOOK_TIMEOUT",
+            "10s", "how long one delivery attempt may take (connect and answer)");
     public static final Setting SHUTDOWN_TIMEOUT = Setting.of("comfyless.shutdown.timeout",
             "COMFYLESS_SHUTDOWN_TIMEOUT", "30s",
             "on SIGTERM, the budget of the whole stop: dispatch steps under way, then Camel's wait for exchanges in "
@@ -190,7 +205,9 @@ public final class Settings {
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_USERNAME, REDIS_TLS, REDIS_TLS_CA_FILE,
             REDIS_SENTINELS,
             REDIS_SENTINEL_MASTER, REDIS_CLUSTER_NODES, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
-            TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL, TASK_LEASE, REPLICA_ID, EVENTS_ENDPOINT, SHUTDOWN_TIMEOUT,
+            TASK_RETENTION, TASK_TIMEOUT, MAX_ATTEMPTS, SWEEP_INTERVAL, TASK_LEASE, REPLICA_ID, EVENTS_ENDPOINT,
+            WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_RETRY_FOR, WEBHOOK_RETRY_DELAY, WEBHOOK_RETRY_MAX_DELAY, WEBHOOK_TIMEOUT,
+            SHUTDOWN_TIMEOUT,
             ON_SHUTDOWN,
             LEADER_LEASE,
             PROVIDER, COMFYUI_URLS, COMFYUI_TIMEOUT, MAX_INPUT_BYTES, INPUT_FETCH_TIMEOUT,
@@ -243,6 +260,21 @@ public final class Settings {
     public final String replicaId;
     /** Where task lifecycle events go; empty = nowhere. */
     public final String eventsEndpoint;
+    public final Webhooks webhooks;
+
+    /**
+     * Webhook deliveries.
+     *
+     * @param url     the default webhook_url ("" = none)
+     * @param secret  the HMAC key (decoded from whsec_...), empty when unset
+     */
+    public record Webhooks(String url, byte[] secret, Duration retryFor, Duration retryDelay, Duration retryMaxDelay,
+                           Duration timeout) {
+        @Override
+        public String toString() {
+            return "Webhooks[url=" + url + ", secret=" + (secret.length == 0 ? "unset" : "(hidden)") + "]";
+        }
+    }
     public final Duration shutdownTimeout;
     /** COMFYLESS_ON_SHUTDOWN=delete: a stop deletes every instance of ours. */
     public final boolean deleteInstancesOnShutdown;
@@ -409,6 +441,7 @@ public final class Settings {
         maxInputBytes = r.integer(MAX_INPUT_BYTES, 1024, Integer.MAX_VALUE);
         inputFetchTimeout = r.duration(INPUT_FETCH_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
         allowPrivateUrls = r.bool(ALLOW_PRIVATE_URLS);
+        webhooks = webhooks(r, allowPrivateUrls);
         inputConcurrency = r.integer(INPUT_CONCURRENCY, 1, 1024);
         outputCopyConcurrency = r.integer(OUTPUT_COPY_CONCURRENCY, 1, 1024);
         historyPollMax = r.duration(HISTORY_POLL_MAX, Duration.ofMillis(100), Duration.ofHours(1));
@@ -504,6 +537,39 @@ public final class Settings {
             return d.toHours() + "h";
         }
         return d.toDays() + "d";
+    }
+
+    private static Webhooks webhooks(Reader r, boolean allowPrivateUrls) {
+        String url = r.text(WEBHOOK_URL);
+        if (!url.isEmpty()) {
+            String problem = dev.comfyless.net.InputUrl.problem(url, allowPrivateUrls);
+            if (problem != null) {
+                r.problems.add(WEBHOOK_URL.label() + " cannot be used: " + problem);
+                url = "";
+            }
+        }
+        String secretText = r.text(WEBHOOK_SECRET);
+        byte[] secret = new byte[0];
+        if (!secretText.isEmpty()) {
+            try {
+                secret = java.util.Base64.getDecoder().decode(secretText.startsWith("whsec_")
+                        ? secretText.substring("whsec_".length()) : secretText);
+            } catch (IllegalArgumentException e) {
+                secret = new byte[0];
+            }
+            if (secret.length < 16) {
+                r.problems.add(WEBHOOK_SECRET.label() + " must be whsec_ followed by the base64 of at least 16 "
+                        + "random bytes (for example whsec_$(openssl rand -base64 32)); the value given is not");
+                secret = new byte[0];
+            }
+        } else if (!url.isEmpty()) {
+            r.problems.add(WEBHOOK_SECRET.label() + " must be set when " + WEBHOOK_URL.env() + " is: every delivery "
+                    + "is signed with it (for example whsec_$(openssl rand -base64 32))");
+        }
+        return new Webhooks(url, secret, r.duration(WEBHOOK_RETRY_FOR, Duration.ZERO, Duration.ofDays(30)),
+                r.duration(WEBHOOK_RETRY_DELAY, Duration.ofMillis(100), Duration.ofDays(1)),
+                r.duration(WEBHOOK_RETRY_MAX_DELAY, Duration.ofMillis(100), Duration.ofDays(1)),
+                r.duration(WEBHOOK_TIMEOUT, Duration.ofMillis(100), Duration.ofMinutes(10)));
     }
 
     /** Collects every problem so that one start tells the operator about all of them. */

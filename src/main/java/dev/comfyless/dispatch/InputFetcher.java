@@ -17,6 +17,7 @@ import java.util.function.Function;
 
 import dev.comfyless.config.Settings;
 import dev.comfyless.net.AddressPolicy;
+import dev.comfyless.net.CheckedAddress;
 import dev.comfyless.net.InputUrl;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -48,10 +49,9 @@ final class InputFetcher {
     static final int MAX_REDIRECTS = 5;
     private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
 
-    /** DNS, as a seam for tests ("public.test" resolving to an address the test's policy allows). */
+    /** DNS, as a seam for tests. */
     @FunctionalInterface
-    interface Resolver {
-        InetAddress[] resolve(String host) throws UnknownHostException;
+    interface Resolver extends CheckedAddress.Resolver {
     }
 
     private final Vertx vertx;
@@ -127,44 +127,14 @@ final class InputFetcher {
         }
     }
 
-    /** Resolves the host once; refuses when any of its addresses is refused (see the class comment), else the first. */
+    /** Resolves the host once; refuses when any of its addresses is refused (see {@link CheckedAddress}). */
     private InetAddress address(InputUrl.Checked url, String redirected, long deadline) throws FetchException {
-        InetAddress literal;
         try {
-            literal = InputUrl.literal(url);
+            return CheckedAddress.of(vertx, url, resolver, policy, deadline);
         } catch (InputUrl.Refused e) {
             throw new FetchException(redirected + e.getMessage());
-        }
-        InetAddress[] all = literal != null ? new InetAddress[] {literal} : resolve(url, deadline);
-        // every address, not only the one connected to: a name that answers both public and private addresses is a
-        // rebinding trick, not an image host
-        for (InetAddress a : all) {
-            String refusal = policy.apply(a);
-            if (refusal != null) {
-                throw new FetchException(redirected + url.shown() + (literal != null ? " is " : " resolves to ")
-                        + refusal + ": " + InputUrl.PRIVATE_HINT);
-            }
-        }
-        return all[0];
-    }
-
-    private InetAddress[] resolve(InputUrl.Checked url, long deadline) throws FetchException {
-        // off the calling thread so that a slow DNS server counts against the fetch timeout
-        CompletableFuture<InetAddress[]> lookup = vertx.executeBlocking(() -> resolver.resolve(url.host()), false)
-                .toCompletionStage().toCompletableFuture();
-        try {
-            InetAddress[] all = lookup.get(remaining(deadline), TimeUnit.NANOSECONDS);
-            if (all == null || all.length == 0) {
-                throw new UnknownHostException(url.host());
-            }
-            return all;
-        } catch (ExecutionException | UnknownHostException e) {
-            throw new FetchException("the host " + url.shown() + " could not be resolved (DNS): check the URL");
         } catch (TimeoutException e) {
             throw timedOut();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new FetchException("interrupted");
         }
     }
 

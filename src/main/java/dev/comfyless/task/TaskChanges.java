@@ -24,23 +24,6 @@ public interface TaskChanges {
         changed(taskId, event);
     }
 
-    /** Tells {@code first}, then {@code second}. */
-    static TaskChanges both(TaskChanges first, TaskChanges second) {
-        return new TaskChanges() {
-            @Override
-            public void changed(String taskId, String event) {
-                first.changed(taskId, event);
-                second.changed(taskId, event);
-            }
-
-            @Override
-            public void changed(String taskId, String event, Task task) {
-                first.changed(taskId, event, task);
-                second.changed(taskId, event, task);
-            }
-        };
-    }
-
     String QUEUED = "task.queued";
     String DISPATCHED = "task.dispatched";
     String STARTED = "task.started";

@@ -25,6 +25,14 @@ public record TaskEvent(String id, String taskId, String type, Map<String, Strin
         return id != null && ID.matcher(id).matches();
     }
 
+    /** Event ids ({@code <ms>-<n>}) in the order Redis recorded them. */
+    public static int compareIds(String a, String b) {
+        int da = a.indexOf('-');
+        int db = b.indexOf('-');
+        int c = Long.compare(Long.parseLong(a.substring(0, da)), Long.parseLong(b.substring(0, db)));
+        return c != 0 ? c : Long.compare(Long.parseLong(a.substring(da + 1)), Long.parseLong(b.substring(db + 1)));
+    }
+
     /** The wire name: {@code task.} and the type ({@code task.completed}). */
     public String name() {
         return "task." + type;

@@ -35,7 +35,11 @@ public final class TaskRequestParser {
     public static final int MAX_METADATA_BYTES = 16 * 1024;
     private static final int MAX_NESTING_DEPTH = 100;
     private static final List<String> FIELDS =
-            List.of("workflow_id", "priority", "payload", "metadata", "timeout_seconds", "max_attempts", "inputs");
+            List.of("workflow_id", "priority", "payload", "metadata", "timeout_seconds", "max_attempts", "inputs",
+                    "webhook_url", "webhook_events");
+    /** The events a webhook may ask for (lib.lua's emit writes these types). */
+    public static final List<String> EVENT_TYPES = List.of("queued", "running", "started", "progress", "output",
+            "requeued", "completed", "failed", "cancelled");
     private static final Pattern WORKFLOW_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
     private static final String WORKFLOW_ID_RULE =
             "a string of 1 to 128 characters from A-Z, a-z, 0-9 and . _ : -, e.g. \"text_to_image_v1\"";
@@ -62,14 +66,26 @@ public final class TaskRequestParser {
     }
 
     private final boolean allowPrivateUrls;
+    private final String defaultWebhookUrl;
+    private final boolean webhooksSigned;
 
     public TaskRequestParser() {
         this(false);
     }
 
-    /** @param allowPrivateUrls whether input image URLs may name loopback, link-local and private addresses */
+    /** @param allowPrivateUrls whether input image and webhook URLs may name loopback, link-local and private addresses */
     public TaskRequestParser(boolean allowPrivateUrls) {
+        this(allowPrivateUrls, "", false);
+    }
+
+    /**
+     * @param defaultWebhookUrl the webhook_url of a task that names none ("" = none)
+     * @param webhooksSigned    whether a webhook secret is configured (deliveries are always signed)
+     */
+    public TaskRequestParser(boolean allowPrivateUrls, String defaultWebhookUrl, boolean webhooksSigned) {
         this.allowPrivateUrls = allowPrivateUrls;
+        this.defaultWebhookUrl = defaultWebhookUrl == null ? "" : defaultWebhookUrl;
+        this.webhooksSigned = webhooksSigned;
     }
 
     /** @throws ApiException (status 400) naming what is wrong and how to fix it */
@@ -105,7 +121,8 @@ public final class TaskRequestParser {
         }
 
         return new TaskSubmission(workflowId, priority == null ? 0 : priority, payload.text(bytes), metadataJson,
-                timeoutSeconds, maxAttempts, inputsJson);
+                timeoutSeconds, maxAttempts, inputsJson, webhook(fields.get("webhook_url"),
+                fields.get("webhook_events")));
     }
 
     /**
@@ -362,6 +379,61 @@ public final class TaskRequestParser {
         details.put("node_id", first.nodeId());
         details.put("problems", listed);
         throw ApiException.badRequest("validation", message, details);
+    }
+
+    /** The task's webhook: its own webhook_url, else COMFYLESS_WEBHOOK_URL; null for none. */
+    private TaskSubmission.Webhook webhook(Value urlValue, Value eventsValue) {
+        String url = defaultWebhookUrl;
+        if (urlValue != null && !urlValue.node().isNull()) {
+            if (!urlValue.node().isTextual() || urlValue.node().asText().isBlank()) {
+                throw fieldError("webhook_url", "webhook_url must be an http(s) URL string such as "
+                        + "\"https://example.com/hooks/comfyless\", got " + WorkflowValidator.describe(urlValue.node()));
+            }
+            url = urlValue.node().asText().strip();
+            if (url.length() > 2048) {
+                throw fieldError("webhook_url", "webhook_url is " + url.length() + " characters long; at most 2048");
+            }
+            String problem = dev.comfyless.net.InputUrl.problem(url, allowPrivateUrls);
+            if (problem != null) {
+                throw fieldError("webhook_url", "webhook_url cannot be called: " + problem.replace(
+                        "to fetch from loopback", "to call loopback"));
+            }
+            if (!webhooksSigned) {
+                throw fieldError("webhook_url", "webhook_url cannot be used: this service has no "
+                        + "COMFYLESS_WEBHOOK_SECRET to sign deliveries with; ask its operator to set one, or submit "
+                        + "without webhook_url and follow GET /api/v1/tasks/{id}/events instead");
+            }
+        }
+        String events = null;
+        if (eventsValue != null && !eventsValue.node().isNull()) {
+            if (url.isEmpty()) {
+                throw fieldError("webhook_events", "webhook_events needs a webhook_url to send them to");
+            }
+            events = events(eventsValue.node());
+        }
+        return url.isEmpty() ? null : new TaskSubmission.Webhook(url, events);
+    }
+
+    private static String events(JsonNode node) {
+        String rule = "webhook_events must be a non-empty array of event types, each one of task." + String.join(
+                ", task.", EVENT_TYPES) + ", or [\"*\"] for all (the terminal ones when absent)";
+        if (!node.isArray() || node.isEmpty()) {
+            throw fieldError("webhook_events", rule + "; got " + WorkflowValidator.describe(node));
+        }
+        java.util.LinkedHashSet<String> types = new java.util.LinkedHashSet<>();
+        for (JsonNode e : node) {
+            String name = e.isTextual() ? e.asText() : "";
+            String type = name.startsWith("task.") ? name.substring(5) : name;
+            if (name.equals("*")) {
+                return "all";
+            }
+            if (!EVENT_TYPES.contains(type)) {
+                throw fieldError("webhook_events", rule + "; got " + (e.isTextual() ? "\"" + WorkflowValidator
+                        .shorten(name) + "\"" : WorkflowValidator.describe(e)));
+            }
+            types.add(type);
+        }
+        return String.join(",", types);
     }
 
     private static ApiException fieldError(String field, String message) {

@@ -109,6 +109,14 @@ public final class TaskStore {
             args.add("inputs");
             args.add(s.inputsJson());
         }
+        if (s.webhook() != null) {
+            args.add("webhook_url");
+            args.add(s.webhook().url());
+            if (s.webhook().events() != null) {
+                args.add("webhook_events");
+                args.add(s.webhook().events());
+            }
+        }
         if (idempotencyKey != null) {
             args.add("idempotency_key");
             args.add(idempotencyKey);

@@ -12,6 +12,7 @@ package dev.comfyless.task;
  * @param timeoutSeconds 1-86400, or null when absent
  * @param maxAttempts    1-10, or null when absent
  * @param inputsJson     {@code {"images": [...]}} to upload to the worker before the prompt, or null when absent
+ * @param webhook        where the task's events are delivered, or null for none
  */
 public record TaskSubmission(
         String workflowId,
@@ -20,7 +21,21 @@ public record TaskSubmission(
         String metadataJson,
         Integer timeoutSeconds,
         Integer maxAttempts,
-        String inputsJson) {
+        String inputsJson,
+        Webhook webhook) {
+
+    /**
+     * @param url    an http(s) URL that passed the address policy
+     * @param events the event types delivered (short names: {@code completed}, {@code progress}...), comma-joined as
+     *               lib.lua's emit reads them; {@code all} for every one; null for the terminal ones
+     */
+    public record Webhook(String url, String events) {
+    }
+
+    public TaskSubmission(String workflowId, int priority, String payloadJson, String metadataJson,
+                          Integer timeoutSeconds, Integer maxAttempts, String inputsJson) {
+        this(workflowId, priority, payloadJson, metadataJson, timeoutSeconds, maxAttempts, inputsJson, null);
+    }
 
     /** A submission without input images. */
     public TaskSubmission(String workflowId, int priority, String payloadJson, String metadataJson,

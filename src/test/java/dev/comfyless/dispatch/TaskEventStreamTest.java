@@ -69,7 +69,7 @@ class TaskEventStreamTest extends AgainstStaticWorkers {
         }
         List<String> ids = stored.stream().map(Sse::id).toList();
         assertThat(ids).doesNotHaveDuplicates();
-        assertThat(ids).isSortedAccordingTo(TaskEventStreamTest::compareIds);
+        assertThat(ids).isSortedAccordingTo(dev.comfyless.task.TaskEvent::compareIds);
         assertThat(stored).extracting(Sse::event)
                 .containsSubsequence("task.queued", "task.running", "task.started", "task.progress", "task.output",
                         "task.completed")
@@ -165,12 +165,5 @@ class TaskEventStreamTest extends AgainstStaticWorkers {
             }
         }
         return null;
-    }
-
-    static int compareIds(String a, String b) {
-        String[] x = a.split("-");
-        String[] y = b.split("-");
-        int c = Long.compare(Long.parseLong(x[0]), Long.parseLong(y[0]));
-        return c != 0 ? c : Long.compare(Long.parseLong(x[1]), Long.parseLong(y[1]));
     }
 }
