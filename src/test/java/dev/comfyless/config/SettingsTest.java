@@ -131,6 +131,24 @@ class SettingsTest {
     }
 
     @Test
+    void aWebhookUrlNeedsAWellFormedSecretThatIsNeverShown() {
+        assertThatThrownBy(() -> load(with(Settings.WEBHOOK_URL, "https://hooks.example.com/h")))
+                .hasMessageContaining("COMFYLESS_WEBHOOK_SECRET");
+        Map<String, String> bad = with(Settings.WEBHOOK_SECRET, "not base64 at all!");
+        assertThatThrownBy(() -> load(bad)).hasMessageContaining("COMFYLESS_WEBHOOK_SECRET")
+                .message().doesNotContain("not base64 at all!");
+        Map<String, String> loopback = with(Settings.WEBHOOK_URL, "http://127.0.0.1/h");
+        loopback.put(Settings.WEBHOOK_SECRET.key(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        assertThatThrownBy(() -> load(loopback)).hasMessageContaining("COMFYLESS_WEBHOOK_URL");
+        Map<String, String> ok = with(Settings.WEBHOOK_URL, "https://hooks.example.com/h");
+        ok.put(Settings.WEBHOOK_SECRET.key(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        Settings s = load(ok);
+        assertThat(s.webhooks.secret()).hasSize(24);
+        assertThat(s.webhooks.toString()).doesNotContain("MfKQ9r8G");
+        assertThat(load(Map.of()).webhooks.retryFor()).isEqualTo(Duration.ofHours(24));
+    }
+
+    @Test
     void durationsTakeUnitsAndBareSeconds() {
         assertThat(Settings.parseDuration("600")).contains(Duration.ofSeconds(600));
         assertThat(Settings.parseDuration("500ms")).contains(Duration.ofMillis(500));

@@ -289,6 +289,47 @@ class TaskRequestParserTest {
                 "inputs.model", mention);
     }
 
+    @Test
+    void aWebhookIsAPublicUrlAndTheEventsItNames() {
+        TaskRequestParser signed = new TaskRequestParser(false, "", true);
+        String task = "{\"workflow_id\":\"w\",\"payload\":{\"1\":" + NODE + "}";
+        TaskSubmission s = signed.parse(bytes(task + ",\"webhook_url\":\"https://hooks.example.com/x?t=1\","
+                + "\"webhook_events\":[\"task.progress\",\"completed\",\"task.progress\"]}"));
+        assertThat(s.webhook()).isEqualTo(new TaskSubmission.Webhook("https://hooks.example.com/x?t=1",
+                "progress,completed"));
+        assertThat(signed.parse(bytes(task + ",\"webhook_url\":\"https://h.example.com/\",\"webhook_events\":"
+                + "[\"*\"]}")).webhook().events()).isEqualTo("all");
+        assertThat(signed.parse(bytes(task + "}")).webhook()).isNull();
+        // COMFYLESS_WEBHOOK_URL when the task names none
+        assertThat(new TaskRequestParser(false, "https://default.example.com/h", true).parse(bytes(task + "}"))
+                .webhook().url()).isEqualTo("https://default.example.com/h");
+
+        for (String url : new String[] {"http://127.0.0.1:8080/h", "http://[::1]/h", "http://169.254.169.254/x",
+                "http://10.1.2.3/h"}) {
+            ApiException e = catchThrowableOfType(ApiException.class, () -> signed.parse(bytes(task
+                    + ",\"webhook_url\":\"" + url + "\"}")));
+            assertThat(e).as(url).isNotNull();
+            assertThat(e.status()).isEqualTo(400);
+            assertThat(e.details()).containsEntry("field", "webhook_url");
+            assertThat(e.getMessage()).contains("COMFYLESS_ALLOW_PRIVATE_URLS");
+        }
+        // allowed in so many words
+        assertThat(new TaskRequestParser(true, "", true).parse(bytes(task
+                + ",\"webhook_url\":\"http://127.0.0.1:8080/h\"}")).webhook()).isNotNull();
+
+        assertThat(catchThrowableOfType(ApiException.class, () -> signed.parse(bytes(task
+                + ",\"webhook_url\":\"ftp://x.example.com/\"}"))).getMessage()).contains("http");
+        assertThat(catchThrowableOfType(ApiException.class, () -> signed.parse(bytes(task
+                + ",\"webhook_url\":\"https://x.example.com/\",\"webhook_events\":[\"task.done\"]}")))
+                .getMessage()).contains("task.completed").contains("\"task.done\"");
+        assertThat(catchThrowableOfType(ApiException.class, () -> signed.parse(bytes(task
+                + ",\"webhook_events\":[\"task.completed\"]}"))).getMessage()).contains("needs a webhook_url");
+        // deliveries are always signed: without a secret the service says so rather than send unsigned ones
+        assertThat(catchThrowableOfType(ApiException.class, () -> new TaskRequestParser(false, "", false)
+                .parse(bytes(task + ",\"webhook_url\":\"https://x.example.com/\"}"))).getMessage())
+                .contains("COMFYLESS_WEBHOOK_SECRET");
+    }
+
     private ApiException refused(byte[] body) {
         ApiException e = catchThrowableOfType(ApiException.class, () -> parser.parse(body));
         assertThat(e).as("parse should refuse the body").isNotNull();
