@@ -103,6 +103,41 @@ class TaskEventStreamTest extends AgainstStaticWorkers {
     }
 
     @Test
+    void aWaitingTaskIsToldItsPositionAndWhatItWaitsForAsTheyChange() throws Exception {
+        // no GPU may start: tasks wait
+        service = dev.comfyless.testing.RunningService.start(dev.comfyless.testing.RunningService.defaults());
+        String first = submit(Workflows.tiny(5));
+        String second = submit(Workflows.tiny(5));
+        try (InputStream body = open(second, null).body()) {
+            BufferedReader in = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8));
+            Sse queued = next(in);
+            assertThat(queued.event()).isEqualTo("task.queued");
+            assertThat(queued.data().get("data").get("position").asInt()).isEqualTo(2);
+            Sse position = next(in);
+            assertThat(position.event()).isEqualTo("task.position");
+            assertThat(position.id()).as("not stored: no id, the resume point stays").isNull();
+            assertThat(position.data().get("data").get("position").asInt()).isEqualTo(2);
+            Sse waiting = next(in);
+            assertThat(waiting.event()).isEqualTo("task.waiting");
+            assertThat(waiting.data().get("data").get("kind").asText()).isEqualTo("new_gpu");
+
+            // the task ahead leaves: the next look (every 5 s) tells the new position
+            assertThat(service.delete("/api/v1/tasks/" + first).status()).isEqualTo(200);
+            Sse moved = next(in);
+            assertThat(moved.event()).isEqualTo("task.position");
+            assertThat(moved.data().get("data").get("position").asInt()).isEqualTo(1);
+
+            assertThat(service.delete("/api/v1/tasks/" + second).status()).isEqualTo(200);
+            List<String> rest = new ArrayList<>();
+            Sse e;
+            while ((e = next(in)) != null) {
+                rest.add(e.event());
+            }
+            assertThat(rest).endsWith("task.cancelled");
+        }
+    }
+
+    @Test
     void anUnknownTaskAndABadLastEventIdAreRefusedWithWhatToFix() throws Exception {
         server(Duration.ofMillis(5));
         start(Map.of());
