@@ -29,6 +29,7 @@ public final class WebhookReceiver implements AutoCloseable {
 
     private final HttpServer server;
     private final List<Delivery> deliveries = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.AtomicInteger arrivals = new java.util.concurrent.atomic.AtomicInteger();
     private volatile int status = 200;
     private volatile CountDownLatch hold;
 
@@ -44,6 +45,7 @@ public final class WebhookReceiver implements AutoCloseable {
             try (InputStream in = exchange.getRequestBody()) {
                 body = in.readAllBytes();
             }
+            arrivals.incrementAndGet();
             CountDownLatch h = hold;
             if (h != null) {
                 try {
@@ -83,6 +85,11 @@ public final class WebhookReceiver implements AutoCloseable {
         if (h != null) {
             h.countDown();
         }
+    }
+
+    /** Requests that arrived, answered or not yet (held). */
+    public int arrivals() {
+        return arrivals.get();
     }
 
     public List<Delivery> deliveries() {
