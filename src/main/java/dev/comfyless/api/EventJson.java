@@ -39,7 +39,7 @@ public final class EventJson {
                         }
                     }
                 }
-                case "output" -> Json.raw(g, "output", e.field("output"), "null");
+                case "output" -> output(g, e.field("output"));
                 default -> {
                     if (e.terminal() && task != null) {
                         g.writeFieldName("task");
@@ -86,6 +86,38 @@ public final class EventJson {
         Json.time(g, "timestamp", at);
         g.writeStringField("task_id", taskId);
         g.writeObjectFieldStart("data");
+    }
+
+    /** The order the task's {@code outputs} list their fields in. */
+    private static final java.util.List<String> OUTPUT_FIELDS = java.util.List.of("node_id", "filename", "text",
+            "content_type", "size", "url", "partial");
+
+    /**
+     * An output as the task lists it. Lua re-encoded it (cjson: its own field order, {@code \/} in URLs), so it is
+     * written again here in the task's order.
+     */
+    private static void output(JsonGenerator g, String json) throws IOException {
+        g.writeFieldName("output");
+        if (json == null) {
+            g.writeNull();
+            return;
+        }
+        var node = (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(json);
+        g.writeStartObject();
+        for (String f : OUTPUT_FIELDS) {
+            if (node.has(f)) {
+                g.writeFieldName(f);
+                Json.MAPPER.writeTree(g, node.get(f));
+            }
+        }
+        for (var it = node.fields(); it.hasNext(); ) {
+            var f = it.next();
+            if (!OUTPUT_FIELDS.contains(f.getKey())) {
+                g.writeFieldName(f.getKey());
+                Json.MAPPER.writeTree(g, f.getValue());
+            }
+        }
+        g.writeEndObject();
     }
 
     private static void number(JsonGenerator g, String name, String value) throws IOException {

@@ -123,7 +123,7 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
         }
         if (last != null && !last.isBlank() && !TaskEvent.isEventId(last.trim())) {
             reject(ctx, 400, "bad_request", "Last-Event-ID '" + clip(last) + "' is not an event id: send the id: of "
-                    + "the last event you received (such as 1764934800123-0), or no Last-Event-ID to start from the "
+                    + "the last event you received (such as 1796470800123-0), or no Last-Event-ID to start from the "
                     + "task's first event.");
             return;
         }
