@@ -136,8 +136,13 @@ public final class RunningTasks implements AutoCloseable {
          */
         volatile boolean unconfirmed;
 
+        /** The workflow's nodes (0 = unknown) and those ComfyUI began so far: the overall progress of the prompt. */
+        final int nodes;
+        final java.util.Set<String> nodesBegun = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
         Run(Task task, String endpoint) {
             this.task = task;
+            this.nodes = nodeCount(task.payloadJson());
             this.taskId = task.id();
             this.workerId = task.workerId();
             this.endpoint = endpoint;
@@ -652,6 +657,7 @@ public final class RunningTasks implements AutoCloseable {
                     run.endSignalled = true;
                     io.execute(() -> settle(run));
                 } else {
+                    run.nodesBegun.add(node);
                     started(run, 0);
                 }
             }
@@ -670,7 +676,7 @@ public final class RunningTasks implements AutoCloseable {
             if (now - Math.max(run.executionStartNanos, run.lastProgressNanos) >= PROGRESS_EVERY.toNanos()) {
                 run.lastProgressNanos = now;
                 String json = "{\"node\":" + dev.comfyless.api.Json.quote(node) + ",\"value\":" + value + ",\"max\":"
-                        + max + "}";
+                        + max + overall(run, value, max) + "}";
                 io.execute(() -> queue.progress(run.taskId, run.promptId, json));
             }
         }
@@ -691,6 +697,42 @@ public final class RunningTasks implements AutoCloseable {
                 run.polls.set(0);
                 schedulePoll(run, QUICK_POLL);
             });
+        }
+    }
+
+    /**
+     * {@code ,"overall":0.42}: the share of the workflow done, counting the nodes ComfyUI began before this one as done
+     * and this one by its own value/max; empty when the node count is unknown. Nodes ComfyUI takes from its cache
+     * never begin, so the share can stay below 1 until the prompt ends.
+     */
+    static String overall(Run run, int value, int max) {
+        if (run.nodes <= 0) {
+            return "";
+        }
+        double current = max > 0 ? Math.min(1.0, Math.max(0.0, (double) value / max)) : 0;
+        double done = Math.min(1.0, (Math.max(0, run.nodesBegun.size() - 1) + current) / run.nodes);
+        return ",\"overall\":" + Math.round(done * 1000) / 1000.0;
+    }
+
+    /** The top-level entries of a workflow (its nodes), read without building it; 0 when unknown. */
+    static int nodeCount(String payloadJson) {
+        if (payloadJson == null || payloadJson.isEmpty()) {
+            return 0;
+        }
+        try (com.fasterxml.jackson.core.JsonParser p = dev.comfyless.api.Json.MAPPER.getFactory()
+                .createParser(payloadJson)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return 0;
+            }
+            int n = 0;
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                p.nextToken();
+                p.skipChildren();
+                n++;
+            }
+            return n;
+        } catch (java.io.IOException e) {
+            return 0;
         }
     }
 

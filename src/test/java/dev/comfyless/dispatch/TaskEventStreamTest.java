@@ -89,6 +89,8 @@ class TaskEventStreamTest extends AgainstStaticWorkers {
                 .data().get("data");
         assertThat(progress.get("max").asInt()).isPositive();
         assertThat(progress.has("node")).isTrue();
+        // the share of the workflow done: the seed's 7 nodes, the sampler's steps within its own
+        assertThat(progress.get("overall").asDouble()).isBetween(0.0, 1.0);
 
         // a fresh stream of the finished task replays the same story and ends
         List<Sse> replay = new ArrayList<>();
