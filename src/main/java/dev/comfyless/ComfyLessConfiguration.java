@@ -14,6 +14,7 @@ import dev.comfyless.api.TaskApi;
 import dev.comfyless.api.TaskEvents;
 import dev.comfyless.api.TaskEventStreams;
 import dev.comfyless.api.WebhookApi;
+import dev.comfyless.scaling.WaitingForecasts;
 import dev.comfyless.webhook.WebhookDeliveries;
 import dev.comfyless.webhook.WebhookSender;
 import dev.comfyless.task.TaskEventFeed;
@@ -247,9 +248,10 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("fleetBootstrap", new FleetBootstrap(provider, workers, running, leadership::term));
         registry.bind("leadership", leadership);
         registry.bind("fleetControl", new FleetControl(context, leadership::isLeader));
-        java.util.function.IntFunction<WaitingFor> waitingFor = position -> WaitingFor.of(position,
-                workers.list().stream().map(w -> new FleetMember(w.id(), w.status(), w.createdAt(), w.lastActiveAt(),
-                        w.autoscaled())).toList(), measurements.apply(fleetProduct), java.time.Instant.now());
+        java.util.function.Supplier<java.util.List<FleetMember>> fleet = () -> workers.list().stream().map(w -> new FleetMember(
+                w.id(), w.status(), w.createdAt(), w.lastActiveAt(), w.autoscaled())).toList();
+        java.util.function.IntFunction<WaitingFor> waitingFor = position -> WaitingFor.of(position, fleet.get(),
+                measurements.apply(fleetProduct), java.time.Instant.now());
         // webhooks (routes/webhooks.camel.yaml): pending deliveries live in Redis; the split sends on its own pool
         context.getExecutorServiceManager().registerThreadPoolProfile(
                 new org.apache.camel.builder.ThreadPoolProfileBuilder("webhookSends").poolSize(8).maxPoolSize(8)
@@ -274,7 +276,9 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("health", new Health(context, redis, provider, shutdown::stopping, leadership::isLeader));
         registry.bind("queueMaintenance", new QueueMaintenance(store, metrics, outputs));
         registry.bind("workerMetrics", new WorkerMetrics(workers, ledger, metrics));
-        TaskEventStreams streams = new TaskEventStreams(eventLog, store, waitingFor);
+        // the streams of waiting tasks share one read of the fleet per second
+        TaskEventStreams streams = new TaskEventStreams(eventLog, store, new WaitingForecasts(fleet,
+                () -> measurements.apply(fleetProduct), java.time.Duration.ofSeconds(1)));
         eventFeed.listen(streams);
         context.addService(streams, true, true);
         HttpEdge edge = new HttpEdge(metrics, settings.maxBodyBytes, new ApiKeyGuard(apiKeys, metrics),
