@@ -167,8 +167,8 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
             this.loop = ctx.vertx().getOrCreateContext();
             this.taskId = taskId;
             this.lastId = lastId;
+            // told when the client goes away before the stream ended
             ctx.response().closeHandler(v -> forget());
-            ctx.request().connection().closeHandler(v -> forget());
         }
 
         /** Reads what is new, unless a read is under way (then once more after it). Any thread. */
@@ -183,17 +183,25 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
                 }
                 fetching = true;
                 String after = lastId;
-                pool.execute(() -> {
-                    Found found;
-                    try {
-                        found = read(after);
-                    } catch (RuntimeException e) {
-                        loop.runOnContext(x -> failed(e));
-                        return;
-                    }
-                    loop.runOnContext(x -> show(found));
-                });
+                try {
+                    pool.execute(() -> readThenShow(after));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // the process stops: closeAll ends the stream
+                    fetching = false;
+                }
             });
+        }
+
+        /** On the pool: reads, then shows what it found on the loop. */
+        private void readThenShow(String after) {
+            Found found;
+            try {
+                found = read(after);
+            } catch (RuntimeException e) {
+                loop.runOnContext(x -> failed(e));
+                return;
+            }
+            loop.runOnContext(x -> show(found));
         }
 
         /** On the pool: the events after {@code after} as SSE text, with the ephemeral ones of a pending task. */
@@ -242,7 +250,11 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
                         .putHeader("Content-Type", "text/event-stream; charset=utf-8")
                         .putHeader("Cache-Control", "no-cache")
                         .putHeader("X-Accel-Buffering", "no");
-                byTask.computeIfAbsent(taskId, k -> ConcurrentHashMap.newKeySet()).add(this);
+                byTask.compute(taskId, (k, set) -> {
+                    Set<Stream> streams = set != null ? set : ConcurrentHashMap.newKeySet();
+                    streams.add(this);
+                    return streams;
+                });
                 write("retry: " + RETRY_MS + "\n\n");
             }
             if (!found.text().isEmpty()) {
@@ -297,13 +309,11 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
 
         private void forget() {
             ended = true;
-            Set<Stream> set = byTask.get(taskId);
-            if (set != null) {
+            // atomic with a registration of another stream of the task (show)
+            byTask.computeIfPresent(taskId, (k, set) -> {
                 set.remove(this);
-                if (set.isEmpty()) {
-                    byTask.remove(taskId, set);
-                }
-            }
+                return set.isEmpty() ? null : set;
+            });
         }
     }
 

@@ -32,7 +32,9 @@ class SecretsTest {
     private static final String API_KEY = "sk_secrets_test_api_key_77e1b0c4d2";
     private static final String OTHER_API_KEY = "sk_secrets_test_api_key_2_a9f0";
     private static final String REDIS_PASSWORD = "sk_secrets_test_redis_pw_31c8e6";
-    private static final List<String> SECRETS = List.of(NOVITA_KEY, API_KEY, OTHER_API_KEY, REDIS_PASSWORD);
+    private static final String WEBHOOK_SECRET_BODY = "c2tfc2VjcmV0c190ZXN0X3dlYmhvb2tfOWQy";
+    private static final List<String> SECRETS = List.of(NOVITA_KEY, API_KEY, OTHER_API_KEY, REDIS_PASSWORD,
+            WEBHOOK_SECRET_BODY);
 
     @TempDir
     Path dir;
@@ -57,6 +59,11 @@ class SecretsTest {
             p.put("comfyless.redis.port", Integer.toString(redisPort));
             p.put("comfyless.redis.password", REDIS_PASSWORD);
             p.put("comfyless.auth.api-key", API_KEY + "," + OTHER_API_KEY);
+            // every task's terminal event goes to a receiver that is not there: failed deliveries are logged
+            p.put("comfyless.webhook.secret", "whsec_" + WEBHOOK_SECRET_BODY);
+            p.put("comfyless.webhook.url", "http://127.0.0.1:" + TestRedis.freePort() + "/hooks");
+            p.put("comfyless.input.allow-private-urls", "true");
+            p.put("comfyless.webhook.retry-delay", "100ms");
             RunningService service = RunningService.start(p);
             try {
                 Response submitted = service.postJson("/api/v1/tasks", Workflows.textToImage(0, 2, 16));
@@ -64,6 +71,8 @@ class SecretsTest {
                 String id = submitted.json().get("id").asText();
                 await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() ->
                         "completed".equals(service.get("/api/v1/tasks/" + id).json().get("status").asText()));
+                // its webhook failed at least once (logged) before the rest goes on
+                await().atMost(Duration.ofSeconds(20)).until(() -> logs.text().contains("Webhook delivery"));
                 for (String path : List.of("/api/v1/tasks/" + id, "/api/v1/workers", "/novita/status", "/ready",
                         "/observe/metrics", "/api/v1/queue/metrics")) {
                     bodies.add(service.get(path).body());
