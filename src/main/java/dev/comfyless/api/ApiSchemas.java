@@ -58,7 +58,17 @@ public final class ApiSchemas {
             Integer maxAttempts,
             @Schema(description = "Input images fetched by ComfyLess and uploaded to the worker before the prompt "
                     + "runs (see the README, \"Input images\")")
-            Object inputs) {
+            Object inputs,
+            @JsonProperty("webhook_url")
+            @Schema(description = "http(s) URL the task's events are POSTed to, signed (Standard Webhooks); default "
+                    + "COMFYLESS_WEBHOOK_URL. Loopback, private and metadata addresses are refused unless "
+                    + "COMFYLESS_ALLOW_PRIVATE_URLS=true", format = "uri", example = "https://hooks.example.com/comfyless")
+            String webhookUrl,
+            @JsonProperty("webhook_events")
+            @Schema(description = "The events sent to webhook_url: task.queued, task.running, task.started, "
+                    + "task.progress, task.output, task.requeued, task.completed, task.failed, task.cancelled, or "
+                    + "[\"*\"] for all; default the terminal ones")
+            List<String> webhookEvents) {
     }
 
     @Schema(name = "Task", description = "A task and where it is in its life")
@@ -238,5 +248,26 @@ public final class ApiSchemas {
             @Schema(description = "Whether this replica leads the cluster (runs autoscaling and sweeps)")
             boolean leader,
             @Schema(description = "redis: up|down, routes: started|stopped: <ids>") Map<String, String> checks) {
+    }
+
+    @Schema(name = "FailedWebhook", description = "A webhook delivery whose retries ran out (a dead letter)")
+    public record FailedWebhook(
+            @Schema(description = "Its webhook-id: msg_<task id>_<event id>") String id,
+            @Schema(description = "The webhook URL, without its query") String url,
+            @JsonProperty("task_id") String taskId,
+            @JsonProperty("event_id") String eventId,
+            @Schema(example = "task.completed") String type,
+            @Schema(description = "Requests made") int attempts,
+            @JsonProperty("created_at") @Schema(format = "date-time") String createdAt,
+            @JsonProperty("last_attempt_at") @Schema(format = "date-time") String lastAttemptAt,
+            @JsonProperty("last_error") String lastError) {
+    }
+
+    @Schema(name = "FailedWebhooks", description = "Dead letters, newest first")
+    public record FailedWebhooks(long total, List<FailedWebhook> items) {
+    }
+
+    @Schema(name = "WebhookRetry", description = "A dead letter that is pending again")
+    public record WebhookRetry(String id, @Schema(allowableValues = {"pending"}) String status) {
     }
 }

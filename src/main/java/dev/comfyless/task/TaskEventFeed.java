@@ -30,7 +30,7 @@ public final class TaskEventFeed extends ServiceSupport {
     private final String channel;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private RTopic topic;
-    private int subscription = -1;
+    private volatile int subscription = -1;
 
     public TaskEventFeed(RedisConnector redis, String prefix) {
         this.redis = redis;
@@ -43,8 +43,40 @@ public final class TaskEventFeed extends ServiceSupport {
 
     @Override
     protected void doStart() {
-        topic = redis.client().getTopic(channel, StringCodec.INSTANCE);
-        subscription = topic.addListener(String.class, (ch, message) -> tell(message));
+        subscribe();
+    }
+
+    /**
+     * Subscribes, or tries again in a second while Redis cannot be reached (the service starts without Redis and
+     * connects when it comes); once subscribed, Redisson subscribes again by itself after a reconnect.
+     */
+    private void subscribe() {
+        if (!isStarting() && !isStarted()) {
+            return;
+        }
+        try {
+            if (topic == null) {
+                topic = redis.client().getTopic(channel, StringCodec.INSTANCE);
+            }
+            topic.addListenerAsync(String.class, (ch, message) -> tell(message)).whenComplete((id, failure) -> {
+                if (failure != null) {
+                    later(failure);
+                    return;
+                }
+                subscription = id;
+                if (!isStarting() && !isStarted()) {
+                    topic.removeListenerAsync(id);
+                }
+            });
+        } catch (RuntimeException e) {
+            later(e);
+        }
+    }
+
+    private void later(Throwable failure) {
+        LOG.debug("Cannot subscribe to {} yet: {}", channel, failure.toString());
+        java.util.concurrent.CompletableFuture.delayedExecutor(1, java.util.concurrent.TimeUnit.SECONDS)
+                .execute(this::subscribe);
     }
 
     void tell(String message) {

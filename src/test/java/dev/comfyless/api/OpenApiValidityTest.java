@@ -33,7 +33,7 @@ class OpenApiValidityTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Set<String> OPERATIONS = Set.of("submitTask", "listTasks", "getTask", "cancelTask",
             "getOutput", "queueMetrics", "listWorkers", "workerMetrics", "getWorker", "addWorker", "drainWorker",
-            "providerStatus", "health", "ready");
+            "providerStatus", "health", "ready", "listFailedWebhooks", "retryFailedWebhook");
 
     private static RunningService service;
     private static String text;
@@ -125,7 +125,7 @@ class OpenApiValidityTest {
         assertThat(submit.at("/responses/201/headers/Location").isObject()).isTrue();
         JsonNode request = doc.at("/components/schemas/TaskRequest");
         assertThat(fieldNames(request.path("properties"))).containsExactlyInAnyOrder("workflow_id", "payload",
-                "priority", "metadata", "timeout_seconds", "max_attempts", "inputs");
+                "priority", "metadata", "timeout_seconds", "max_attempts", "inputs", "webhook_url", "webhook_events");
         assertThat(request.path("required").toString()).contains("workflow_id", "payload");
         assertThat(request.at("/properties/priority/maximum").asInt()).isEqualTo(10);
     }
