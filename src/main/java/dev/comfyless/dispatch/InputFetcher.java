@@ -188,6 +188,10 @@ final class InputFetcher {
             if (cause instanceof FetchException fetch) {
                 throw fetch;
             }
+            if (cause instanceof TimeoutException || cause.getClass().getSimpleName().contains("Timeout")) {
+                // Vert.x's own idle timeout (set to the same deadline) can fire a moment before ours
+                throw timedOut();
+            }
             if (cause instanceof ConnectException) {
                 throw new FetchException("could not connect to " + url.shown() + ":" + url.port()
                         + " (connection refused or unreachable)");

@@ -27,8 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Bad requests over real HTTP, to every endpoint: each gets the right 4xx, the error body, a message that names the
  * problem and no internals. Decisions they pin down: duplicate keys are refused anywhere in the body (so validation
- * and ComfyUI can never read different values); unknown fields are refused by name (webhook_url included: it is not
- * implemented); a UTF-8 BOM is skipped; Accept is not negotiated (always JSON, never 406).
+ * and ComfyUI can never read different values); unknown fields are refused by name; a UTF-8 BOM is skipped; Accept is not negotiated (always JSON, never 406).
  */
 class MalformedRequestTest {
 
@@ -202,9 +201,9 @@ class MalformedRequestTest {
         c.add(Arguments.of("number", json, "42", 400, "validation", "JSON object"));
         c.add(Arguments.of("boolean", json, "true", 400, "validation", "JSON object"));
         c.add(Arguments.of("array of tasks", json, "[" + withPayload(P) + "]", 400, "validation", "JSON object"));
-        c.add(Arguments.of("webhook_url (not supported)", json,
+        c.add(Arguments.of("webhook_url not http(s)", json,
                 body("\"workflow_id\":\"w\",", ",\"webhook_url\":\"ftp://example.com/x\""), 400, "validation",
-                "unknown field 'webhook_url'"));
+                "webhook_url cannot be called: only http and https URLs"));
         c.add(Arguments.of("field name in another case", json, body("\"workflow_id\":\"w\",", ",\"Priority\":1"), 400,
                 "validation", "unknown field 'Priority'"));
         // workflow_id
