@@ -108,6 +108,8 @@ public final class OutputCollector {
                 LOG.info("Task {}: partial output {} of a failed prompt could not be copied: {}", taskId,
                         c.file().filename(), e.getMessage());
             } else {
+                LOG.warn("Task {}: output {} could not be copied, the task fails as outputs: {}", taskId,
+                        c.file().filename(), e.getMessage());
                 // the files are copied in parallel: the first loss is the one reported, file and reason together
                 synchronized (end) {
                     if (end.lostFile == null) {
