@@ -84,6 +84,19 @@ class ObjectStorageEndToEndTest extends AgainstStaticWorkers {
     }
 
     @Test
+    void withTheFileStoreRedirectTrueStillAnswersTheBytes() throws Exception {
+        ComfyUiSimulator comfy = server(Duration.ofMillis(10));
+        start(Map.of());
+        String id = submit(Workflows.textToImage(5, 2, 64));
+        JsonNode out = awaitStatus(id, "completed").get("outputs").get(0);
+        Response r = service.get(out.get("url").asText() + "?redirect=true");
+        assertThat(r.status()).as("a folder has no URL to send a client to").isEqualTo(200);
+        assertThat(r.raw().body()).isEqualTo(Files.readAllBytes(comfy.outputDir().resolve(out.get("filename")
+                .asText())));
+        assertThat(service.get(out.get("url").asText() + "?redirect=1").status()).isEqualTo(400);
+    }
+
+    @Test
     void retentionDeletesATasksObjects() {
         server(Duration.ofMillis(10));
         Map<String, String> props = new HashMap<>(s3.properties(BUCKET));
