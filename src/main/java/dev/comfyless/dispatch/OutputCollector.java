@@ -153,14 +153,14 @@ public final class OutputCollector {
     }
 
     private String copy(String taskId, String endpoint, OutputFile file, String name, boolean partial) {
-        String[] contentType = new String[1];
+        String contentType;
         long size;
         try {
             Path staged = store.staging(taskId, name);
             try {
-                contentType[0] = client.view(endpoint, file, staged).contentType();
+                contentType = client.view(endpoint, file, staged).contentType();
                 size = Files.size(staged);
-                storing.store(taskId, name, contentType[0], staged);
+                storing.store(taskId, name, contentType, staged);
             } finally {
                 Files.deleteIfExists(staged);
             }
@@ -174,7 +174,7 @@ public final class OutputCollector {
             g.writeStartObject();
             g.writeStringField("node_id", file.nodeId());
             g.writeStringField("filename", name);
-            g.writeStringField("content_type", contentType[0] == null ? "application/octet-stream" : contentType[0]);
+            g.writeStringField("content_type", contentType == null ? "application/octet-stream" : contentType);
             g.writeNumberField("size", size);
             g.writeStringField("url", url(taskId, name));
             if (partial) {

@@ -71,10 +71,12 @@ public final class S3OutputStore implements OutputStore, AutoCloseable {
         }
         this.s3 = client.build();
         this.presigner = presign.build();
-        this.where = "bucket " + bucket + config.endpoint().map(e -> " at " + e).orElse(" (AWS " + region + ")");
+        // the endpoint's host and port without its scheme: a task's error turns URLs into "the worker" (TaskErrors)
+        this.where = "bucket " + bucket + config.endpoint().map(e -> " at " + URI.create(e).getAuthority())
+                .orElse(" (AWS " + region + ")");
     }
 
-    /** "bucket b at http://host:port" / "bucket b (AWS us-east-1)", for the log. */
+    /** "bucket b at host:port" / "bucket b (AWS us-east-1)", for the log and the errors. */
     public String where() {
         return where;
     }

@@ -62,7 +62,6 @@ class TwoReplicasObjectStorageIT {
         if (s3 != null) {
             s3.close();
         }
-        TestRedis.get().deleteKeys(cloud.prefix);
     }
 
     /** A replica in {@code dir/<name>}: the cloud's settings, outputs in the bucket, nothing shared on disk. */

@@ -120,6 +120,7 @@ class ObjectStorageEndToEndTest extends AgainstStaticWorkers {
         JsonNode error = failed.get("error");
         assertThat(error.get("type").asText()).as(failed.toString()).isEqualTo("outputs");
         assertThat(error.get("message").asText()).contains("could not be copied").contains("missing-bucket")
+                .as("the store is named as it is, not as a worker").doesNotContain("the worker")
                 .doesNotContain(S3Server.SECRET_KEY);
         assertThat(failed.get("outputs")).as("a failed copy lists no output").satisfiesAnyOf(
                 o -> assertThat(o).isNull(), o -> assertThat(o).isEmpty());
