@@ -26,7 +26,7 @@ public final class FileOutputStore implements OutputStore {
         return dir;
     }
 
-    /** Beside the outputs (same file system), so that {@link #store} moves it into place in one step. */
+    /** Beside the outputs (same file system), so that {@link #store} links it into place without a copy. */
     @Override
     public Path staging(String taskId, String name) throws IOException {
         Path staging = Files.createDirectories(dir.resolve(STAGING));
@@ -34,18 +34,24 @@ public final class FileOutputStore implements OutputStore {
     }
 
     @Override
-    public long store(String taskId, String name, String contentType, Path staged) throws IOException {
+    public void store(String taskId, String name, String contentType, Path staged) throws IOException {
         Path target = path(taskId, name);
         Files.createDirectories(target.getParent());
         Path part = target.resolveSibling("." + name + ".part");
         try {
-            // the staged file may be elsewhere (another file system): it becomes the output in one atomic step
-            Files.move(staged, part, StandardCopyOption.REPLACE_EXISTING);
+            // the staged file stays where it is for the steps after the store in the route: a second name for it
+            // (no copy: it is staged on this file system), or a copy where it was staged elsewhere; then the output
+            // appears in one atomic step
+            Files.deleteIfExists(part);
+            try {
+                Files.createLink(part, staged);
+            } catch (IOException | UnsupportedOperationException e) {
+                Files.copy(staged, part, StandardCopyOption.REPLACE_EXISTING);
+            }
             Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(part);
         }
-        return Files.size(target);
     }
 
     @Override

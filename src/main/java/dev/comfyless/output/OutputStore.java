@@ -31,7 +31,9 @@ public interface OutputStore {
         Path staged = staging(taskId, name);
         try {
             download.into(staged);
-            return store(taskId, name, null, staged);
+            long size = Files.size(staged);
+            store(taskId, name, null, staged);
+            return size;
         } finally {
             Files.deleteIfExists(staged);
         }
@@ -39,7 +41,7 @@ public interface OutputStore {
 
     /**
      * A new empty local file to download output {@code name} of task {@code taskId} into before {@link #store};
-     * the caller deletes it once stored (a store may move it away instead).
+     * the caller deletes it once stored ({@link #store} leaves it in place, for the route's later steps).
      */
     default Path staging(String taskId, String name) throws IOException {
         return Files.createTempFile("comfyless-output-", ".part");
@@ -47,12 +49,12 @@ public interface OutputStore {
 
     /**
      * Stores a complete local file as output {@code name} of task {@code taskId}; the {@code store-output} route's
-     * step. Throws when the output is not stored whole (the task then fails as {@code outputs}).
+     * step. Throws when the output is not stored whole (the task then fails as {@code outputs}). Returns nothing,
+     * so that the route's body stays the staged file for the steps after it.
      *
      * @param contentType what ComfyUI served the file as; null when unknown
-     * @return the stored size in bytes
      */
-    long store(String taskId, String name, String contentType, Path staged) throws IOException;
+    void store(String taskId, String name, String contentType, Path staged) throws IOException;
 
     /** The bytes of a stored output, or empty when there is none. */
     Optional<InputStream> open(String taskId, String name) throws IOException;

@@ -99,7 +99,7 @@ public final class S3OutputStore implements OutputStore, AutoCloseable {
      * an output nobody can read.
      */
     @Override
-    public long store(String taskId, String name, String contentType, Path staged) throws IOException {
+    public void store(String taskId, String name, String contentType, Path staged) throws IOException {
         String key = key(taskId, name);
         long size = Files.size(staged);
         try {
@@ -110,7 +110,6 @@ public final class S3OutputStore implements OutputStore, AutoCloseable {
             if (stored != size) {
                 throw new IOException("S3 stored " + stored + " of the " + size + " bytes of " + key + " in " + where);
             }
-            return size;
         } catch (IOException e) {
             removeQuietly(key);
             throw e;
