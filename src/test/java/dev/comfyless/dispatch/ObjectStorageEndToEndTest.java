@@ -15,6 +15,7 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.comfyless.config.Settings;
 import dev.comfyless.sandbox.ComfyUiSimulator;
+import dev.comfyless.testing.LogCapture;
 import dev.comfyless.testing.RunningService.Response;
 import dev.comfyless.testing.S3Server;
 import dev.comfyless.testing.Workflows;
@@ -51,6 +52,13 @@ class ObjectStorageEndToEndTest extends AgainstStaticWorkers {
 
     @Test
     void aTasksOutputIsStoredInTheBucketAndServedAsBytesOrByRedirect() throws Exception {
+        try (LogCapture logs = LogCapture.withDebug().start()) {
+            storedAndServed();
+            assertThat(logs.text()).as("the secret key in a log line").doesNotContain(S3Server.SECRET_KEY);
+        }
+    }
+
+    private void storedAndServed() throws Exception {
         ComfyUiSimulator comfy = server(Duration.ofMillis(10));
         start(s3.properties(BUCKET));
         String id = submit(Workflows.textToImage(5, 2, 64));
