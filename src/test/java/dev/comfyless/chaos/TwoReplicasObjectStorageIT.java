@@ -53,12 +53,7 @@ class TwoReplicasObjectStorageIT {
 
     @AfterEach
     void stop() throws Exception {
-        for (ServiceProcess r : replicas) {
-            r.close();
-        }
-        if (cloud != null) {
-            cloud.close();
-        }
+        SimulatedCloud.stop(replicas, cloud);
         if (s3 != null) {
             s3.close();
         }
