@@ -32,6 +32,7 @@ import dev.comfyless.dispatch.OutputCollector;
 import dev.comfyless.dispatch.PromptPreparer;
 import dev.comfyless.dispatch.RunningTasks;
 import dev.comfyless.dispatch.StalePrompts;
+import dev.comfyless.dispatch.StoreOutputRoute;
 import dev.comfyless.dispatch.TaskCompletion;
 import dev.comfyless.dispatch.TaskRoutes;
 import dev.comfyless.metrics.ComfyLessMetrics;
@@ -39,6 +40,8 @@ import dev.comfyless.metrics.TaskOutcomes;
 import dev.comfyless.task.TaskChanges;
 import dev.comfyless.metrics.PrometheusNaming;
 import dev.comfyless.output.FileOutputStore;
+import dev.comfyless.output.OutputStore;
+import dev.comfyless.output.S3OutputStore;
 import dev.comfyless.provider.FleetBootstrap;
 import dev.comfyless.provider.FleetControl;
 import dev.comfyless.provider.GpuProvider;
@@ -164,7 +167,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         store.onChange(changes);
         queue.onChange(changes);
         workers.onChange(changes);
-        FileOutputStore outputs = new FileOutputStore(settings.outputDir);
+        OutputStore outputs = outputStore(settings);
         ApiKeys apiKeys = ApiKeys.of(settings.apiKeys.keys());
         ApiKeyGuard.logMode(apiKeys, settings.httpPort);
 
@@ -177,7 +180,8 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         PromptPreparer preparer = new PromptPreparer(comfyUi, settings.maxInputBytes, settings.inputFetchTimeout,
                 settings.allowPrivateUrls);
         context.getManagementStrategy().addEventNotifier(dispatchGate);
-        OutputCollector outputCollector = new OutputCollector(comfyUi, outputs);
+        // each output reaches the store through the store-output route (routes/outputs.camel.yaml)
+        OutputCollector outputCollector = new OutputCollector(comfyUi, outputs, new StoreOutputRoute(context));
         // the collect-outputs split's threads: bounded, and idle ones end (its queue is bounded by the running tasks)
         context.getExecutorServiceManager().registerThreadPoolProfile(
                 new org.apache.camel.builder.ThreadPoolProfileBuilder(OutputCollector.POOL)
@@ -209,6 +213,9 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 outcomes.close();
                 comfyUi.close();
                 provider.close();
+                if (outputs instanceof S3OutputStore s3) {
+                    s3.close();
+                }
             }
         }, true, true);
 
@@ -289,6 +296,18 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         context.addLifecycleStrategy(edge);
         LOG.info("ComfyLess configured: HTTP port {}, Redis key prefix '{}', provider {}", settings.httpPort,
                 settings.redisPrefix, provider.name());
+    }
+
+    /** COMFYLESS_OUTPUT_STORE: files under COMFYLESS_OUTPUT_DIR, or an S3 bucket (staging under the data folder). */
+    private static OutputStore outputStore(Settings settings) {
+        if (settings.outputStorage.s3().isEmpty()) {
+            return new FileOutputStore(settings.outputDir);
+        }
+        S3OutputStore s3 = new S3OutputStore(settings.outputStorage.s3().get(),
+                settings.dataDir.resolve("output-staging"));
+        LOG.info("Outputs are stored in S3 {} under '{}': every replica serves them", s3.where(),
+                settings.outputStorage.s3().get().prefix());
+        return s3;
     }
 
     private static GpuProvider provider(Settings settings, CamelContext context, NovitaSimulator sandboxCloud,

@@ -2,6 +2,7 @@ package dev.comfyless.api;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.Base64;
@@ -134,8 +135,12 @@ public final class TaskApi {
         }
     }
 
-    /** {@code GET /api/v1/tasks/{id}/outputs/{filename}}: the bytes, with the content type ComfyUI gave them. */
+    /**
+     * {@code GET /api/v1/tasks/{id}/outputs/{filename}}: the bytes, with the content type ComfyUI gave them; with
+     * {@code ?redirect=true} and a store that presigns (S3), a 307 to a short-lived URL of the object instead.
+     */
     public void output(Exchange exchange) throws IOException {
+        boolean redirect = redirect(Http.header(exchange, "redirect"));
         Task task = store.get(taskId(exchange), false).orElseThrow(() -> notFound(exchange));
         String name = Http.header(exchange, "filename");
         JsonNode listed = null;
@@ -146,17 +151,41 @@ public final class TaskApi {
                 }
             }
         }
+        Optional<URI> presigned = listed != null && redirect ? outputs.presigned(task.id(), name) : Optional.empty();
+        Message message = exchange.getMessage();
+        if (presigned.isPresent()) {
+            message.removeHeaders("*");
+            message.setHeader(Exchange.HTTP_RESPONSE_CODE, 307);
+            message.setHeader("Location", presigned.get().toString());
+            // the URL expires (COMFYLESS_OUTPUT_S3_PRESIGN_SECONDS): no cache may keep it
+            message.setHeader("Cache-Control", "no-store");
+            message.setBody(null);
+            return;
+        }
         Optional<InputStream> bytes = listed == null ? Optional.empty() : outputs.open(task.id(), name);
         if (bytes.isEmpty()) {
             throw ApiException.notFound("Output not found: task " + task.id() + " has no output named '"
                     + clip(name) + "' (GET /api/v1/tasks/" + task.id() + " lists its outputs)");
         }
-        Message message = exchange.getMessage();
         message.removeHeaders("*");
         message.setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
         message.setHeader(Exchange.CONTENT_TYPE, listed.path("content_type").asText("application/octet-stream"));
         message.setHeader("Content-Disposition", "inline; filename=\"" + name + "\"");
         message.setBody(bytes.get());
+    }
+
+    /** The {@code redirect} query parameter: absent = false. */
+    static boolean redirect(String value) {
+        if (value == null) {
+            return false;
+        }
+        String v = value.strip().toLowerCase(Locale.ROOT);
+        if (!v.equals("true") && !v.equals("false")) {
+            throw ApiException.badRequest("validation", "redirect must be true (answer 307 to a short-lived URL of "
+                    + "the file, where the output store can give one) or false (the bytes themselves), got '"
+                    + clip(value) + "'", Map.of("field", "redirect"));
+        }
+        return v.equals("true");
     }
 
     public void queueMetrics(Exchange exchange) {

@@ -33,6 +33,27 @@ public final class Settings {
     public static final Setting OUTPUT_DIR = Setting.of("comfyless.output-dir", "COMFYLESS_OUTPUT_DIR",
             "", "folder where task outputs are kept after they are copied off the worker; unset = "
                     + "<COMFYLESS_DATA_DIR>/outputs");
+    public static final Setting OUTPUT_STORE = Setting.of("comfyless.output.store", "COMFYLESS_OUTPUT_STORE", "file",
+            "where task outputs are kept: file (COMFYLESS_OUTPUT_DIR, served only by the replica that stored them) "
+            + "or s3 (an S3-compatible bucket, served by every replica; credentials from AWS_ACCESS_KEY_ID and "
+            + "AWS_SECRET_ACCESS_KEY or an AWS profile)");
+    public static final Setting OUTPUT_S3_ENDPOINT = Setting.of("comfyless.output.s3.endpoint",
+            "COMFYLESS_OUTPUT_S3_ENDPOINT", "", "S3 API endpoint URL of an S3-compatible store (MinIO, R2, ...); "
+            + "unset = AWS S3 of COMFYLESS_OUTPUT_S3_REGION");
+    public static final Setting OUTPUT_S3_BUCKET = Setting.of("comfyless.output.s3.bucket",
+            "COMFYLESS_OUTPUT_S3_BUCKET", "", "bucket of the outputs (required with COMFYLESS_OUTPUT_STORE=s3)");
+    public static final Setting OUTPUT_S3_REGION = Setting.of("comfyless.output.s3.region",
+            "COMFYLESS_OUTPUT_S3_REGION", "us-east-1", "region of the bucket (signing region of an S3-compatible store)");
+    public static final Setting OUTPUT_S3_PATH_STYLE = Setting.of("comfyless.output.s3.path-style",
+            "COMFYLESS_OUTPUT_S3_PATH_STYLE", "false",
+            "true = path-style URLs (<endpoint>/<bucket>/<key>), as most S3-compatible stores want; false = "
+            + "virtual-hosted (<bucket>.<endpoint>)");
+    public static final Setting OUTPUT_S3_PREFIX = Setting.of("comfyless.output.s3.prefix",
+            "COMFYLESS_OUTPUT_S3_PREFIX", "outputs/", "key prefix of the outputs: <prefix><task id>/<name>");
+    public static final Setting OUTPUT_S3_PRESIGN_SECONDS = Setting.of("comfyless.output.s3.presign-seconds",
+            "COMFYLESS_OUTPUT_S3_PRESIGN_SECONDS", "300",
+            "how long the presigned URL of GET /api/v1/tasks/{id}/outputs/{file}?redirect=true stays valid "
+            + "(seconds, 1-604800)");
     public static final Setting REDIS_HOST = Setting.of("comfyless.redis.host", "REDIS_HOST", "",
             "Redis host; unset = start an embedded Redis (persistent, under COMFYLESS_DATA_DIR)");
     public static final Setting REDIS_PORT = Setting.of("comfyless.redis.port", "REDIS_PORT", "6379",
@@ -202,6 +223,8 @@ public final class Settings {
 
     /** In the order of the README's configuration table. */
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, API_KEYS, API_KEYS_FILE, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
+            OUTPUT_STORE, OUTPUT_S3_ENDPOINT, OUTPUT_S3_BUCKET, OUTPUT_S3_REGION, OUTPUT_S3_PATH_STYLE, OUTPUT_S3_PREFIX,
+            OUTPUT_S3_PRESIGN_SECONDS,
             REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, REDIS_USERNAME, REDIS_TLS, REDIS_TLS_CA_FILE,
             REDIS_SENTINELS,
             REDIS_SENTINEL_MASTER, REDIS_CLUSTER_NODES, REDIS_PREFIX, REDIS_TIMEOUT, EMBEDDED_REDIS_PORT,
@@ -225,6 +248,9 @@ public final class Settings {
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):(\\d{1,5})");
     private static final Pattern INSTANCE_NAME_PREFIX = Pattern.compile("[a-z0-9-]{1,40}");
     private static final Pattern ENDPOINT_URI = Pattern.compile("|[a-z][a-z0-9+.-]*:\\S+");
+    private static final Pattern S3_REGION = Pattern.compile("[a-z0-9-]{1,40}");
+    private static final Pattern S3_PREFIX = Pattern.compile("[A-Za-z0-9/._-]{0,200}");
+    private static final Pattern S3_BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
     private static final Pattern REPLICA = Pattern.compile("[A-Za-z0-9:._@-]{0,100}");
     /** Shortest API key accepted: shorter ones are guessable. */
     public static final int MIN_API_KEY_LENGTH = 16;
@@ -235,6 +261,8 @@ public final class Settings {
     public final Path routesDir;
     public final Path dataDir;
     public final Path outputDir;
+    /** COMFYLESS_OUTPUT_STORE and, with s3, the bucket's settings. */
+    public final OutputStorage outputStorage;
     public final Optional<String> redisHost;
     public final int redisPort;
     public final Optional<String> redisPassword;
@@ -370,6 +398,15 @@ public final class Settings {
         }
     }
 
+    /** Where outputs are kept: {@code s3} empty = files under {@link #outputDir}. */
+    public record OutputStorage(Optional<S3> s3) {
+    }
+
+    /** The bucket of COMFYLESS_OUTPUT_STORE=s3; credentials are the AWS SDK's own (never a setting here). */
+    public record S3(Optional<String> endpoint, String bucket, String region, boolean pathStyle, String prefix,
+                     Duration presignFor) {
+    }
+
     /** How calls to the Novita API are made: retries with backoff, per-call timeout, circuit breaker open time. */
     public record NovitaCalls(int retries, Duration retryDelay, Duration timeout, Duration breakerOpen) {
     }
@@ -382,6 +419,7 @@ public final class Settings {
         dataDir = Path.of(r.text(DATA_DIR));
         // under the data folder unless set apart: moving COMFYLESS_DATA_DIR moves the outputs with the rest
         outputDir = Path.of(r.text(OUTPUT_DIR, dataDir.resolve("outputs").toString()));
+        outputStorage = r.outputStorage();
         redisHost = r.optional(REDIS_HOST);
         redisPort = r.integer(REDIS_PORT, 1, 65535);
         redisPassword = r.optional(REDIS_PASSWORD);
@@ -846,6 +884,32 @@ public final class Settings {
                 problems.add(REDIS_TLS.label() + " is true but no Redis is configured: the embedded Redis listens "
                         + "on the loopback without TLS; set REDIS_HOST, REDIS_SENTINELS or REDIS_CLUSTER_NODES");
             }
+        }
+
+        OutputStorage outputStorage() {
+            String store = matching(OUTPUT_STORE, Pattern.compile("file|s3"), "file or s3");
+            // the bucket's settings are checked even with the file store: a typo waits for no switch to s3
+            Optional<String> endpoint = optional(OUTPUT_S3_ENDPOINT).map(v -> url(OUTPUT_S3_ENDPOINT))
+                    .filter(v -> !v.isEmpty());
+            String region = matching(OUTPUT_S3_REGION, S3_REGION, "a region name such as us-east-1 or auto");
+            boolean pathStyle = bool(OUTPUT_S3_PATH_STYLE);
+            String prefix = matching(OUTPUT_S3_PREFIX, S3_PREFIX,
+                    "empty or up to 200 characters of letters, digits and /._- (e.g. outputs/)");
+            int presign = integer(OUTPUT_S3_PRESIGN_SECONDS, 1, 604_800);
+            Optional<String> bucket = optional(OUTPUT_S3_BUCKET);
+            if (bucket.isPresent() && !S3_BUCKET.matcher(bucket.get()).matches()) {
+                problems.add(OUTPUT_S3_BUCKET.label() + " must be a bucket name (3-63 lowercase letters, digits, dots "
+                        + "and hyphens), got " + shown(OUTPUT_S3_BUCKET, bucket.get()));
+            }
+            if (!store.equals("s3")) {
+                return new OutputStorage(Optional.empty());
+            }
+            if (bucket.isEmpty()) {
+                problems.add(OUTPUT_S3_BUCKET.label() + " is required with " + OUTPUT_STORE.label() + "=s3: name "
+                        + "the bucket the outputs go to (it must exist), or set COMFYLESS_OUTPUT_STORE=file");
+            }
+            return new OutputStorage(Optional.of(new S3(endpoint, bucket.orElse(""), region, pathStyle, prefix,
+                    Duration.ofSeconds(presign))));
         }
 
         Provider provider(Setting s, boolean haveUrls, boolean haveNovitaKey) {

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -34,10 +36,23 @@ public final class OutputCollector {
 
     private final ComfyUiClient client;
     private final OutputStore store;
+    private final Storing storing;
 
+    /** How a downloaded output reaches the store: the {@code store-output} route ({@link StoreOutputRoute}). */
+    @FunctionalInterface
+    public interface Storing {
+        void store(String taskId, String name, String contentType, Path staged) throws IOException;
+    }
+
+    /** Stores each output straight into {@code store}, without the route (tests of the copy alone). */
     public OutputCollector(ComfyUiClient client, OutputStore store) {
+        this(client, store, (taskId, name, contentType, staged) -> store.store(taskId, name, contentType, staged));
+    }
+
+    public OutputCollector(ComfyUiClient client, OutputStore store, Storing storing) {
         this.client = client;
         this.store = store;
+        this.storing = storing;
     }
 
     /** One output that could not be copied. */
@@ -93,6 +108,8 @@ public final class OutputCollector {
                 LOG.info("Task {}: partial output {} of a failed prompt could not be copied: {}", taskId,
                         c.file().filename(), e.getMessage());
             } else {
+                LOG.warn("Task {}: output {} could not be copied, the task fails as outputs: {}", taskId,
+                        c.file().filename(), e.getMessage());
                 // the files are copied in parallel: the first loss is the one reported, file and reason together
                 synchronized (end) {
                     if (end.lostFile == null) {
@@ -136,21 +153,28 @@ public final class OutputCollector {
     }
 
     private String copy(String taskId, String endpoint, OutputFile file, String name, boolean partial) {
-        String[] contentType = new String[1];
+        String contentType;
         long size;
         try {
-            size = store.put(taskId, name, target -> contentType[0] = client.view(endpoint, file, target).contentType());
+            Path staged = store.staging(taskId, name);
+            try {
+                contentType = client.view(endpoint, file, staged).contentType();
+                size = Files.size(staged);
+                storing.store(taskId, name, contentType, staged);
+            } finally {
+                Files.deleteIfExists(staged);
+            }
         } catch (ComfyUiUnavailableException e) {
             throw e;
         } catch (IOException | UncheckedIOException | ComfyUiException e) {
-            // the worker answered but the file is not there (4xx) or cannot be stored here
+            // the worker answered but the file is not there (4xx), or it cannot be stored (disk, S3, the route)
             throw new OutputCopyException(file.filename(), e);
         }
         return new String(Json.write(g -> {
             g.writeStartObject();
             g.writeStringField("node_id", file.nodeId());
             g.writeStringField("filename", name);
-            g.writeStringField("content_type", contentType[0] == null ? "application/octet-stream" : contentType[0]);
+            g.writeStringField("content_type", contentType == null ? "application/octet-stream" : contentType);
             g.writeNumberField("size", size);
             g.writeStringField("url", url(taskId, name));
             if (partial) {

@@ -8,14 +8,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.Optional;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /** Outputs as files: {@code <dir>/<task id>/<name>}. */
 public final class FileOutputStore implements OutputStore {
 
-    /** Task ids are ours (UUIDs); names are made safe by {@link OutputNames}. Anything else never touches disk. */
-    private static final Pattern SAFE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._ -]{0,199}");
+    /** Where outputs are downloaded to before they are stored; never a task id (those start with a letter or digit). */
+    private static final String STAGING = ".staging";
 
     private final Path dir;
 
@@ -27,18 +26,32 @@ public final class FileOutputStore implements OutputStore {
         return dir;
     }
 
+    /** Beside the outputs (same file system), so that {@link #store} links it into place without a copy. */
     @Override
-    public long put(String taskId, String name, Download download) throws IOException {
+    public Path staging(String taskId, String name) throws IOException {
+        Path staging = Files.createDirectories(dir.resolve(STAGING));
+        return Files.createTempFile(staging, "output-", ".part");
+    }
+
+    @Override
+    public void store(String taskId, String name, String contentType, Path staged) throws IOException {
         Path target = path(taskId, name);
         Files.createDirectories(target.getParent());
-        Path staging = target.resolveSibling("." + name + ".part");
+        Path part = target.resolveSibling("." + name + ".part");
         try {
-            download.into(staging);
-            Files.move(staging, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            // the staged file stays where it is for the steps after the store in the route: a second name for it
+            // (no copy: it is staged on this file system), or a copy where it was staged elsewhere; then the output
+            // appears in one atomic step
+            Files.deleteIfExists(part);
+            try {
+                Files.createLink(part, staged);
+            } catch (IOException | UnsupportedOperationException e) {
+                Files.copy(staged, part, StandardCopyOption.REPLACE_EXISTING);
+            }
+            Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
-            Files.deleteIfExists(staging);
+            Files.deleteIfExists(part);
         }
-        return Files.size(target);
     }
 
     @Override
@@ -77,6 +90,6 @@ public final class FileOutputStore implements OutputStore {
     }
 
     private static boolean safe(String part) {
-        return part != null && SAFE.matcher(part).matches() && !part.contains("..");
+        return OutputNames.safe(part);
     }
 }

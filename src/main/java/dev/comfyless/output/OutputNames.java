@@ -14,6 +14,9 @@ public final class OutputNames {
     private static final Pattern UNSAFE = Pattern.compile("[^A-Za-z0-9._ -]");
     private static final Pattern LEADING = Pattern.compile("^[._ -]+");
 
+    /** Task ids are ours (UUIDs); names are made safe by {@link #name}. Anything else is never stored or read. */
+    private static final Pattern SAFE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._ -]{0,199}");
+
     private final Set<String> used = new HashSet<>();
 
     public String name(String nodeId, String filename) {
@@ -26,6 +29,11 @@ public final class OutputNames {
             }
         }
         return name;
+    }
+
+    /** Whether a task id or output name may name a stored output (a file, an object key). */
+    static boolean safe(String part) {
+        return part != null && SAFE.matcher(part).matches() && !part.contains("..");
     }
 
     static String clean(String s) {

@@ -136,4 +136,14 @@ final class SimulatedCloud implements AutoCloseable {
         cloud.close();
         TestRedis.get().deleteKeys(prefix);
     }
+
+    /** A test's teardown: its service processes first (they still talk to the cloud as they stop), then the cloud. */
+    static void stop(List<ServiceProcess> replicas, SimulatedCloud cloud) throws InterruptedException {
+        for (ServiceProcess r : replicas) {
+            r.close();
+        }
+        if (cloud != null) {
+            cloud.close();
+        }
+    }
 }

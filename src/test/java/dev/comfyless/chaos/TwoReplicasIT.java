@@ -34,12 +34,7 @@ class TwoReplicasIT {
 
     @AfterEach
     void stop() throws Exception {
-        for (ServiceProcess r : replicas) {
-            r.close();
-        }
-        if (cloud != null) {
-            cloud.close();
-        }
+        SimulatedCloud.stop(replicas, cloud);
     }
 
     private static boolean leads(ServiceProcess p) {

@@ -64,6 +64,29 @@ class SettingsTest {
         assertThat(load(apart).outputDir).isEqualTo(Path.of("/mnt/images"));
     }
 
+    @Test
+    void outputsGoToAFolderUnlessTheS3StoreIsChosenWithItsBucket() {
+        assertThat(load(Map.of()).outputStorage.s3()).isEmpty();
+        Map<String, String> m = with(Settings.OUTPUT_STORE, "s3");
+        m.put(Settings.OUTPUT_S3_BUCKET.key(), "comfyless-outputs");
+        m.put(Settings.OUTPUT_S3_ENDPOINT.key(), "minio.internal:9000/");
+        Settings.S3 s3 = load(m).outputStorage.s3().orElseThrow();
+        assertThat(s3.bucket()).isEqualTo("comfyless-outputs");
+        assertThat(s3.endpoint()).contains("https://minio.internal:9000");
+        assertThat(s3.region()).isEqualTo("us-east-1");
+        assertThat(s3.pathStyle()).isFalse();
+        assertThat(s3.prefix()).isEqualTo("outputs/");
+        assertThat(s3.presignFor()).isEqualTo(Duration.ofSeconds(300));
+        assertThatThrownBy(() -> load(with(Settings.OUTPUT_STORE, "s3"))).isInstanceOf(SettingsException.class)
+                .hasMessageContaining("COMFYLESS_OUTPUT_S3_BUCKET");
+        Map<String, String> bad = new HashMap<>(m);
+        bad.put(Settings.OUTPUT_S3_PATH_STYLE.key(), "yes");
+        bad.put(Settings.OUTPUT_S3_BUCKET.key(), "Not_A_Bucket");
+        bad.put(Settings.OUTPUT_S3_PRESIGN_SECONDS.key(), "0");
+        assertThatThrownBy(() -> load(bad)).hasMessageContaining("COMFYLESS_OUTPUT_S3_PATH_STYLE")
+                .hasMessageContaining("COMFYLESS_OUTPUT_S3_BUCKET").hasMessageContaining("COMFYLESS_OUTPUT_S3_PRESIGN_SECONDS");
+    }
+
     private static Map<String, String> novita() {
         Map<String, String> m = new HashMap<>();
         m.put(Settings.NOVITA_API_KEY.key(), "sk-secret");

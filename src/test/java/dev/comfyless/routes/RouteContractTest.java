@@ -82,6 +82,7 @@ class RouteContractTest {
                 "direct:novita-list", "direct:novita-delete", "direct:novita-products", "novita-breaker",
                 dev.comfyless.provider.novita.NovitaClient.BREAKER_ID, dev.comfyless.api.TaskEvents.ENDPOINT,
                 dev.comfyless.dispatch.TaskRoutes.SEND_PROMPT, dev.comfyless.dispatch.TaskRoutes.PROMPT_ENDED,
+                dev.comfyless.dispatch.StoreOutputRoute.ENDPOINT,
                 dev.comfyless.dispatch.DispatchGate.ROUTE_ID, dev.comfyless.provider.FleetControl.AUTOSCALE_ROUTE);
         // every core route /ready names is one whose id Java relies on
         assertThat(RouteContract.ENTRIES).extracting(Entry::name)

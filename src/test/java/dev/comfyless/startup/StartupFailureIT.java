@@ -96,6 +96,23 @@ class StartupFailureIT {
         assertThat(line).contains("novita-breaker").contains("novita.camel.yaml");
     }
 
+    @Test
+    void theS3OutputStoreWithoutItsBucketNamesTheVariable() throws Exception {
+        String out = failsWithin10s(copyOfRoutes(), TestRedis.freePort(), Map.of("COMFYLESS_OUTPUT_STORE", "s3"));
+        // the invalid settings are listed one a line under the problem line
+        assertThat(problemLine(out)).contains("Invalid configuration");
+        assertThat(out).contains("COMFYLESS_OUTPUT_S3_BUCKET (comfyless.output.s3.bucket) is required with "
+                + "COMFYLESS_OUTPUT_STORE");
+    }
+
+    @Test
+    void aRemovedStoreOutputRouteNamesItsEndpointAndFile() throws Exception {
+        Path routes = copyOfRoutes();
+        Files.delete(routes.resolve("outputs.camel.yaml"));
+        String line = problemLine(failsWithin10s(routes, TestRedis.freePort()));
+        assertThat(line).contains("direct:store-output").contains("outputs.camel.yaml");
+    }
+
     private Path copyOfRoutes() throws IOException {
         Path routes = dir.resolve("routes");
         Files.createDirectories(routes);
@@ -115,6 +132,11 @@ class StartupFailureIT {
 
     /** Runs the jar against {@code routes}; asserts it exited non-zero within 10 s; returns its output. */
     private String failsWithin10s(Path routes, int port) throws Exception {
+        return failsWithin10s(routes, port, Map.of());
+    }
+
+    /** The same, with {@code env} added to the process's environment. */
+    private String failsWithin10s(Path routes, int port, Map<String, String> env) throws Exception {
         Path log = dir.resolve("out-" + System.nanoTime() + ".log");
         TestRedis redis = TestRedis.get();
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -126,6 +148,7 @@ class StartupFailureIT {
                 "REDIS_PORT", Integer.toString(redis.port), "COMFYLESS_REDIS_PREFIX", TestRedis.newPrefix(),
                 "COMFYLESS_ROUTES_DIR", routes.toString(), "COMFYUI_URLS", "http://127.0.0.1:9",
                 "COMFYLESS_DATA_DIR", dir.resolve("data").toString()));
+        pb.environment().putAll(env);
         Process p = pb.start();
         try {
             boolean exited = p.waitFor(EXIT_WITHIN_SECONDS, TimeUnit.SECONDS);

@@ -22,7 +22,7 @@ import dev.comfyless.config.Settings;
 /**
  * The packaged jar ({@code target/comfyless.jar}) as its own process, for what an in-JVM context cannot show: a
  * SIGKILL, a SIGTERM and its exit code, two replicas. Its environment is clean (nothing of the developer's
- * REDIS_, COMFYLESS_, NOVITA_ or PORT variables) plus {@code env}; its output goes to {@code log}.
+ * REDIS_, COMFYLESS_, NOVITA_, AWS_ or PORT variables) plus {@code env}; its output goes to {@code log}.
  */
 public final class ServiceProcess implements AutoCloseable {
 
@@ -43,11 +43,33 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Starts the jar from the repository root (its routes/ and config/) and waits until /ready answers 200. */
     public static ServiceProcess start(int port, Map<String, String> env, Path log) throws IOException {
+        return start(REPO, port, env, log);
+    }
+
+    /**
+     * Starts the jar in a working folder of its own, as a separate install would run: a copy of the repository's
+     * config/ and routes/, and its own ./data (embedded state, output files, staging) unless {@code env} says else.
+     */
+    public static ServiceProcess startIn(Path workDir, int port, Map<String, String> env, Path log)
+            throws IOException {
+        for (String folder : new String[] {"config", "routes"}) {
+            Path target = Files.createDirectories(workDir.resolve(folder));
+            try (var files = Files.list(REPO.resolve(folder))) {
+                for (Path f : files.filter(Files::isRegularFile).toList()) {
+                    Files.copy(f, target.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+        return start(workDir, port, env, log);
+    }
+
+    private static ServiceProcess start(Path workDir, int port, Map<String, String> env, Path log)
+            throws IOException {
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-jar", JAR.toString()).directory(REPO.toFile()).redirectErrorStream(true)
+                "-Xmx512m", "-jar", JAR.toString()).directory(workDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().keySet().removeIf(k -> k.startsWith("REDIS_") || k.startsWith("COMFYLESS_")
-                || k.startsWith("NOVITA_") || k.equals("PORT"));
+                || k.startsWith("NOVITA_") || k.startsWith("AWS_") || k.equals("PORT"));
         Map<String, String> all = new LinkedHashMap<>(env);
         all.put("PORT", Integer.toString(port));
         pb.environment().putAll(all);
