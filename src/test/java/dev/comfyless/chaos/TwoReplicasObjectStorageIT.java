@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Two ComfyLess processes, each in a working folder of its own (own config/, routes/ and ./data), on one Redis and
  * one S3-compatible bucket: a task that completed on one has its outputs served by the other, as bytes and as a
- * redirect to a presigned URL, even once the first is gone. The replicas and the story's steps are fields and small
+ * redirect to a presigned URL, and its events and SSE stream, even once the first is gone. The replicas and the story's steps are fields and small
  * methods, so that more can be told about the same pair (events, webhooks).
  */
 class TwoReplicasObjectStorageIT {
@@ -126,5 +126,45 @@ class TwoReplicasObjectStorageIT {
         assertThat(localFiles("a")).as("no output file in a's folder").isEmpty();
         assertThat(localFiles("b")).as("no output file in b's folder").isEmpty();
         assertThat(a.logText() + b.logText()).doesNotContain(S3Server.SECRET_KEY);
+
+        // and its story: b serves the events a recorded, whole and from a resume point, ending with the terminal one
+        List<String[]> events = events(b, id, null);
+        assertThat(events).extracting(e -> e[0]).startsWith("task.queued", "task.running")
+                .contains("task.output").endsWith("task.completed");
+        assertThat(events.stream().filter(e -> e[0].equals("task.output")).findFirst().orElseThrow()[2])
+                .contains(out.get("filename").asText());
+        List<String[]> resumed = events(b, id, events.get(1)[1]);
+        assertThat(resumed).extracting(e -> e[1]).isEqualTo(events.subList(2, events.size()).stream()
+                .map(e -> e[1]).toList());
+    }
+
+    /** The task's SSE stream from {@code p} until the server ends it: {event, id, data} of each stored event. */
+    private static List<String[]> events(ServiceProcess p, String id, String lastEventId) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(p.base() + "/api/v1/tasks/" + id + "/events"))
+                .timeout(Duration.ofSeconds(20));
+        if (lastEventId != null) {
+            request.header("Last-Event-ID", lastEventId);
+        }
+        HttpResponse<String> stream = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(stream.statusCode()).isEqualTo(200);
+        List<String[]> events = new ArrayList<>();
+        for (String block : stream.body().split("\n\n")) {
+            String event = null;
+            String eventId = null;
+            String data = null;
+            for (String line : block.split("\n")) {
+                if (line.startsWith("event: ")) {
+                    event = line.substring(7);
+                } else if (line.startsWith("id: ")) {
+                    eventId = line.substring(4);
+                } else if (line.startsWith("data: ")) {
+                    data = line.substring(6);
+                }
+            }
+            if (event != null && eventId != null) {
+                events.add(new String[] {event, eventId, data});
+            }
+        }
+        return events;
     }
 }
