@@ -56,6 +56,38 @@ final class ComfyLessProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * The Redis a benchmark run uses: the one {@link RedisTarget#choose} finds, or one it starts itself under {@code
+     * dir} (closed with this) when there is none, so that several service processes share it.
+     */
+    record BenchRedis(RedisTarget target, dev.comfyless.redis.EmbeddedRedis own) implements AutoCloseable {
+        static BenchRedis under(Path dir) throws IOException {
+            RedisTarget redis = RedisTarget.choose();
+            if (!redis.embedded()) {
+                return new BenchRedis(redis, null);
+            }
+            int port = freePort();
+            return new BenchRedis(new RedisTarget("127.0.0.1", port, null, 0),
+                    dev.comfyless.redis.EmbeddedRedis.start(port, dir.resolve("redis"), "(benchmark)"));
+        }
+
+        @Override
+        public void close() {
+            if (own != null) {
+                own.close();
+            }
+        }
+    }
+
+    /** The runnable jar, or the command that builds it. */
+    static Path jar(Path repo) {
+        Path jar = repo.resolve("target/comfyless.jar");
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException("target/comfyless.jar is missing: run mvn -B -DskipTests package first");
+        }
+        return jar;
+    }
+
     private final Process process;
     private final int port;
     private final Path log;

@@ -13,7 +13,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.comfyless.redis.EmbeddedRedis;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpClient;
@@ -41,19 +40,11 @@ public final class EventStreamBenchmark {
         int streams = args.length > 0 ? Integer.parseInt(args[0]) : 1_000;
         int holdSeconds = args.length > 1 ? Integer.parseInt(args[1]) : 30;
         Path repo = Path.of("").toAbsolutePath();
-        Path jar = repo.resolve("target/comfyless.jar");
-        if (!Files.isRegularFile(jar)) {
-            throw new IllegalStateException("target/comfyless.jar is missing: run mvn -B -DskipTests package first");
-        }
+        Path jar = ComfyLessProcess.jar(repo);
         String body = Files.readString(repo.resolve("examples/text-to-image.json"));
         Path dir = Files.createTempDirectory(DispatchBenchmark.FILES, "comfyless-streams");
-        ComfyLessProcess.RedisTarget redis = ComfyLessProcess.RedisTarget.choose();
-        EmbeddedRedis ownRedis = null;
-        if (redis.embedded()) {
-            int port = ComfyLessProcess.freePort();
-            ownRedis = EmbeddedRedis.start(port, dir.resolve("redis"), "(benchmark)");
-            redis = new ComfyLessProcess.RedisTarget("127.0.0.1", port, null, 0);
-        }
+        ComfyLessProcess.BenchRedis ownRedis = ComfyLessProcess.BenchRedis.under(dir);
+        ComfyLessProcess.RedisTarget redis = ownRedis.target();
         String prefix = "{comfyless-streams-" + Long.toHexString(System.nanoTime()) + "}:";
         Map<String, String> env = new TreeMap<>();
         // tasks stay pending: the sandbox provider with no instance allowed
@@ -143,9 +134,7 @@ public final class EventStreamBenchmark {
             sse.close();
             vertx.close();
             HTTP.close();
-            if (ownRedis != null) {
-                ownRedis.close();
-            }
+            ownRedis.close();
         }
         System.out.println();
         report.forEach(System.out::println);

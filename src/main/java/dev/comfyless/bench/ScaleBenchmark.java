@@ -18,7 +18,6 @@ import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.comfyless.redis.EmbeddedRedis;
 import dev.comfyless.sandbox.ComfyUiSimulator;
 import org.redisson.api.RedissonClient;
 
@@ -53,20 +52,12 @@ public final class ScaleBenchmark {
         int clients = args.length > 1 ? Integer.parseInt(args[1]) : 8;
         int drainSeconds = args.length > 2 ? Integer.parseInt(args[2]) : 20;
         Path repo = Path.of("").toAbsolutePath();
-        Path jar = repo.resolve("target/comfyless.jar");
-        if (!Files.isRegularFile(jar)) {
-            throw new IllegalStateException("target/comfyless.jar is missing: run mvn -B -DskipTests package first");
-        }
+        Path jar = ComfyLessProcess.jar(repo);
         String body = Files.readString(repo.resolve("examples/text-to-image.json")).replace("\"steps\": 20",
                 "\"steps\": 1").replace("\"height\": 512", "\"height\": 16").replace("\"width\": 512", "\"width\": 16");
         Path dir = Files.createTempDirectory(DispatchBenchmark.FILES, "comfyless-scale");
-        ComfyLessProcess.RedisTarget redis = ComfyLessProcess.RedisTarget.choose();
-        EmbeddedRedis ownRedis = null;
-        if (redis.embedded()) {
-            int port = ComfyLessProcess.freePort();
-            ownRedis = EmbeddedRedis.start(port, dir.resolve("redis"), "(benchmark)");
-            redis = new ComfyLessProcess.RedisTarget("127.0.0.1", port, null, 0);
-        }
+        ComfyLessProcess.BenchRedis ownRedis = ComfyLessProcess.BenchRedis.under(dir);
+        ComfyLessProcess.RedisTarget redis = ownRedis.target();
         String prefix = "{comfyless-scale-" + Long.toHexString(System.nanoTime()) + "}:";
         List<String> report = new ArrayList<>();
         report.add(String.format("ComfyLess scale benchmark (%d cores, %s, %,d tasks, %d submitting clients; the service"
@@ -80,9 +71,7 @@ public final class ScaleBenchmark {
         } finally {
             long deleted = ComfyLessProcess.deleteKeys(redis, prefix);
             report.add(String.format("  (%,d keys of this run deleted from Redis)", deleted));
-            if (ownRedis != null) {
-                ownRedis.close();
-            }
+            ownRedis.close();
             HTTP.close();
         }
         System.out.println();
