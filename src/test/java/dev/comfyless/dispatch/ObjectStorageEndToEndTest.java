@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 /**
  * ComfyLess with COMFYLESS_OUTPUT_STORE=s3 against a real S3-compatible server (S3Proxy) and a simulated ComfyUI:
  * outputs go through the store-output route into the bucket, are served from it (bytes, or a 307 to a presigned
- * URL), are deleted with their task's retention, and an upload that fails fails the task as "outputs".
+ * URL), are deleted with their task's retention (and so are its events), and an upload that fails fails the task as "outputs".
  */
 class ObjectStorageEndToEndTest extends AgainstStaticWorkers {
 
@@ -116,6 +116,10 @@ class ObjectStorageEndToEndTest extends AgainstStaticWorkers {
                 .anyMatch(k -> k.startsWith("outputs/" + id + "/")));
         await().atMost(Duration.ofSeconds(30)).until(() -> s3.keys(BUCKET).stream()
                 .noneMatch(k -> k.startsWith("outputs/" + id + "/")));
+        // its events go with it
+        assertThat(dev.comfyless.testing.TestRedis.get().client().getKeys()
+                .countExists(service.prefix() + "events:" + id)).isZero();
+        assertThat(service.get("/api/v1/tasks/" + id + "/events").status()).isEqualTo(404);
     }
 
     @Test
