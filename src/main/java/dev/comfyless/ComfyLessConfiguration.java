@@ -161,6 +161,10 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         TaskEvents events = new TaskEvents(context, store, eventLog, redis, settings.redisPrefix,
                 settings.eventsEndpoint);
         eventFeed.listen(events);
+        if (events.enabled()) {
+            // the events route forwards from every replica's feed (the first to claim an event sends it)
+            eventFeed.demand(1);
+        }
         context.addService(eventFeed, true, true);
         TaskOutcomes outcomes = new TaskOutcomes(metrics, store);
         TaskChanges changes = outcomes;
@@ -285,8 +289,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         registry.bind("workerMetrics", new WorkerMetrics(workers, ledger, metrics));
         // the streams of waiting tasks share one read of the fleet per second
         TaskEventStreams streams = new TaskEventStreams(eventLog, store, new WaitingForecasts(fleet,
-                () -> measurements.apply(fleetProduct), java.time.Duration.ofSeconds(1)));
-        eventFeed.listen(streams);
+                () -> measurements.apply(fleetProduct), java.time.Duration.ofSeconds(1)), eventFeed);
         context.addService(streams, true, true);
         HttpEdge edge = new HttpEdge(metrics, settings.maxBodyBytes, new ApiKeyGuard(apiKeys, metrics),
                 shutdown::stopping, streams);

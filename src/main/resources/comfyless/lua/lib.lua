@@ -28,7 +28,8 @@
 --                 no worker of a product is left)
 --   fleet:ledger  hash, per provider: <p>:boots, <p>:boot_ms, <p>:busy_ms, <p>:billed_ms (of workers removed or
 --                 runs ended; the live part is added at read time, FleetLedger.report). Static servers are not billed.
---   events:<id>  stream, the task's events (see emit): bounded, expiring with the task, readable by every replica
+--   events:<id>  list, the task's events (see emit): bounded, expiring with the task, readable by every replica;
+--                the task's event_seq field counts them
 --   events       pub/sub channel (not a key): "<task id> <event id> <type>" after each event, so that open event
 --                streams and the events route learn of it without polling
 --   webhooks:due  zset of pending webhook deliveries (msg id) by the time they are due; a claimed delivery's score
@@ -111,11 +112,21 @@ local EVENTS_KEPT = 1000
 -- Events a webhook gets unless the task names others: the terminal ones.
 local TERMINAL = ',completed,failed,cancelled,'
 
--- Appends an event of task `id` to its stream (fields: type, then `...` as field/value pairs), tells every replica
--- (pub/sub), and queues a webhook delivery when the task has a webhook_url that wants this type. Runs in the same
--- step as the change it tells of, so an event exists exactly when its change does. Returns the event's id.
+-- Appends an event of task `id` to its log (type, then `...` as field/value pairs), tells every replica (pub/sub),
+-- and queues a webhook delivery when the task has a webhook_url that wants this type. Runs in the same step as the
+-- change it tells of, so an event exists exactly when its change does. Returns the event's id, "<ms>-<n>": Redis'
+-- clock, and the task's n-th event (n orders them; a reader resumes after it).
+-- The log is a list of JSON arrays [id, type, field, value, ...], not a Redis stream: a stream costs ~8 KB per key
+-- however short, a list of a few entries a few hundred bytes, and every task has one for its whole retention.
 local function emit(id, kind, ...)
-  local eid = redis.call('XADD', P .. 'events:' .. id, 'MAXLEN', '~', EVENTS_KEPT, '*', 'type', kind, ...)
+  local seq = redis.call('HINCRBY', task_key(id), 'event_seq', 1)
+  local eid = num(now_ms()) .. '-' .. seq
+  local entry = { eid, kind, ... }
+  local log = P .. 'events:' .. id
+  redis.call('RPUSH', log, cjson.encode(entry))
+  if seq > EVENTS_KEPT then
+    redis.call('LTRIM', log, -EVENTS_KEPT, -1)
+  end
   local hook = redis.call('HMGET', task_key(id), 'webhook_url', 'webhook_events')
   if hook[1] and hook[1] ~= '' then
     local wanted = hook[2] and (',' .. hook[2] .. ',') or TERMINAL

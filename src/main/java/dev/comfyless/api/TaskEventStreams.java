@@ -58,7 +58,14 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
     private final Map<String, Set<Stream>> byTask = new ConcurrentHashMap<>();
     private final ScheduledExecutorService pool;
 
-    public TaskEventStreams(TaskEventLog log, TaskStore store, IntFunction<WaitingFor> waitingFor) {
+    private final TaskEventFeed feed;
+    private final java.util.concurrent.atomic.AtomicInteger streams = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** @param feed tells of recorded events; it is subscribed to only while a stream is open here */
+    public TaskEventStreams(TaskEventLog log, TaskStore store, IntFunction<WaitingFor> waitingFor,
+                            TaskEventFeed feed) {
+        this.feed = feed;
+        feed.listen(this);
         this.log = log;
         this.store = store;
         this.waitingFor = waitingFor;
@@ -89,7 +96,7 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
 
     /** Streams open on this process now. */
     public int open() {
-        return byTask.values().stream().mapToInt(Set::size).sum();
+        return streams.get();
     }
 
     @Override
@@ -98,6 +105,12 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
         if (streams != null) {
             streams.forEach(Stream::fetch);
         }
+    }
+
+    @Override
+    public void subscribed() {
+        // events recorded while the feed was not yet subscribed were not heard
+        byTask.values().forEach(set -> set.forEach(Stream::fetch));
     }
 
     /** Ends every open stream (the process stops): clients reconnect, with their Last-Event-ID, to a live replica. */
@@ -123,7 +136,7 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
         }
         if (last != null && !last.isBlank() && !TaskEvent.isEventId(last.trim())) {
             reject(ctx, 400, "bad_request", "Last-Event-ID '" + clip(last) + "' is not an event id: send the id: of "
-                    + "the last event you received (such as 1796470800123-0), or no Last-Event-ID to start from the "
+                    + "the last event you received (such as 1796470800123-1), or no Last-Event-ID to start from the "
                     + "task's first event.");
             return;
         }
@@ -153,6 +166,8 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
         final String taskId;
         String lastId;
         boolean started;
+        /** counted in {@link #streams} (touched on the loop only) */
+        boolean registered;
         volatile boolean ended;
         /** a fetch is under way; {@link #again}: another was asked for meanwhile */
         private boolean fetching;
@@ -250,6 +265,10 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
                         .putHeader("Content-Type", "text/event-stream; charset=utf-8")
                         .putHeader("Cache-Control", "no-cache")
                         .putHeader("X-Accel-Buffering", "no");
+                registered = true;
+                if (streams.incrementAndGet() == 1) {
+                    feed.demand(1);
+                }
                 byTask.compute(taskId, (k, set) -> {
                     Set<Stream> streams = set != null ? set : ConcurrentHashMap.newKeySet();
                     streams.add(this);
@@ -309,6 +328,12 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
 
         private void forget() {
             ended = true;
+            if (registered) {
+                registered = false;
+                if (streams.decrementAndGet() == 0) {
+                    feed.demand(-1);
+                }
+            }
             // atomic with a registration of another stream of the task (show)
             byTask.computeIfPresent(taskId, (k, set) -> {
                 set.remove(this);

@@ -5,10 +5,10 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * One event of a task's life, as Redis keeps it in the task's event stream (written by the same Lua step as the change
+ * One event of a task's life, as Redis keeps it in the task's event log (written by the same Lua step as the change
  * it tells of, see lib.lua {@code emit}).
  *
- * @param id     the stream id ({@code <ms>-<n>}, Redis' clock): orders the task's events, is the SSE {@code id:} a
+ * @param id     {@code <ms>-<n>}: Redis' clock and the task's n-th event (n orders them); the SSE {@code id:} a
  *               client resumes from ({@code Last-Event-ID}) and part of a webhook's {@code webhook-id}
  * @param taskId the task
  * @param type   the short type as stored ({@code queued}, {@code running}, {@code started}, {@code progress},
@@ -25,12 +25,10 @@ public record TaskEvent(String id, String taskId, String type, Map<String, Strin
         return id != null && ID.matcher(id).matches();
     }
 
-    /** Event ids ({@code <ms>-<n>}) in the order Redis recorded them. */
+    /** Event ids of one task ({@code <ms>-<n>}) in the order Redis recorded them: by n. */
     public static int compareIds(String a, String b) {
-        int da = a.indexOf('-');
-        int db = b.indexOf('-');
-        int c = Long.compare(Long.parseLong(a.substring(0, da)), Long.parseLong(b.substring(0, db)));
-        return c != 0 ? c : Long.compare(Long.parseLong(a.substring(da + 1)), Long.parseLong(b.substring(db + 1)));
+        return Long.compare(Long.parseLong(a.substring(a.indexOf('-') + 1)),
+                Long.parseLong(b.substring(b.indexOf('-') + 1)));
     }
 
     /** The wire name: {@code task.} and the type ({@code task.completed}). */
@@ -38,7 +36,7 @@ public record TaskEvent(String id, String taskId, String type, Map<String, Strin
         return "task." + type;
     }
 
-    /** When Redis recorded it (the stream id's milliseconds). */
+    /** When Redis recorded it (the id's milliseconds). */
     public Instant at() {
         return Instant.ofEpochMilli(Long.parseLong(id.substring(0, id.indexOf('-'))));
     }

@@ -17,6 +17,9 @@ public final class TaskEventLog {
     /** Events read per call; a reader far behind reads again from the last one. */
     public static final int PAGE = 200;
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER =
+            new com.fasterxml.jackson.databind.ObjectMapper();
+
     private final RedisScripts scripts;
 
     public TaskEventLog(RedisScripts scripts) {
@@ -49,8 +52,12 @@ public final class TaskEventLog {
 
     /** One event by id, or null when it is no longer kept. */
     public TaskEvent event(String taskId, String eventId) {
+        if (!TaskEvent.isEventId(eventId)) {
+            return null;
+        }
         List<?> reply = (List<?>) scripts.run("event", taskId, eventId);
-        return reply.isEmpty() ? null : parse(taskId, reply.get(0));
+        TaskEvent e = reply.isEmpty() || reply.get(0) == null ? null : parse(taskId, reply.get(0));
+        return e != null && e.id().equals(eventId) ? e : null;
     }
 
     static Page page(String taskId, List<?> reply) {
@@ -65,14 +72,17 @@ public final class TaskEventLog {
                 position.isEmpty() ? null : Integer.valueOf(position));
     }
 
-    /** An XRANGE entry: {id, {field, value, ...}}. */
+    /** An entry as emit (lib.lua) stores it: the JSON array {@code [id, type, field, value, ...]}. */
     private static TaskEvent parse(String taskId, Object entry) {
-        List<?> e = (List<?>) entry;
-        List<?> kv = (List<?>) e.get(1);
-        Map<String, String> fields = new HashMap<>();
-        for (int i = 0; i + 1 < kv.size(); i += 2) {
-            fields.put(String.valueOf(kv.get(i)), String.valueOf(kv.get(i + 1)));
+        try {
+            com.fasterxml.jackson.databind.JsonNode a = MAPPER.readTree(String.valueOf(entry));
+            Map<String, String> fields = new HashMap<>();
+            for (int i = 2; i + 1 < a.size(); i += 2) {
+                fields.put(a.get(i).asText(), a.get(i + 1).asText());
+            }
+            return new TaskEvent(a.get(0).asText(), taskId, a.get(1).asText(), fields);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("Task " + taskId + ": an event that is not JSON: " + entry, e);
         }
-        return new TaskEvent(String.valueOf(e.get(0)), taskId, fields.remove("type"), fields);
     }
 }
