@@ -30,7 +30,7 @@ public final class Renders {
                 }
             });
 
-    /** From the events route: the event's body, {@code {"event": ..., "task": {...}}}. */
+    /** From the events route: the event's body, {@code {"id", "type", "timestamp", "task_id", "data": {"task": {...}}}}. */
     public void finished(@Header("ComfyLessTaskId") String taskId, Exchange exchange) {
         future(taskId).complete(exchange.getMessage().getBody(String.class));
     }

@@ -74,9 +74,9 @@ class HostApplicationTest {
         HttpResponse<String> r = send("POST", "/api/renders", resource("render.json"), null);
         assertEquals(200, r.statusCode(), r.body());
         JsonNode event = JSON.readTree(r.body());
-        assertEquals("task.completed", event.path("event").asText(), r.body());
-        assertEquals("completed", event.path("task").path("status").asText());
-        assertFalse(event.path("task").path("outputs").isEmpty(), "outputs: " + r.body());
+        assertEquals("task.completed", event.path("type").asText(), r.body());
+        assertEquals("completed", event.path("data").path("task").path("status").asText());
+        assertFalse(event.path("data").path("task").path("outputs").isEmpty(), "outputs: " + r.body());
     }
 
     @Test
