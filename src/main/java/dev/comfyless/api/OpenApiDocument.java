@@ -28,10 +28,15 @@ import org.apache.camel.support.service.ServiceSupport;
  *   <li>a response message's {@code contentType} is ignored (every response gets the operation's
  *       {@code produces}), so the output file's binary 200 would claim application/json: it becomes
  *       {@code *}{@code /*};</li>
- *   <li>its {@code x-className} markers stay on nested properties although vendor extensions are off.</li>
+ *   <li>its {@code x-className} markers stay on nested properties although vendor extensions are off;</li>
+ *   <li>a task's event stream ({@code GET /api/v1/tasks/{id}/events}) is a Vert.x handler, not a rest-dsl verb (a
+ *       stream is no single body, and must not hold a route's thread): its operation and the {@code TaskEvent}
+ *       schema come from {@value #EVENTS}.</li>
  * </ul>
  */
 public final class OpenApiDocument implements RestApiProcessorFactory {
+
+    static final String EVENTS = "/comfyless/openapi/task-events.json";
 
     @Override
     public Processor createApiProcessor(CamelContext camelContext, String contextPath,
@@ -93,7 +98,19 @@ public final class OpenApiDocument implements RestApiProcessorFactory {
             }
         }
         removeClassNames(doc);
+        addEventStream(doc);
         return Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(doc);
+    }
+
+    private static void addEventStream(ObjectNode doc) throws java.io.IOException {
+        try (java.io.InputStream in = OpenApiDocument.class.getResourceAsStream(EVENTS)) {
+            if (in == null) {
+                throw new java.io.FileNotFoundException(EVENTS + " is missing from the jar");
+            }
+            ObjectNode events = (ObjectNode) Json.MAPPER.readTree(in);
+            doc.withObject("/paths").putObject(events.path("path").asText()).set("get", events.get("get"));
+            doc.withObject("/components/schemas").setAll((ObjectNode) events.get("schemas"));
+        }
     }
 
     private static void removeClassNames(JsonNode node) {

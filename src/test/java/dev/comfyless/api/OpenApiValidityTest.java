@@ -33,7 +33,9 @@ class OpenApiValidityTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Set<String> OPERATIONS = Set.of("submitTask", "listTasks", "getTask", "cancelTask",
             "getOutput", "queueMetrics", "listWorkers", "workerMetrics", "getWorker", "addWorker", "drainWorker",
-            "providerStatus", "health", "ready", "listFailedWebhooks", "retryFailedWebhook");
+            "providerStatus", "health", "ready", "listFailedWebhooks", "retryFailedWebhook", "streamTaskEvents");
+    /** Operations served by a Vert.x handler of their own rather than a rest-dsl route. */
+    private static final Set<String> NOT_ROUTES = Set.of("streamTaskEvents");
 
     private static RunningService service;
     private static String text;
@@ -113,7 +115,7 @@ class OpenApiValidityTest {
         List<String> restRoutes = service.context().getRoutes().stream()
                 .filter(r -> r.getEndpoint().getEndpointUri().matches("(rest|rest-api|platform-http):.*"))
                 .map(org.apache.camel.Route::getRouteId).toList();
-        assertThat(restRoutes).hasSize(OPERATIONS.size() + 1).contains("openapi", "rest-submit-task", "rest-health")
+        assertThat(restRoutes).hasSize(OPERATIONS.size() - NOT_ROUTES.size() + 1).contains("openapi", "rest-submit-task", "rest-health")
                 .allMatch(id -> id.matches("[a-z]+(-[a-z]+)*"), "kebab-case");
     }
 
@@ -158,6 +160,33 @@ class OpenApiValidityTest {
         assertThat(doc.at("/paths/~1api~1v1~1tasks~1{id}/delete/responses/409").isObject()).isTrue();
         assertThat(doc.at("/paths/~1api~1v1~1tasks~1{id}~1outputs~1{filename}/get/responses/200/content/*~1*/schema/"
                 + "format").asText()).isEqualTo("binary");
+    }
+
+    @Test
+    void theEventStreamIsDescribedAndItsEventsMatchTheirSchema() throws Exception {
+        JsonNode stream = doc.at("/paths/~1api~1v1~1tasks~1{id}~1events/get");
+        assertThat(stream.path("operationId").asText()).isEqualTo("streamTaskEvents");
+        assertThat(params(stream, "header")).containsExactly("Last-Event-ID");
+        assertThat(params(stream, "query")).containsExactly("last_event_id");
+        assertThat(stream.at("/responses/200/content/text~1event-stream").isObject()).isTrue();
+        assertThat(fieldNames(stream.path("responses"))).contains("200", "400", "401", "404", "503");
+
+        String id = service.postJson("/api/v1/tasks", Workflows.tiny(0)).json().path("id").asText();
+        service.delete("/api/v1/tasks/" + id);
+        RunningService.Response events = service.get("/api/v1/tasks/" + id + "/events");
+        assertThat(events.status()).isEqualTo(200);
+        List<String> types = new ArrayList<>();
+        for (String line : events.body().split("\n")) {
+            if (line.startsWith("data: ")) {
+                JsonNode event = MAPPER.readTree(line.substring(6));
+                matches("TaskEvent", event);
+                types.add(event.path("type").asText());
+            }
+        }
+        assertThat(types).startsWith("task.queued").endsWith("task.cancelled");
+        List<String> documented = new ArrayList<>();
+        doc.at("/components/schemas/TaskEvent/properties/type/enum").forEach(t -> documented.add(t.asText()));
+        assertThat(documented).containsAll(types);
     }
 
     @Test

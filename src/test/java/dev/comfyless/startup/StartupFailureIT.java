@@ -113,6 +113,15 @@ class StartupFailureIT {
         assertThat(line).contains("direct:store-output").contains("outputs.camel.yaml");
     }
 
+    @Test
+    void startedFromAnotherFolderItNamesTheConfigFileAndTheFolderToStartFrom() throws Exception {
+        Path elsewhere = dir.resolve("elsewhere");
+        Files.createDirectories(elsewhere);
+        String line = problemLine(failsWithin10s(copyOfRoutes(), TestRedis.freePort(), Map.of(), elsewhere));
+        assertThat(line).contains("config/application.properties").contains(elsewhere.toString())
+                .contains("folder that holds config/ and routes/").doesNotContain("route file");
+    }
+
     private Path copyOfRoutes() throws IOException {
         Path routes = dir.resolve("routes");
         Files.createDirectories(routes);
@@ -137,10 +146,15 @@ class StartupFailureIT {
 
     /** The same, with {@code env} added to the process's environment. */
     private String failsWithin10s(Path routes, int port, Map<String, String> env) throws Exception {
+        return failsWithin10s(routes, port, env, REPO);
+    }
+
+    /** The same, started in {@code workingDir}. */
+    private String failsWithin10s(Path routes, int port, Map<String, String> env, Path workingDir) throws Exception {
         Path log = dir.resolve("out-" + System.nanoTime() + ".log");
         TestRedis redis = TestRedis.get();
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-jar", JAR.toString()).directory(REPO.toFile()).redirectErrorStream(true)
+                "-Xmx512m", "-jar", JAR.toString()).directory(workingDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("REDIS_") || k.startsWith("COMFYLESS_")
                 || k.startsWith("NOVITA_") || k.startsWith("CAMEL_") || k.equals("PORT"));
