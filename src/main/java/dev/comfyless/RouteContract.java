@@ -63,6 +63,7 @@ public final class RouteContract {
             new Entry(Kind.ROUTE_ID, "finish-task", "completion.camel.yaml", "Health"),
             new Entry(Kind.ROUTE_ID, "next-task", "completion.camel.yaml", "Health"),
             new Entry(Kind.CONSUMER, "direct:store-output", "outputs.camel.yaml", "StoreOutputRoute (collect-outputs)"),
+            new Entry(Kind.ROUTE_ID, "store-output", "outputs.camel.yaml", "Health"),
             new Entry(Kind.CONSUMER, "direct:task-events", "events.camel.yaml", "TaskEvents"),
             // timed routes Health and FleetControl look up by id
             new Entry(Kind.ROUTE_ID, "autoscale", "scaling.camel.yaml", "FleetControl, Health"),

@@ -122,6 +122,7 @@ public final class Health {
         m.put("collect-outputs", "finished prompts are held: their tasks stay running until it runs again");
         m.put("finish-task", "finished prompts are held: their tasks stay running until it runs again");
         m.put("next-task", "finished prompts are held: their tasks stay running until it runs again");
+        m.put("store-output", "finished prompts are held: their tasks stay running until it runs again");
         m.put("autoscale", "no scale decision at all (no instance is created or deleted by the policy)");
         m.put("capacity-check", "no scale-from-zero between autoscale turns");
         m.put("instance-watch", "booting instances are not moved along, deletes are not carried out");

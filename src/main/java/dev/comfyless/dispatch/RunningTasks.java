@@ -868,8 +868,10 @@ public final class RunningTasks implements AutoCloseable {
                     e.getMessage());
             return false;
         }
-        if (cause.getCause() instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException stopped) {
-            // an operator stopped a completion route (JMX): the task stays running until it is started again
+        org.apache.camel.component.direct.DirectConsumerNotAvailableException stopped = stoppedRoute(cause);
+        if (stopped != null) {
+            // an operator stopped a completion route or store-output (JMX): the task stays running until it is
+            // started again
             LOG.warn("Task {}: its prompt {} ended, but a completion route is stopped ({}); it finishes once "
                     + "the route is started again", run.taskId, run.promptId, stopped.getMessage());
         } else if (cause instanceof dev.comfyless.comfyui.ComfyUiException) {
@@ -879,6 +881,16 @@ public final class RunningTasks implements AutoCloseable {
             LOG.error("Task {}: settling prompt {} failed", run.taskId, run.promptId, cause);
         }
         return false;
+    }
+
+    /** The stopped route's refusal, however deep the routes between (a split over the outputs) wrapped it. */
+    private static org.apache.camel.component.direct.DirectConsumerNotAvailableException stoppedRoute(Throwable f) {
+        for (Throwable t = f; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException stopped) {
+                return stopped;
+            }
+        }
+        return null;
     }
 
     private static Throwable unwrap(Throwable failure) {

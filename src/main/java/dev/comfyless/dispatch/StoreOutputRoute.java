@@ -7,12 +7,16 @@ import dev.comfyless.LazyTemplate;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
+import org.apache.camel.RuntimeCamelException;
+import org.apache.camel.component.direct.DirectConsumerNotAvailableException;
 
 /**
  * Sends each downloaded output through the {@code store-output} route ({@code routes/outputs.camel.yaml}), whose
  * default step is the output store: an operator can add steps or send the file elsewhere. The body is the staged
  * local file (a {@link Path}); the headers say whose output it is. Any failure of the route comes back as an
- * {@link IOException}, so that the task fails as {@code outputs} and never completes without its files.
+ * {@link IOException}, so that the task fails as {@code outputs} and never completes without its files; except a
+ * stopped route (an operator stopped it over JMX), which holds the finished prompt like a stopped completion route:
+ * the task stays running and its outputs are copied once the route runs again.
  */
 public final class StoreOutputRoute implements OutputCollector.Storing {
 
@@ -42,6 +46,9 @@ public final class StoreOutputRoute implements OutputCollector.Storing {
             return;
         }
         for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof DirectConsumerNotAvailableException stopped) {
+                throw new RuntimeCamelException(stopped);
+            }
             if (t instanceof IOException io) {
                 throw io;
             }

@@ -113,16 +113,22 @@ class CoreRoutesOverJmxTest {
         assertThat(service.get("/ready").json().get("checks").get("routes").asText()).isEqualTo("started");
     }
 
-    @Test
-    void aStoppedCompletionRouteHoldsFinishedPromptsUntilStartedAgain() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"finish-task", "store-output"})
+    void aStoppedCompletionRouteHoldsFinishedPromptsUntilStartedAgain(String route) throws Exception {
         startWithOneWorker(Duration.ZERO, Map.of());
-        stopRoute("finish-task");
+        stopRoute(route);
         String id = submit(2);
         // ComfyUI finished it at once; the task stays running while its finish is held
         await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> "running".equals(status(id)));
         assertThat(comfy.receivedPrompts()).hasSize(1);
-        startRoute("finish-task");
+        assertThat(service.get("/ready").json().at("/checks/paused").toString()).contains(route);
+        startRoute(route);
         await().atMost(Duration.ofSeconds(10)).until(() -> "completed".equals(status(id)));
+        // with every output file it had
+        JsonNode outputs = service.get("/api/v1/tasks/" + id).json().get("outputs");
+        assertThat(outputs).isNotEmpty();
+        assertThat(service.get(outputs.get(0).get("url").asText()).status()).isEqualTo(200);
     }
 
     @Test
