@@ -42,6 +42,7 @@ import dev.comfyless.metrics.PrometheusNaming;
 import dev.comfyless.output.FileOutputStore;
 import dev.comfyless.output.OutputStore;
 import dev.comfyless.output.S3OutputStore;
+import dev.comfyless.output.StagingFiles;
 import dev.comfyless.provider.FleetBootstrap;
 import dev.comfyless.provider.FleetControl;
 import dev.comfyless.provider.GpuProvider;
@@ -302,15 +303,34 @@ public class ComfyLessConfiguration implements CamelConfiguration {
     }
 
     /** COMFYLESS_OUTPUT_STORE: files under COMFYLESS_OUTPUT_DIR, or an S3 bucket (staging under the data folder). */
+    /** How old a staged output file must be to count as left by a killed process (no copy lasts this long). */
+    private static final java.time.Duration STAGING_LEFT_AFTER = java.time.Duration.ofHours(1);
+
     private static OutputStore outputStore(Settings settings) {
+        OutputStore store;
         if (settings.outputStorage.s3().isEmpty()) {
-            return new FileOutputStore(settings.outputDir);
+            store = new FileOutputStore(settings.outputDir);
+        } else {
+            S3OutputStore s3 = new S3OutputStore(settings.outputStorage.s3().get(),
+                    settings.dataDir.resolve("output-staging"));
+            LOG.info("Outputs are stored in S3 {} under '{}': every replica serves them", s3.where(),
+                    settings.outputStorage.s3().get().prefix());
+            store = s3;
         }
-        S3OutputStore s3 = new S3OutputStore(settings.outputStorage.s3().get(),
-                settings.dataDir.resolve("output-staging"));
-        LOG.info("Outputs are stored in S3 {} under '{}': every replica serves them", s3.where(),
-                settings.outputStorage.s3().get().prefix());
-        return s3;
+        sweepStaging(store);
+        return store;
+    }
+
+    /** A process killed mid-copy left its staged downloads; none under way is an hour old. */
+    private static void sweepStaging(OutputStore store) {
+        try {
+            int deleted = StagingFiles.sweep(store.stagingDir(), STAGING_LEFT_AFTER);
+            if (deleted > 0) {
+                LOG.info("Deleted {} staged output file(s) an earlier process left in {}", deleted, store.stagingDir());
+            }
+        } catch (java.io.IOException e) {
+            LOG.warn("Staged output files left in {} could not be swept: {}", store.stagingDir(), e.getMessage());
+        }
     }
 
     private static GpuProvider provider(Settings settings, CamelContext context, NovitaSimulator sandboxCloud,

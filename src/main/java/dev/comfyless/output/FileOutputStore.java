@@ -26,11 +26,10 @@ public final class FileOutputStore implements OutputStore {
         return dir;
     }
 
-    /** Beside the outputs (same file system), so that {@link #store} links it into place without a copy. */
+    /** Beside the outputs (same file system), so that {@link #store} links a staged file into place without a copy. */
     @Override
-    public Path staging(String taskId, String name) throws IOException {
-        Path staging = Files.createDirectories(dir.resolve(STAGING));
-        return Files.createTempFile(staging, "output-", ".part");
+    public Path stagingDir() {
+        return dir.resolve(STAGING);
     }
 
     @Override

@@ -44,7 +44,12 @@ public interface OutputStore {
      * the caller deletes it once stored ({@link #store} leaves it in place, for the route's later steps).
      */
     default Path staging(String taskId, String name) throws IOException {
-        return Files.createTempFile("comfyless-output-", ".part");
+        return StagingFiles.create(stagingDir());
+    }
+
+    /** The folder of {@link #staging} files (swept of a killed process's leftovers at startup, {@link StagingFiles}). */
+    default Path stagingDir() {
+        return Path.of(System.getProperty("java.io.tmpdir"), "comfyless-output-staging");
     }
 
     /**

@@ -88,9 +88,10 @@ public final class S3OutputStore implements OutputStore, AutoCloseable {
         return prefix + taskId + "/" + name;
     }
 
+    /** Under the data folder: uploads are made from a whole local file. */
     @Override
-    public Path staging(String taskId, String name) throws IOException {
-        return Files.createTempFile(Files.createDirectories(stagingDir), "output-", ".part");
+    public Path stagingDir() {
+        return stagingDir;
     }
 
     /**
