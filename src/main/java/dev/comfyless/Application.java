@@ -32,7 +32,6 @@ public final class Application {
         int exit;
         Main main = null;
         try {
-            checkConfigFile();
             main = newMain(DotEnv.load(Path.of(".env")));
             stopOnSignals(main);
             exit = main.run(args);
@@ -48,16 +47,6 @@ public final class Application {
             haltIfStuck(exit);
         }
         System.exit(exit);
-    }
-
-    /** Started from another folder, Camel would only say "No such file": say which folder is wanted. */
-    private static void checkConfigFile() {
-        Path config = Path.of(CONFIG_LOCATION.substring("file:".length()));
-        if (!java.nio.file.Files.isRegularFile(config)) {
-            throw new SettingsException(config + " is not in the working directory " + Path.of("").toAbsolutePath()
-                    + ". Start ComfyLess from the folder that holds config/ and routes/ (the repository's root, or "
-                    + "/app in the Docker image)");
-        }
     }
 
     private static SettingsException settingsProblem(Throwable e) {

@@ -115,6 +115,12 @@ public final class StartupFailure {
     }
 
     private static String hint(Throwable root) {
+        if (root instanceof java.io.FileNotFoundException && String.valueOf(root.getMessage()).contains(".properties")) {
+            // started from another folder: the configuration file is looked up relative to the working directory
+            return ". The working directory is " + java.nio.file.Path.of("").toAbsolutePath() + ": start ComfyLess "
+                    + "from the folder that holds config/ and routes/ (the repository's root, or /app in the Docker "
+                    + "image), or point CAMEL_MAIN_PROPERTY_PLACEHOLDER_LOCATION at the file (file:/path/to/it)";
+        }
         if (root instanceof NoSuchEndpointException) {
             return ". Fix the endpoint's scheme (ComfyLess packages direct, seda, timer, scheduler, quartz, log, "
                     + "bean, http, redis, master) or remove the step";
