@@ -302,10 +302,10 @@ public class ComfyLessConfiguration implements CamelConfiguration {
                 settings.redisPrefix, provider.name());
     }
 
-    /** COMFYLESS_OUTPUT_STORE: files under COMFYLESS_OUTPUT_DIR, or an S3 bucket (staging under the data folder). */
     /** How old a staged output file must be to count as left by a killed process (no copy lasts this long). */
     private static final java.time.Duration STAGING_LEFT_AFTER = java.time.Duration.ofHours(1);
 
+    /** COMFYLESS_OUTPUT_STORE: files under COMFYLESS_OUTPUT_DIR, or an S3 bucket (staging under the data folder). */
     private static OutputStore outputStore(Settings settings) {
         OutputStore store;
         if (settings.outputStorage.s3().isEmpty()) {
