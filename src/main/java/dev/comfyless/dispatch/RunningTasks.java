@@ -34,6 +34,8 @@ import dev.comfyless.task.TaskStore;
 import dev.comfyless.worker.Worker;
 import dev.comfyless.worker.WorkerRegistry;
 import dev.comfyless.worker.WorkerStatus;
+import org.apache.camel.component.direct.DirectConsumerNotAvailableException;
+import org.apache.camel.util.ObjectHelper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -868,7 +870,9 @@ public final class RunningTasks implements AutoCloseable {
                     e.getMessage());
             return false;
         }
-        org.apache.camel.component.direct.DirectConsumerNotAvailableException stopped = stoppedRoute(cause);
+        // however deep the routes between (a split over the outputs) wrapped the stopped route's refusal
+        DirectConsumerNotAvailableException stopped =
+                ObjectHelper.getException(DirectConsumerNotAvailableException.class, cause);
         if (stopped != null) {
             // an operator stopped a completion route or store-output (JMX): the task stays running until it is
             // started again
@@ -881,16 +885,6 @@ public final class RunningTasks implements AutoCloseable {
             LOG.error("Task {}: settling prompt {} failed", run.taskId, run.promptId, cause);
         }
         return false;
-    }
-
-    /** The stopped route's refusal, however deep the routes between (a split over the outputs) wrapped it. */
-    private static org.apache.camel.component.direct.DirectConsumerNotAvailableException stoppedRoute(Throwable f) {
-        for (Throwable t = f; t != null; t = t.getCause()) {
-            if (t instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException stopped) {
-                return stopped;
-            }
-        }
-        return null;
     }
 
     private static Throwable unwrap(Throwable failure) {

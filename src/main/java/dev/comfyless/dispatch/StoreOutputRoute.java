@@ -9,6 +9,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.component.direct.DirectConsumerNotAvailableException;
+import org.apache.camel.util.ObjectHelper;
 
 /**
  * Sends each downloaded output through the {@code store-output} route ({@code routes/outputs.camel.yaml}), whose
@@ -45,13 +46,14 @@ public final class StoreOutputRoute implements OutputCollector.Storing {
         if (failure == null) {
             return;
         }
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof DirectConsumerNotAvailableException stopped) {
-                throw new RuntimeCamelException(stopped);
-            }
-            if (t instanceof IOException io) {
-                throw io;
-            }
+        DirectConsumerNotAvailableException stopped =
+                ObjectHelper.getException(DirectConsumerNotAvailableException.class, failure);
+        if (stopped != null) {
+            throw new RuntimeCamelException(stopped);
+        }
+        IOException io = ObjectHelper.getException(IOException.class, failure);
+        if (io != null) {
+            throw io;
         }
         throw new IOException("the store-output route failed: " + failure.getMessage(), failure);
     }

@@ -115,7 +115,8 @@ class OpenApiValidityTest {
         List<String> restRoutes = service.context().getRoutes().stream()
                 .filter(r -> r.getEndpoint().getEndpointUri().matches("(rest|rest-api|platform-http):.*"))
                 .map(org.apache.camel.Route::getRouteId).toList();
-        assertThat(restRoutes).hasSize(OPERATIONS.size() - NOT_ROUTES.size() + 1).contains("openapi", "rest-submit-task", "rest-health")
+        assertThat(restRoutes).hasSize(OPERATIONS.size() - NOT_ROUTES.size() + 1)
+                .contains("openapi", "rest-submit-task", "rest-health")
                 .allMatch(id -> id.matches("[a-z]+(-[a-z]+)*"), "kebab-case");
     }
 

@@ -19,6 +19,8 @@ import dev.comfyless.testing.TestRedis;
 import dev.comfyless.testing.Workflows;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Stopping a core route through the platform MBean server (as jconsole does) stops the behaviour its name promises,
@@ -113,8 +115,8 @@ class CoreRoutesOverJmxTest {
         assertThat(service.get("/ready").json().get("checks").get("routes").asText()).isEqualTo("started");
     }
 
-    @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"finish-task", "store-output"})
+    @ParameterizedTest
+    @ValueSource(strings = {"finish-task", "store-output"})
     void aStoppedCompletionRouteHoldsFinishedPromptsUntilStartedAgain(String route) throws Exception {
         startWithOneWorker(Duration.ZERO, Map.of());
         stopRoute(route);
