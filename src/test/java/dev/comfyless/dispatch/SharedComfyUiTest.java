@@ -185,15 +185,19 @@ class SharedComfyUiTest extends AgainstStaticWorkers {
         String first = submit(seedTask(1, 8, ""));
         JsonNode ran = awaitStatus(first, "completed");
         ComfyUiSimulator recent = a.receivedPrompts().isEmpty() ? b : a;
+        String deadId = ran.get("worker_id").asText();
+        org.redisson.api.RMap<String, String> deadWorker = dev.comfyless.testing.TestRedis.get().client().getMap(
+                service.prefix() + "worker:" + deadId, org.redisson.client.codec.StringCodec.INSTANCE);
+        // the first health round runs when this replica takes the leadership, which a busy machine can delay past
+        // the death below: that round would find the worker dead first and keep it out of the dispatch
+        await().atMost(Duration.ofSeconds(20)).until(() -> deadWorker.get("last_health_check") != null);
         recent.die();
         // its WebSocket takes it out of the idle set at once; put back, it is a worker that died after this replica
         // (or another) last saw it answer, as dispatch can always meet one
-        String deadId = ran.get("worker_id").asText();
         org.redisson.api.RScoredSortedSet<String> idle = dev.comfyless.testing.TestRedis.get().client()
                 .getScoredSortedSet(service.prefix() + "workers:idle", org.redisson.client.codec.StringCodec.INSTANCE);
         await().atMost(Duration.ofSeconds(5)).until(() -> !idle.contains(deadId));
-        dev.comfyless.testing.TestRedis.get().client().getMap(service.prefix() + "worker:" + deadId,
-                org.redisson.client.codec.StringCodec.INSTANCE).put("health", "true");
+        deadWorker.put("health", "true");
         idle.add(1e15, deadId); // the most recent: dispatch tries it first
 
         String id = submit(seedTask(1, 9, "\"max_attempts\":1,"));
