@@ -156,12 +156,21 @@ public final class S3OutputStore implements OutputStore, AutoCloseable {
      */
     @Override
     public void delete(String taskId) throws IOException {
+        delete(taskId, 1000);
+    }
+
+    /**
+     * {@link #delete(String)} listing {@code pageSize} keys a page (S3's maximum is 1,000): a page is asked for after
+     * the keys before it are deleted, which S3 continues from the last key listed, so nothing is skipped.
+     */
+    void delete(String taskId, int pageSize) throws IOException {
         if (!OutputNames.safe(taskId)) {
             return;
         }
         String taskPrefix = prefix + taskId + "/";
         try {
-            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(taskPrefix)).contents()) {
+            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(taskPrefix).maxKeys(pageSize))
+                    .contents()) {
                 s3.deleteObject(b -> b.bucket(bucket).key(o.key()));
             }
         } catch (SdkException e) {

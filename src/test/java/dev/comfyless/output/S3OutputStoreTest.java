@@ -116,6 +116,19 @@ class S3OutputStoreTest {
     }
 
     @Test
+    void deleteFollowsEveryPageOfTheListingWhileItDeletes() throws Exception {
+        String task = newTask();
+        try (S3OutputStore store = store(server, BUCKET)) {
+            for (int i = 0; i < 7; i++) {
+                store.put(task, "out-" + i + ".png", target -> Files.write(target, new byte[] {(byte) 1}));
+            }
+            // pages of two keys: the same walk as a task with more than S3's 1,000 keys a page
+            store.delete(task, 2);
+            assertThat(server.keys(BUCKET)).noneMatch(k -> k.contains(task));
+        }
+    }
+
+    @Test
     void thePresignedUrlServesTheBytesWithoutCredentials() throws Exception {
         String task = newTask();
         try (S3OutputStore store = store(server, BUCKET)) {
