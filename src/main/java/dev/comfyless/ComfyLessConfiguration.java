@@ -199,7 +199,7 @@ public class ComfyLessConfiguration implements CamelConfiguration {
         Dispatcher dispatcher = new Dispatcher(queue, workers, comfyUi, running, signal, preparer,
                 settings.inputConcurrency);
         // what the fleet measured (boot and run times, arrivals, queue ages), for the scaling policy and waiting_for
-        FleetLedger ledger = new FleetLedger(scripts);
+        FleetLedger ledger = new FleetLedger(scripts, settings.fleet.bootEstimate());
         registry.bind("fleetLedger", ledger);
         // without the queued tasks' submit times (up to 500 reads in Redis per decision): how long a queued task has
         // already waited does not change the policy's decisions (ScalingPolicy, rule 2), and waiting_for neither

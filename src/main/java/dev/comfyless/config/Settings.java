@@ -194,6 +194,10 @@ public final class Settings {
     public static final Setting TARGET_WAIT = Setting.of("comfyless.fleet.target-wait", "COMFYLESS_TARGET_WAIT",
             "60s", "how long a task may wait for a GPU (95th percentile): the autoscaler creates instances only where "
             + "that shortens a longer wait; 0 = latency first (warm GPUs, tasks rarely wait, costs more)");
+    public static final Setting BOOT_ESTIMATE = Setting.of("comfyless.fleet.boot-estimate",
+            "COMFYLESS_BOOT_ESTIMATE", "210s", "how long an instance is expected to boot until a boot of its GPU "
+            + "product was measured (then the measured mean is used): the scaling policy and waiting tasks' "
+            + "expected_ready_at use it (the sandbox's boot time in the sandbox)");
     public static final Setting CREATION_TIMEOUT = Setting.of("comfyless.fleet.creation-timeout",
             "COMFYLESS_CREATION_TIMEOUT", "10m",
             "an instance not ready (ComfyUI answering) this long after its create is deleted and replaced");
@@ -219,7 +223,7 @@ public final class Settings {
 
     /** Settings whose default depends on the provider (the sandbox's are shorter): empty in the properties file. */
     public static final List<Setting> PROVIDER_DEPENDENT_DEFAULTS = List.of(NOVITA_MIN_WORKERS, NOVITA_IDLE_TIMEOUT,
-            INSTANCE_WATCH_INTERVAL);
+            INSTANCE_WATCH_INTERVAL, BOOT_ESTIMATE);
 
     /** In the order of the README's configuration table. */
     public static final List<Setting> ALL = List.of(PORT, MAX_BODY_BYTES, API_KEYS, API_KEYS_FILE, ROUTES_DIR, DATA_DIR, OUTPUT_DIR,
@@ -240,8 +244,8 @@ public final class Settings {
             NOVITA_API_KEY, NOVITA_PRODUCT_ID, NOVITA_IMAGE_URL, NOVITA_BASE_URL, NOVITA_GPU_NUM, NOVITA_ROOTFS_SIZE,
             NOVITA_MIN_WORKERS, NOVITA_MAX_WORKERS, NOVITA_IDLE_TIMEOUT,
             NOVITA_RETRIES, NOVITA_RETRY_DELAY, NOVITA_TIMEOUT, NOVITA_BREAKER_OPEN,
-            INSTANCE_PREFIX, MAX_CREATE_PER_STEP, SCALE_UP_COOLDOWN, TARGET_WAIT, CREATION_TIMEOUT, AUTOSCALE_INTERVAL,
-            INSTANCE_WATCH_INTERVAL, CLEANUP_INTERVAL, RECONCILE_INTERVAL);
+            INSTANCE_PREFIX, MAX_CREATE_PER_STEP, SCALE_UP_COOLDOWN, TARGET_WAIT, BOOT_ESTIMATE, CREATION_TIMEOUT,
+            AUTOSCALE_INTERVAL, INSTANCE_WATCH_INTERVAL, CLEANUP_INTERVAL, RECONCILE_INTERVAL);
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9:._{}-]{1,64}");
@@ -377,7 +381,7 @@ public final class Settings {
     /** How the fleet of created instances is run (Novita and sandbox providers). */
     public record Fleet(String instancePrefix, int maxCreatePerStep, Duration scaleUpCooldown, Duration targetWait,
                         Duration creationTimeout, Duration autoscaleInterval, Duration instanceWatchInterval,
-                        Duration cleanupInterval, Duration reconcileInterval) {
+                        Duration cleanupInterval, Duration reconcileInterval, Duration bootEstimate) {
     }
 
     /** Novita settings of the seed document. */
@@ -451,6 +455,7 @@ public final class Settings {
         provider = r.provider(PROVIDER, !comfyUiUrls.isEmpty(), haveKey);
         boolean sandbox = provider == Provider.SANDBOX;
         // the sandbox tells the seed's whole story in minutes: no instance kept, idle ones go after a minute
+        sandboxBootTime = r.duration(SANDBOX_BOOT_TIME, Duration.ZERO, Duration.ofHours(1));
         int minWorkers = r.integer(NOVITA_MIN_WORKERS, 0, 1000, sandbox ? "0" : null);
         int maxWorkers = r.integer(NOVITA_MAX_WORKERS, 0, 1000);
         if (minWorkers > maxWorkers && provider != Provider.STATIC) {
@@ -470,7 +475,10 @@ public final class Settings {
                 r.duration(AUTOSCALE_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1)),
                 r.duration(INSTANCE_WATCH_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1), sandbox ? "1s" : null),
                 r.duration(CLEANUP_INTERVAL, Duration.ofMillis(100), Duration.ofDays(1)),
-                r.duration(RECONCILE_INTERVAL, Duration.ofMillis(100), Duration.ofDays(1)));
+                r.duration(RECONCILE_INTERVAL, Duration.ofMillis(100), Duration.ofDays(1)),
+                // the sandbox's boot time is known: its first waiting task is told the truth, not Novita's minutes
+                r.duration(BOOT_ESTIMATE, Duration.ZERO, Duration.ofHours(2),
+                        sandbox ? sandboxBootTime.toMillis() + "ms" : null));
         novitaCalls = new NovitaCalls(r.integer(NOVITA_RETRIES, 0, 20),
                 r.duration(NOVITA_RETRY_DELAY, Duration.ofMillis(10), Duration.ofMinutes(1)),
                 r.duration(NOVITA_TIMEOUT, Duration.ofSeconds(1), Duration.ofMinutes(10)),
@@ -486,7 +494,6 @@ public final class Settings {
         healthInterval = r.duration(HEALTH_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
         healthFailures = r.integer(HEALTH_FAILURES, 1, 100);
         readinessInterval = r.duration(READINESS_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
-        sandboxBootTime = r.duration(SANDBOX_BOOT_TIME, Duration.ZERO, Duration.ofHours(1));
         sandboxStepTime = r.duration(SANDBOX_STEP_TIME, Duration.ZERO, Duration.ofMinutes(1));
         if (provider == Provider.NOVITA) {
             if (novita.apiKey().isEmpty()) {

@@ -11,8 +11,9 @@ import java.util.Objects;
  * simulator measures the same quantities the same way.
  *
  * @param meanBoot          mean of the product's recent boot times (create requested until the first healthy check,
- *                          the last 20 boots); null before the first boot was measured
- * @param boots             how many boots {@code meanBoot} averages (0 when null)
+ *                          the last 20 boots); before the first boot was measured, the configured estimate
+ *                          (COMFYLESS_BOOT_ESTIMATE) or null (the policy's default)
+ * @param boots             how many boots {@code meanBoot} averages (0 when it is the estimate or null)
  * @param meanRun           mean of recent task run times on a worker (prompt sent until it ended, the last 200
  *                          tasks); null before the first task ended
  * @param runs              how many run times {@code meanRun} averages (0 when null)

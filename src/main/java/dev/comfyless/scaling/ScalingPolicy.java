@@ -22,12 +22,13 @@ import dev.comfyless.worker.WorkerStatus;
  *
  * <h2>Rules</h2>
  * <ol>
- * <li><b>Estimates.</b> B = the product's mean measured boot (default {@value #DEFAULT_BOOT_SECONDS} s before the
- * first), R = the mean measured run time (default {@value #DEFAULT_RUN_SECONDS} s), the rate = the last 15 minutes'
- * arrivals; a burst rate = the last minute's or the last 5 minutes' rate when it is clearly above that (more than
- * {@code Z_MINUTE} / {@code Z_5MIN} standard deviations of batched arrivals), else the rate. A worker is expected free:
- * idle now, busy at R after its task started (at least R/2 from now), starting at its create plus B (at least
- * {@value #LATE_BOOT_SECONDS} s from now). The rules plan for {@code AIM} × W (W = the target).</li>
+ * <li><b>Estimates.</b> B = the product's mean measured boot (before the first, COMFYLESS_BOOT_ESTIMATE, or
+ * {@value #DEFAULT_BOOT_SECONDS} s without one), R = the mean measured run time (default {@value #DEFAULT_RUN_SECONDS}
+ * s), the rate = the last 15 minutes' arrivals; a burst rate = the last minute's or the last 5 minutes' rate when it
+ * is clearly above that (more than {@code Z_MINUTE} / {@code Z_5MIN} standard deviations of batched arrivals), else
+ * the rate. A worker is expected free: idle now, busy at R after its task started (at least R/2 from now), starting
+ * at its create plus B (at least {@value #LATE_BOOT_SECONDS} s from now, or B/2 if that is sooner). The rules plan
+ * for {@code AIM} × W (W = the target).</li>
  * <li><b>Queue.</b> The queued tasks, in dispatch order, then (when B is longer than the planned target) the tasks
  * expected at the burst rate until B + W + R from now, are handed to the workers in the order they free up
  * ({@link WaitForecast}). A task is late when it would start more than the planned target after a new instance could
@@ -68,7 +69,7 @@ public final class ScalingPolicy {
     public static final long DEFAULT_BOOT_SECONDS = 210;
     /** Run time assumed before the first task ended. */
     public static final long DEFAULT_RUN_SECONDS = 20;
-    /** A boot that takes longer than the mean is expected to end this soon. */
+    /** A boot that takes longer than the mean is expected to end this soon (or in half a mean boot, if sooner). */
     static final long LATE_BOOT_SECONDS = 15;
     /** How much more a window's arrival count varies than a Poisson count: users submit in batches. */
     static final double BATCHINESS = 3;
@@ -129,7 +130,7 @@ public final class ScalingPolicy {
                 }
                 case PENDING, STARTING -> {
                     double up = m.createdAt() == null ? 0 : seconds(m.createdAt(), now);
-                    free.add(Math.max(e.boot() - up, LATE_BOOT_SECONDS));
+                    free.add(Math.max(e.boot() - up, Math.min(LATE_BOOT_SECONDS, e.boot() / 2)));
                 }
                 default -> {
                 }

@@ -24,9 +24,20 @@ public final class FleetLedger {
     public static final int QUEUE_LOOK = 500;
 
     private final RedisScripts scripts;
+    private final Duration bootEstimate;
 
+    /** Without a boot estimate: until a boot is measured, the policy assumes its own default. */
     public FleetLedger(RedisScripts scripts) {
+        this(scripts, null);
+    }
+
+    /**
+     * @param bootEstimate the boot time assumed until a boot of the product is measured ({@code
+     *                     COMFYLESS_BOOT_ESTIMATE}); null = the scaling policy's default
+     */
+    public FleetLedger(RedisScripts scripts, Duration bootEstimate) {
         this.scripts = scripts;
+        this.bootEstimate = bootEstimate;
     }
 
     /** The measurements the scaling policy decides with, for instances of {@code productId}; {@link #QUEUE_LOOK}. */
@@ -52,7 +63,8 @@ public final class FleetLedger {
         for (long ms : longs(r.get(5))) {
             waiting.add(Instant.ofEpochMilli(ms));
         }
-        return new FleetMeasurements(mean(boots), boots.length, mean(runs), runs.length, number(r.get(2)),
+        Duration meanBoot = boots.length == 0 ? bootEstimate : mean(boots);
+        return new FleetMeasurements(meanBoot, boots.length, mean(runs), runs.length, number(r.get(2)),
                 number(r.get(3)), number(r.get(4)), waiting);
     }
 

@@ -51,6 +51,10 @@ class SettingsTest {
         assertThat(s.novita.minWorkers()).isZero();
         assertThat(s.novita.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(s.fleet.instanceWatchInterval()).isEqualTo(Duration.ofSeconds(1));
+        // its boots take COMFYLESS_SANDBOX_BOOT_TIME, and a waiting task is told so before one was measured
+        assertThat(s.fleet.bootEstimate()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(load(with(Settings.SANDBOX_BOOT_TIME, "12s")).fleet.bootEstimate())
+                .isEqualTo(Duration.ofSeconds(12));
     }
 
     @Test
@@ -104,6 +108,12 @@ class SettingsTest {
         assertThat(s.novita.idleTimeout()).isEqualTo(Duration.ofSeconds(600));
         assertThat(s.fleet.instanceWatchInterval()).isEqualTo(Duration.ofSeconds(5));
         assertThat(s.fleet.instancePrefix()).isEqualTo("comfyless-");
+        assertThat(s.fleet.bootEstimate()).as("Novita boots take 2 to 5 minutes").isEqualTo(Duration.ofSeconds(210));
+        Map<String, String> known = novita();
+        known.put(Settings.BOOT_ESTIMATE.key(), "8m");
+        assertThat(load(known).fleet.bootEstimate()).isEqualTo(Duration.ofMinutes(8));
+        known.put(Settings.BOOT_ESTIMATE.key(), "soon");
+        assertThatThrownBy(() -> load(known)).hasMessageContaining("COMFYLESS_BOOT_ESTIMATE");
     }
 
     @Test

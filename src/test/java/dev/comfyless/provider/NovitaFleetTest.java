@@ -274,7 +274,8 @@ class NovitaFleetTest {
     @Test
     void aTaskWaitingForABootingGpuSaysWhatItWaitsFor() throws Exception {
         // no worker: the first task waits for a new GPU, then for the booting one, with the expected ready time
-        start(0, 1, Map.of(), Duration.ofSeconds(3));
+        // before any boot of the product was measured, the expected boot is COMFYLESS_BOOT_ESTIMATE (default 210 s)
+        start(0, 1, Map.of("comfyless.fleet.boot-estimate", "3s"), Duration.ofSeconds(3));
         String id = submit(1).get(0);
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
             JsonNode task = service.get("/api/v1/tasks/" + id).json();
@@ -282,7 +283,9 @@ class NovitaFleetTest {
             JsonNode waiting = task.get("waiting_for");
             assertThat(waiting.get("kind").asText()).isEqualTo("booting_gpu");
             assertThat(waiting.get("worker_id").asText()).startsWith("nv-");
-            assertThat(java.time.Instant.parse(waiting.get("expected_ready_at").asText())).isNotNull();
+            assertThat(java.time.Instant.parse(waiting.get("expected_ready_at").asText()))
+                    .as("about 3 s after the create, not Novita's minutes")
+                    .isBefore(java.time.Instant.now().plusSeconds(30));
         });
         awaitCompleted(List.of(id), Duration.ofSeconds(30));
         assertThat(service.get("/api/v1/tasks/" + id).json().has("waiting_for")).isFalse();

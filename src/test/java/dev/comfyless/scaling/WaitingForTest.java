@@ -58,6 +58,17 @@ class WaitingForTest {
     }
 
     @Test
+    void aLateBootIsExpectedInFifteenSecondsOrHalfABootWhenBootsAreShort() {
+        FleetMember late = new FleetMember("late", WorkerStatus.STARTING, NOW.minusSeconds(300), null);
+        assertThat(WaitingFor.of(1, List.of(late), MEASURED, NOW).expectedStart()).isEqualTo(NOW.plusSeconds(15));
+        // boots of 6 s (the sandbox's, or a warm image's): a boot under way 2 s ends in 4 s, a late one in 3 s
+        FleetMeasurements quick = new FleetMeasurements(Duration.ofSeconds(6), 0, null, 0, 0, 0, 0, List.of());
+        FleetMember booting = new FleetMember("boot", WorkerStatus.STARTING, NOW.minusSeconds(2), null);
+        assertThat(WaitingFor.of(1, List.of(booting), quick, NOW).expectedStart()).isEqualTo(NOW.plusSeconds(4));
+        assertThat(WaitingFor.of(1, List.of(late), quick, NOW).expectedStart()).isEqualTo(NOW.plusSeconds(3));
+    }
+
+    @Test
     void anIdleWorkerTakesTheNextTaskNow() {
         WaitingFor w = WaitingFor.of(1, List.of(member("idle", WorkerStatus.IDLE, Duration.ofMinutes(3))),
                 FleetMeasurements.NONE, NOW);

@@ -22,6 +22,7 @@ public final class TestStores implements AutoCloseable {
     public final TaskQueue queue;
     public final WorkerRegistry workers;
     public final FleetLedger ledger;
+    public final RedisScripts scripts;
 
     public TestStores(String prefix, Duration retention) {
         this(prefix, retention, "");
@@ -38,7 +39,7 @@ public final class TestStores implements AutoCloseable {
         Settings settings = Settings.load(k -> Optional.ofNullable(p.get(k)));
         redis = new RedisConnector(settings);
         redis.start();
-        RedisScripts scripts = new RedisScripts(redis, prefix);
+        scripts = new RedisScripts(redis, prefix);
         store = new TaskStore(scripts, retention, Duration.ofMinutes(30), 3);
         queue = new TaskQueue(scripts, retention, owner);
         workers = new WorkerRegistry(scripts, retention);

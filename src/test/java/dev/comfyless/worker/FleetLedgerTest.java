@@ -100,6 +100,19 @@ class FleetLedgerTest {
     }
 
     @Test
+    void untilABootOfTheProductIsMeasuredTheConfiguredEstimateStandsInForIt() {
+        FleetLedger estimating = new FleetLedger(redis.scripts, Duration.ofSeconds(5));
+        FleetMeasurements before = estimating.measurements(PRODUCT);
+        assertThat(before.meanBoot()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(before.boots()).as("an estimate is no measured boot").isZero();
+        booted("nv-1", "novita", PRODUCT, Duration.ofSeconds(60));
+        FleetMeasurements after = estimating.measurements(PRODUCT);
+        assertThat(after.boots()).isEqualTo(1);
+        assertThat(after.meanBoot().toMillis() / 1000.0).as("the measured boot replaces the estimate")
+                .isCloseTo(60, within(SLACK));
+    }
+
+    @Test
     void aFirstHealthyAnswerEndsTheBootOfACreatedInstanceButNotOfAStaticServer() {
         booted("nv-1", "novita", PRODUCT, Duration.ofSeconds(60));
         booted("nv-2", "novita", PRODUCT, Duration.ofSeconds(120));
