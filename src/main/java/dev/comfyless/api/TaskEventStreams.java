@@ -224,15 +224,20 @@ public final class TaskEventStreams extends org.apache.camel.support.service.Ser
             TaskEventLog.Page page = log.read(taskId, after);
             StringBuilder text = new StringBuilder();
             String last = after;
+            // the position the client knows: a task.queued or task.requeued it gets now tells one too
+            String told = position == null ? null : position.toString();
             for (TaskEvent e : page.events()) {
                 Task task = e.terminal() ? store.get(taskId, false).orElse(null) : null;
                 append(text, e.name(), e.id(), EventJson.event(e, task));
                 last = e.id();
+                if (e.field("position") != null) {
+                    told = e.field("position");
+                }
             }
             WaitingFor w = null;
             if (!page.ends() && page.status() == TaskStatus.PENDING && page.position() != null) {
                 int pos = page.position();
-                if (!Objects.equals(pos, position)) {
+                if (!Integer.toString(pos).equals(told)) {
                     append(text, "task.position", null, EventJson.position(taskId, pos));
                 }
                 w = waitingFor.apply(pos);
