@@ -47,6 +47,17 @@ class CrashRecoveryIT {
         return ServiceProcess.start(port, cloud.env(5), dir.resolve("service.log"));
     }
 
+    /** Waits up to 90 s for {@code midFlight}; else fails with the tasks' statuses and the end of the service log. */
+    private void awaitMidFlight(List<String> ids, java.util.concurrent.Callable<Boolean> midFlight) throws Exception {
+        try {
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100)).until(midFlight);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("not mid-flight within 90 s: " + SimulatedCloud.countByStatus(service, ids)
+                    + "\n" + service.logText().lines().skip(Math.max(0, service.logText().lines().count() - 80))
+                    .collect(java.util.stream.Collectors.joining("\n")), e);
+        }
+    }
+
     @Test
     void aKilledServiceIsRestartedAndEveryTaskCompletesExactlyOnce() throws Exception {
         service = startService(TestRedis.freePort());
@@ -54,14 +65,7 @@ class CrashRecoveryIT {
         // loaded machine (at 8 steps the window was ~5 s and a poll could miss it)
         List<String> ids = submit(service, 100, 20);
         // mid-flight: some done, several running, the rest waiting
-        try {
-            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
-                    .until(() -> count(service, ids, "completed") >= 20 && count(service, ids, "running") >= 3);
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            throw new AssertionError("not mid-flight within 90 s: " + SimulatedCloud.countByStatus(service, ids)
-                    + "\n" + service.logText().lines().skip(Math.max(0, service.logText().lines().count() - 80))
-                    .collect(java.util.stream.Collectors.joining("\n")), e);
-        }
+        awaitMidFlight(ids, () -> count(service, ids, "completed") >= 20 && count(service, ids, "running") >= 3);
         service.kill();
         int receivedAtKill = cloud.promptsReceived().size();
 
@@ -79,9 +83,10 @@ class CrashRecoveryIT {
     void sigtermLeavesRunningPromptsAloneExitsZeroAndTheNextStartResumesThem() throws Exception {
         int port = TestRedis.freePort();
         service = startService(port);
-        List<String> ids = submit(service, 30, 8);
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
-                .until(() -> count(service, ids, "running") >= 3);
+        // 25 steps of 40 ms: each of the five workers runs a task for a second, six in a row, so several run for ~6 s,
+        // wide enough for a poll of 30 GETs on a loaded machine (at 8 steps all 30 could finish between two polls)
+        List<String> ids = submit(service, 30, 25);
+        awaitMidFlight(ids, () -> count(service, ids, "running") >= 3);
         assertThat(service.terminate(Duration.ofSeconds(45))).as("exit code after SIGTERM").isZero();
         assertThat(service.logText()).contains("Stopping: new tasks are refused");
 
