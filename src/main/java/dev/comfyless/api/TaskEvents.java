@@ -16,6 +16,8 @@ import dev.comfyless.task.TaskEventLog;
 import dev.comfyless.task.TaskStore;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ExchangePattern;
+import org.apache.camel.component.direct.DirectConsumerNotAvailableException;
+import org.apache.camel.util.ObjectHelper;
 import org.redisson.client.codec.StringCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,12 +31,16 @@ import org.slf4j.LoggerFactory;
  * <p>Every replica hears every event (pub/sub, {@link TaskEventFeed}); one of them forwards it, the first to claim it
  * in Redis, so that two replicas do not send it twice. Events are sent in the order they are heard, one at a time, off
  * the thread that made the change. Forwarding is best effort, as a route's own error handling decides about retries:
- * an event heard by no replica (every one was disconnected from Redis at that moment) is not forwarded; its stream
- * and webhooks still have it. With no endpoint configured nothing is read or sent.
+ * an event heard by no replica (every one was disconnected from Redis at that moment) is not forwarded, nor is one
+ * met by a stopped {@code task-events} route (JMX; one WARN line per stop); its stream and webhooks still have it.
+ * With no endpoint configured nothing is read or sent.
  */
 public final class TaskEvents implements TaskEventFeed.Listener, AutoCloseable {
 
     public static final String ENDPOINT = "direct:task-events";
+    /** The same consumer, failing at once when its route is stopped (not after camel.component.direct.timeout per
+     * event, which would pile events up behind the one sender thread). */
+    private static final String SEND_TO = ENDPOINT + "?block=false";
     public static final String EVENT = "ComfyLessEvent";
     public static final String EVENT_ID = "ComfyLessEventId";
     public static final String TASK_ID = "ComfyLessTaskId";
@@ -52,6 +58,8 @@ public final class TaskEvents implements TaskEventFeed.Listener, AutoCloseable {
     private final boolean enabled;
     private final ExecutorService sender;
     private final LazyTemplate templates;
+    /** The last send found the task-events route stopped: said once per stop, not once per event (sender thread). */
+    private boolean routeStopped;
 
     /** @param target the endpoint events are forwarded to; empty = no events (nothing is read or sent) */
     public TaskEvents(CamelContext context, TaskStore store, TaskEventLog log, RedisConnector redis, String prefix,
@@ -92,9 +100,25 @@ public final class TaskEvents implements TaskEventFeed.Listener, AutoCloseable {
             }
             Task task = event.terminal() ? store.get(taskId, false).orElse(null) : null;
             String body = new String(EventJson.event(event, task), StandardCharsets.UTF_8);
-            templates.get().sendBodyAndHeaders(ENDPOINT, ExchangePattern.InOnly, body, Map.of(EVENT, event.name(),
+            templates.get().sendBodyAndHeaders(SEND_TO, ExchangePattern.InOnly, body, Map.of(EVENT, event.name(),
                     EVENT_ID, eventId, TASK_ID, taskId, TASK_STATUS, status(event)));
+            if (routeStopped) {
+                routeStopped = false;
+                LOG.info("The task-events route was started again: task events are forwarded again");
+            }
         } catch (RuntimeException e) {
+            if (ObjectHelper.getException(DirectConsumerNotAvailableException.class, e) != null) {
+                // stopped on purpose (JMX): every event would say the same, so the log says it once
+                if (!routeStopped) {
+                    routeStopped = true;
+                    LOG.warn("The task-events route is stopped: task events are not forwarded until it is started "
+                            + "again, and those recorded meanwhile are not sent later (SSE and webhooks still have "
+                            + "them)");
+                } else {
+                    LOG.debug("Task {}: event {} not forwarded: the task-events route is stopped", taskId, eventId);
+                }
+                return;
+            }
             // a host's route failing must not disturb the task; its own error handling decides about retries
             LOG.warn("Task {}: its event {} could not be forwarded: {}", taskId, eventId, e.getMessage());
         }

@@ -1,6 +1,7 @@
 package dev.comfyless.embedding;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,6 +19,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.comfyless.ComfyLessConfiguration;
 import dev.comfyless.sandbox.ComfyUiSimulator;
+import dev.comfyless.testing.LogCapture;
 import dev.comfyless.testing.TestRedis;
 import dev.comfyless.testing.Workflows;
 import org.apache.camel.Exchange;
@@ -138,14 +140,53 @@ class HostApplicationTest {
         assertThat(get("/health", null).statusCode()).isEqualTo(200);
     }
 
-    @Test
-    void aHostRouteSubmitsAndHearsTheTaskComplete() throws Exception {
+    /** Submits a two-step seed workflow through the host's own route; returns the task's id. */
+    private static String submitThroughTheHost() throws Exception {
         Exchange answer = host.getCamelContext().createProducerTemplate().request("direct:render",
                 e -> e.getMessage().setBody(Workflows.submit("host", 5, Workflows.SEED_PAYLOAD
                         .replace("\"steps\":20", "\"steps\":2"))));
         assertThat(answer.getException()).isNull();
         assertThat(answer.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE)).isEqualTo(201);
-        String id = JSON.readTree(answer.getMessage().getBody(String.class)).get("id").asText();
+        return JSON.readTree(answer.getMessage().getBody(String.class)).get("id").asText();
+    }
+
+    @Test
+    void aStoppedEventsRouteIsLoggedOnceNotOncePerEventAndForwardingResumesWhenItStarts() throws Exception {
+        var routes = host.getCamelContext().getRouteController();
+        try (LogCapture log = LogCapture.withDebug().start()) {
+            routes.stopRoute("task-events");
+            try {
+                String id = submitThroughTheHost();
+                await().atMost(Duration.ofSeconds(30)).until(() ->
+                        get("/api/v1/tasks/" + id, KEY).body().contains("\"status\":\"completed\""));
+                int recorded = Integer.parseInt(TestRedis.get().client().<String, String>getMap(prefix + "task:" + id,
+                        org.redisson.client.codec.StringCodec.INSTANCE).get("event_seq"));
+                assertThat(recorded).isGreaterThanOrEqualTo(5);
+                // every event met the stopped route at once (not after the direct component's wait, one by one):
+                // one WARN line for the first, a DEBUG line for each other, none failing on its own
+                await().atMost(Duration.ofSeconds(3)).until(() ->
+                        occurrences(log, "The task-events route is stopped")
+                                + occurrences(log, "Task " + id + ": event ") == recorded);
+                assertThat(occurrences(log, "The task-events route is stopped")).isEqualTo(1);
+                assertThat(log.text()).doesNotContain("could not be forwarded");
+                assertThat(EVENTS).noneMatch(e -> id.equals(e.getMessage().getHeader("ComfyLessTaskId")));
+            } finally {
+                routes.startRoute("task-events");
+            }
+            String after = submitThroughTheHost();
+            await().atMost(Duration.ofSeconds(30)).until(() -> EVENTS.stream().anyMatch(e ->
+                    after.equals(e.getMessage().getHeader("ComfyLessTaskId"))));
+            assertThat(log.text()).contains("task events are forwarded again");
+        }
+    }
+
+    private static int occurrences(LogCapture log, String text) {
+        return log.text().split(java.util.regex.Pattern.quote(text), -1).length - 1;
+    }
+
+    @Test
+    void aHostRouteSubmitsAndHearsTheTaskComplete() throws Exception {
+        String id = submitThroughTheHost();
 
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
