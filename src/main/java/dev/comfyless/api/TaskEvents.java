@@ -39,7 +39,8 @@ public final class TaskEvents implements TaskEventFeed.Listener, AutoCloseable {
 
     public static final String ENDPOINT = "direct:task-events";
     /** The same consumer, failing at once when its route is stopped (not after camel.component.direct.timeout per
-     * event, which would pile events up behind the one sender thread). */
+     * event, which would pile events up behind the one sender thread). The events of a live reload's brief gap are
+     * dropped the same way, and said in the log like a stop. */
     private static final String SEND_TO = ENDPOINT + "?block=false";
     public static final String EVENT = "ComfyLessEvent";
     public static final String EVENT_ID = "ComfyLessEventId";

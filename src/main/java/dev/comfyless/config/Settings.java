@@ -10,6 +10,8 @@ import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import dev.comfyless.scaling.ScalingPolicy;
+
 /**
  * Every ComfyLess setting, read once at start and validated: a value that cannot be used stops startup with a
  * message naming the environment variable, never a silent fallback to the default.
@@ -195,7 +197,7 @@ public final class Settings {
             "60s", "how long a task may wait for a GPU (95th percentile): the autoscaler creates instances only where "
             + "that shortens a longer wait; 0 = latency first (warm GPUs, tasks rarely wait, costs more)");
     public static final Setting BOOT_ESTIMATE = Setting.of("comfyless.fleet.boot-estimate",
-            "COMFYLESS_BOOT_ESTIMATE", "210s", "how long an instance is expected to boot until a boot of its GPU "
+            "COMFYLESS_BOOT_ESTIMATE", ScalingPolicy.DEFAULT_BOOT_SECONDS + "s", "how long an instance is expected to boot until a boot of its GPU "
             + "product was measured (then the measured mean is used): the scaling policy and waiting tasks' "
             + "expected_ready_at use it (the sandbox's boot time in the sandbox)");
     public static final Setting CREATION_TIMEOUT = Setting.of("comfyless.fleet.creation-timeout",
